@@ -1,0 +1,293 @@
+/*
+ * model.c: freeing, lookups and the semantic validation of the scenario
+ * model (model.h). Validation runs on one team at a time, because a team's
+ * model is what becomes one isolated copy of the range.
+ */
+#include "model.h"
+
+#include "err.h"
+#include "util.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void free_strv(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void free_text(cr_text *t)
+{
+    free(t->ja);
+    free(t->en);
+}
+
+static void free_step(cr_step *st)
+{
+    free(st->where.file);
+    free(st->src);
+    free(st->content);
+    free(st->dest);
+    free(st->user);
+    free(st->password);
+    free(st->shell);
+    free_strv(st->groups);
+    free_strv(st->argv);
+}
+
+static void free_vm(cr_vm *vm)
+{
+    free(vm->name);
+    free(vm->image);
+    for (size_t i = 0; i < vm->n_nics; i++) {
+        free(vm->nics[i].network);
+        free(vm->nics[i].where.file);
+    }
+    free(vm->nics);
+    for (size_t i = 0; i < vm->n_steps; i++)
+        free_step(&vm->steps[i]);
+    free(vm->steps);
+    free_text(&vm->description);
+    free(vm->where.file);
+}
+
+static void free_team(cr_team_model *t)
+{
+    for (size_t i = 0; i < t->n_networks; i++) {
+        free(t->networks[i].name);
+        free(t->networks[i].forward);
+        free(t->networks[i].where.file);
+    }
+    free(t->networks);
+    for (size_t i = 0; i < t->n_vms; i++)
+        free_vm(&t->vms[i]);
+    free(t->vms);
+    for (size_t i = 0; i < t->n_vars; i++) {
+        free(t->vars[i].name);
+        free(t->vars[i].value);
+        free(t->vars[i].where.file);
+    }
+    free(t->vars);
+}
+
+void cr_scenario_free(cr_scenario *s)
+{
+    if (!s)
+        return;
+    free(s->dir);
+    free(s->id);
+    free_text(&s->title);
+    free_text(&s->description);
+    for (size_t i = 0; i < s->n_sources; i++)
+        free(s->sources[i]);
+    free(s->sources);
+    free(s->where.file);
+    for (size_t i = 0; i < s->n_teams; i++)
+        free_team(&s->teams[i]);
+    free(s->teams);
+    free(s);
+}
+
+const cr_network *cr_team_network(const cr_team_model *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_networks; i++)
+        if (!strcmp(t->networks[i].name, name))
+            return &t->networks[i];
+    return NULL;
+}
+
+const cr_vm *cr_team_vm(const cr_team_model *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_vms; i++)
+        if (!strcmp(t->vms[i].name, name))
+            return &t->vms[i];
+    return NULL;
+}
+
+const cr_var *cr_team_var(const cr_team_model *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_vars; i++)
+        if (!strcmp(t->vars[i].name, name))
+            return &t->vars[i];
+    return NULL;
+}
+
+int cr_model_error(const cr_where *w, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *file = w && w->file ? w->file : "scenario.lua";
+    if (w && w->line > 0)
+        return cr_error_set(CR_EINVAL, "%s:%d: %s", file, w->line, msg);
+    return cr_error_set(CR_EINVAL, "%s: %s", file, msg);
+}
+
+static void where_text(char *out, size_t n, const cr_where *w)
+{
+    snprintf(out, n, "%s:%d", w->file ? w->file : "scenario.lua", w->line);
+}
+
+/*
+ * A file source must stay inside the scenario folder: relative, without
+ * "..", and resolving (after symlinks) under the folder.
+ */
+static int check_source(const cr_scenario *s, const cr_step *st)
+{
+    const char *src = st->src;
+    if (src[0] == '/')
+        return cr_model_error(&st->where, "file source '%s' must be relative to the scenario folder", src);
+    for (const char *p = src; *p;) {
+        size_t seg = strcspn(p, "/");
+        if (seg == 2 && p[0] == '.' && p[1] == '.')
+            return cr_model_error(&st->where, "file source '%s' leaves the scenario folder", src);
+        p += seg;
+        while (*p == '/')
+            p++;
+    }
+    int rc = 0;
+    char *full = cr_path_join(s->dir, src);
+    char *real = cr_realpath(full);
+    char *root = cr_realpath(s->dir);
+    struct stat sb;
+    if (!real) {
+        rc = cr_model_error(&st->where, "file source '%s' does not exist", src);
+    } else if (!root || strncmp(real, root, strlen(root)) != 0 || real[strlen(root)] != '/') {
+        rc = cr_model_error(&st->where, "file source '%s' resolves outside the scenario folder", src);
+    } else if (stat(real, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        rc = cr_model_error(&st->where, "file source '%s' is not a regular file", src);
+    }
+    free(full);
+    free(real);
+    free(root);
+    return rc;
+}
+
+static int validate_vm(const cr_scenario *s, const cr_team_model *t, const cr_vm *vm,
+                       bool (*image_known)(const char *, void *), void *ctx)
+{
+    char fmt_addr[16];
+    if (!cr_name_valid(vm->name, CR_NAME_MAX))
+        return cr_model_error(&vm->where,
+                              "vm name '%s' must be a lowercase letter then letters, digits or '-' (at most %d)",
+                              vm->name, CR_NAME_MAX);
+    if (image_known && !image_known(vm->image, ctx))
+        return cr_model_error(&vm->where, "vm '%s': unknown image '%s'", vm->name, vm->image);
+    if (vm->n_nics > CR_MAX_NICS)
+        return cr_model_error(&vm->where, "vm '%s': more than %d nics", vm->name, CR_MAX_NICS);
+
+    for (size_t i = 0; i < vm->n_nics; i++) {
+        const cr_nic *nic = &vm->nics[i];
+        const cr_network *net = cr_team_network(t, nic->network);
+        if (!net)
+            return cr_model_error(&nic->where, "vm '%s': unknown network '%s'", vm->name, nic->network);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(vm->nics[j].network, nic->network))
+                return cr_model_error(&nic->where, "vm '%s': two nics on network '%s'", vm->name, nic->network);
+        if (!nic->addr)
+            continue;
+        cr_ipv4_format(fmt_addr, nic->addr);
+        if (!cr_cidr_contains(net->addr, net->prefix, nic->addr))
+            return cr_model_error(&nic->where, "vm '%s': address %s is outside network '%s'", vm->name,
+                                  fmt_addr, net->name);
+        uint32_t host = nic->addr & ~cr_cidr_mask(net->prefix);
+        if (net->prefix < 31 && (host == 0 || host == ~cr_cidr_mask(net->prefix)))
+            return cr_model_error(&nic->where, "vm '%s': address %s is the %s address of network '%s'",
+                                  vm->name, fmt_addr, host == 0 ? "network" : "broadcast", net->name);
+    }
+    if (vm->gateway) {
+        bool reachable = false;
+        for (size_t i = 0; i < vm->n_nics; i++) {
+            const cr_network *net = cr_team_network(t, vm->nics[i].network);
+            if (vm->nics[i].addr && cr_cidr_contains(net->addr, net->prefix, vm->gateway))
+                reachable = true;
+        }
+        cr_ipv4_format(fmt_addr, vm->gateway);
+        if (!reachable)
+            return cr_model_error(&vm->where, "vm '%s': gateway %s is on none of its networks", vm->name,
+                                  fmt_addr);
+    }
+    for (size_t i = 0; i < vm->n_steps; i++) {
+        const cr_step *st = &vm->steps[i];
+        if (st->kind == CR_STEP_FILE) {
+            if (!st->dest || st->dest[0] != '/')
+                return cr_model_error(&st->where, "vm '%s': file destination must be an absolute path", vm->name);
+            if (st->src) {
+                int rc = check_source(s, st);
+                if (rc < 0)
+                    return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+int cr_model_validate(const cr_scenario *s, const cr_team_model *t,
+                      bool (*image_known)(const char *name, void *ctx), void *ctx)
+{
+    char here[PATH_MAX];
+    if (t->n_networks > CR_MAX_NETWORKS)
+        return cr_model_error(&t->networks[CR_MAX_NETWORKS].where, "more than %d networks", CR_MAX_NETWORKS);
+    if (t->n_vms > CR_MAX_VMS)
+        return cr_model_error(&t->vms[CR_MAX_VMS].where, "more than %d vms", CR_MAX_VMS);
+
+    for (size_t i = 0; i < t->n_networks; i++) {
+        const cr_network *a = &t->networks[i];
+        if (!cr_name_valid(a->name, CR_NAME_MAX))
+            return cr_model_error(&a->where,
+                                  "network name '%s' must be a lowercase letter then letters, digits or '-' (at most %d)",
+                                  a->name, CR_NAME_MAX);
+        for (size_t j = 0; j < i; j++) {
+            const cr_network *b = &t->networks[j];
+            where_text(here, sizeof here, &b->where);
+            if (!strcmp(a->name, b->name))
+                return cr_model_error(&a->where, "duplicate network '%s' (first declared at %s)", a->name, here);
+            if (cr_cidr_overlap(a->addr, a->prefix, b->addr, b->prefix))
+                return cr_model_error(&a->where, "network '%s' overlaps network '%s' (%s)", a->name, b->name, here);
+        }
+    }
+
+    for (size_t i = 0; i < t->n_vms; i++) {
+        const cr_vm *vm = &t->vms[i];
+        for (size_t j = 0; j < i; j++) {
+            if (!strcmp(vm->name, t->vms[j].name)) {
+                where_text(here, sizeof here, &t->vms[j].where);
+                return cr_model_error(&vm->where, "duplicate vm '%s' (first declared at %s)", vm->name, here);
+            }
+        }
+        int rc = validate_vm(s, t, vm, image_known, ctx);
+        if (rc < 0)
+            return rc;
+    }
+
+    /* Addresses are unique within the team, across all VMs. */
+    for (size_t i = 0; i < t->n_vms; i++) {
+        for (size_t k = 0; k < t->vms[i].n_nics; k++) {
+            const cr_nic *a = &t->vms[i].nics[k];
+            if (!a->addr)
+                continue;
+            for (size_t j = 0; j <= i; j++) {
+                size_t limit = j == i ? k : t->vms[j].n_nics;
+                for (size_t m = 0; m < limit; m++) {
+                    const cr_nic *b = &t->vms[j].nics[m];
+                    if (b->addr != a->addr)
+                        continue;
+                    char addr[16];
+                    cr_ipv4_format(addr, a->addr);
+                    where_text(here, sizeof here, &b->where);
+                    return cr_model_error(&a->where, "address %s of vm '%s' is already used by vm '%s' (%s)",
+                                          addr, t->vms[i].name, t->vms[j].name, here);
+                }
+            }
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,61 @@
+#!/bin/sh
+# Runs a command beside a private libvirtd: a new network namespace plus a
+# private mount namespace with tmpfs over libvirt's run, state, log and config
+# folders, so that every bridge, tap and VM the command makes lives only here.
+# Afterwards the QEMU processes, libvirtd and virtlogd are stopped by PID and
+# the namespace is deleted, whatever the command's outcome.
+#
+# Usage: netns-run.sh CMD [ARGS...]     (as root)
+# The command sees CRANGE_CONNECT=qemu:///system and CRANGE_TEST_NS=<name>.
+set -eu
+
+[ "$(id -u)" = 0 ] || { echo "netns-run.sh: must run as root" >&2; exit 1; }
+[ $# -gt 0 ] || { echo "usage: netns-run.sh CMD [ARGS...]" >&2; exit 2; }
+
+ns=crange-t$$
+ip netns add "$ns"
+cleanup() { ip netns del "$ns" 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+inner=$(cat <<'INNER'
+set -u
+for d in /run/libvirt /var/lib/libvirt /var/log/libvirt /etc/libvirt/qemu /var/cache/libvirt; do
+    mkdir -p "$d" && mount -t tmpfs -o mode=0755 tmpfs "$d"
+done
+mkdir -p /var/lib/libvirt/qemu /var/lib/libvirt/images /var/log/libvirt/qemu
+chown libvirt-qemu:kvm /var/lib/libvirt/qemu 2>/dev/null || true
+ip link set lo up
+pids=/run/libvirt/crange-test
+mkdir -p "$pids"
+virtlogd -d -p "$pids/virtlogd.pid"
+libvirtd -d -p "$pids/libvirtd.pid"
+i=0
+while ! virsh -q -c qemu:///system version >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || { echo "netns-run.sh: libvirtd did not come up" >&2; break; }
+    sleep 0.1
+done
+export CRANGE_CONNECT=qemu:///system CRANGE_TEST_NS
+"$@"
+rc=$?
+# Stop every QEMU this libvirtd started, then the daemons, each by PID.
+for f in /run/libvirt/qemu/*.pid; do
+    [ -r "$f" ] || continue
+    kill -9 "$(cat "$f")" 2>/dev/null
+done
+for f in "$pids/libvirtd.pid" "$pids/virtlogd.pid"; do
+    [ -r "$f" ] || continue
+    p=$(cat "$f")
+    kill "$p" 2>/dev/null
+    n=0
+    while kill -0 "$p" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+    kill -9 "$p" 2>/dev/null
+done
+exit $rc
+INNER
+)
+set +e
+CRANGE_TEST_NS=$ns ip netns exec "$ns" unshare --mount --propagation private sh -c "$inner" netns-run "$@"
+rc=$?
+set -e
+exit $rc

@@ -1,0 +1,66 @@
+/*
+ * testutil.c: the helpers of testutil.h. They abort the test on failure,
+ * since a test that cannot set itself up proves nothing.
+ */
+#include "testutil.h"
+
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *tu_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *tmpl = cr_xasprintf("%s/crange-test-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpl)) {
+        perror("mkdtemp");
+        abort();
+    }
+    return tmpl;
+}
+
+void tu_rmtree(const char *path)
+{
+    if (path)
+        cr_rm_rf(path);
+}
+
+void tu_write(const char *dir, const char *relpath, const char *text)
+{
+    char *full = cr_path_join(dir, relpath);
+    char *slash = strrchr(full, '/');
+    *slash = '\0';
+    if (cr_mkdir_p(full, 0755) < 0)
+        abort();
+    *slash = '/';
+    FILE *f = fopen(full, "w");
+    if (!f) {
+        perror(full);
+        abort();
+    }
+    fputs(text, f);
+    fclose(f);
+    free(full);
+}
+
+static char *from_env(const char *var, const char *relpath)
+{
+    const char *base = getenv(var);
+    if (!base) {
+        fprintf(stderr, "%s is not set (run the tests through ctest)\n", var);
+        abort();
+    }
+    return cr_path_join(base, relpath);
+}
+
+char *tu_fixture(const char *relpath)
+{
+    return from_env("CRANGE_FIXTURES", relpath);
+}
+
+char *tu_source(const char *relpath)
+{
+    return from_env("CRANGE_SOURCE", relpath);
+}
