@@ -1,0 +1,96 @@
+/*
+ * cmd_image.c: `crange image build NAME`, `image list` and `image verify`,
+ * the CLI side of the image store (image.h).
+ */
+#include "cli.h"
+#include "commands.h"
+#include "err.h"
+#include "image.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int cr_cmd_image_build(cr_config *cfg, int argc, char **argv)
+{
+    const cr_command *cmd = cr_cli_find("image build");
+    bool force = false;
+    cr_optspec specs[] = {{"force", NULL, &force, NULL}, {0}};
+    char *pos[argc + 1];
+    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
+    if (prc)
+        return prc == 1 ? CR_EXIT_OK : prc;
+    if (npos != 1)
+        return cr_cli_usage(cmd, "expected one image NAME");
+    char *store = cr_config_images(cfg);
+    bool rebuilt = false;
+    int rc = cr_image_build(store, pos[0], force, &rebuilt);
+    cr_image *img = NULL;
+    if (rc == 0)
+        rc = cr_image_open(&img, store, pos[0]);
+    free(store);
+    if (rc < 0)
+        return cr_cli_fail(cfg);
+    if (cfg->json)
+        cr_cli_print_json(json_pack("{s:s, s:b, s:s, s:s, s:I, s:s}", "image", img->name, "rebuilt", rebuilt, "dir",
+                                    img->dir, "recipe_hash", img->recipe_hash, "size", (json_int_t)img->size,
+                                    "built_at", img->built_at));
+    else
+        printf("image %s %s: %s (%.1f MiB, recipe %.12s, built %s)\n", img->name,
+               rebuilt ? "built" : "is up to date", img->dir, img->size / 1048576.0, img->recipe_hash, img->built_at);
+    cr_image_free(img);
+    return CR_EXIT_OK;
+}
+
+int cr_cmd_image_list(cr_config *cfg, int argc, char **argv)
+{
+    const cr_command *cmd = cr_cli_find("image list");
+    char *pos[argc + 1];
+    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
+    if (prc)
+        return prc == 1 ? CR_EXIT_OK : prc;
+    if (npos)
+        return cr_cli_usage(cmd, "takes no arguments");
+    char *store = cr_config_images(cfg);
+    json_t *list = cr_image_list(store);
+    free(store);
+    if (cfg->json) {
+        cr_cli_print_json(list);
+        return CR_EXIT_OK;
+    }
+    printf("%-14s %-10s %10s  %-14s %s\n", "IMAGE", "STATE", "SIZE", "RECIPE HASH", "BUILT");
+    size_t i;
+    json_t *r;
+    json_array_foreach(list, i, r)
+    {
+        const char *hash = json_string_value(json_object_get(r, "recipe_hash"));
+        const char *built = json_string_value(json_object_get(r, "built_at"));
+        char size[32] = "-";
+        if (json_object_get(r, "size"))
+            snprintf(size, sizeof size, "%.1f MiB", json_integer_value(json_object_get(r, "size")) / 1048576.0);
+        printf("%-14s %-10s %10s  %-14.12s %s\n", json_string_value(json_object_get(r, "name")),
+               json_string_value(json_object_get(r, "state")), size, hash ? hash : "-", built ? built : "-");
+    }
+    json_decref(list);
+    return CR_EXIT_OK;
+}
+
+int cr_cmd_image_verify(cr_config *cfg, int argc, char **argv)
+{
+    const cr_command *cmd = cr_cli_find("image verify");
+    char *pos[argc + 1];
+    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
+    if (prc)
+        return prc == 1 ? CR_EXIT_OK : prc;
+    if (npos != 1)
+        return cr_cli_usage(cmd, "expected one image NAME");
+    char *store = cr_config_images(cfg);
+    int rc = cr_image_verify(store, pos[0]);
+    free(store);
+    if (rc < 0)
+        return cr_cli_fail(cfg);
+    if (cfg->json)
+        cr_cli_print_json(json_pack("{s:s, s:b}", "image", pos[0], "intact", 1));
+    else
+        printf("image %s: every file matches its checksum\n", pos[0]);
+    return CR_EXIT_OK;
+}

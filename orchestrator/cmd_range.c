@@ -1,0 +1,146 @@
+/*
+ * cmd_range.c: `crange up`, `down`, `status` and `list`: the CLI side of the
+ * range engine (range.h).
+ */
+#include "cli.h"
+#include "commands.h"
+#include "err.h"
+#include "range.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int cr_cmd_up(cr_config *cfg, int argc, char **argv)
+{
+    const cr_command *cmd = cr_cli_find("up");
+    const char *name = NULL;
+    int teams = 0, timeout = 0;
+    bool paused = false, no_provision = false;
+    cr_optspec specs[] = {{"name", &name, NULL, NULL},           {"teams", NULL, NULL, &teams},
+                          {"timeout", NULL, NULL, &timeout},     {"paused", NULL, &paused, NULL},
+                          {"no-provision", NULL, &no_provision, NULL}, {0}};
+    char *pos[argc + 1];
+    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
+    if (prc)
+        return prc == 1 ? CR_EXIT_OK : prc;
+    if (npos > 1)
+        return cr_cli_usage(cmd, "expected at most one scenario PATH");
+    if (!name)
+        return cr_cli_usage(cmd, "--name RANGE is required");
+    if (teams < 0 || teams > 999)
+        return cr_cli_usage(cmd, "--teams must be between 1 and 999");
+
+    cr_up_opts u = {.path = npos ? pos[0] : NULL,
+                    .range = name,
+                    .teams = teams,
+                    .start_paused = paused,
+                    .no_provision = no_provision,
+                    .agent_timeout_s = timeout};
+    cr_up_report rep;
+    int rc = cr_range_up(cfg, &u, &rep);
+    if (rc < 0)
+        return cr_cli_fail(cfg);
+    if (cfg->json) {
+        cr_cli_print_json(cr_up_report_json(name, &rep));
+    } else if (rep.networks_changed + rep.volumes_created + rep.domains_defined + rep.domains_started +
+                   rep.provisioned + rep.removed ==
+               0) {
+        printf("range %s is up to date: %zu team%s, %zu VMs, nothing to do (%.1f s)\n", name, rep.teams,
+               rep.teams == 1 ? "" : "s", rep.vms, rep.seconds);
+    } else {
+        printf("range %s is up: %zu team%s, %zu VMs (%zu defined, %zu started, %zu provisioned), %zu networks, "
+               "%s, %.1f s\n",
+               name, rep.teams, rep.teams == 1 ? "" : "s", rep.vms, rep.domains_defined, rep.domains_started,
+               rep.provisioned, rep.networks, !strcmp(rep.domtype, "kvm") ? "KVM" : "TCG", rep.seconds);
+    }
+    return CR_EXIT_OK;
+}
+
+int cr_cmd_down(cr_config *cfg, int argc, char **argv)
+{
+    const cr_command *cmd = cr_cli_find("down");
+    bool purge = false;
+    cr_optspec specs[] = {{"purge", NULL, &purge, NULL}, {0}};
+    char *pos[argc + 1];
+    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
+    if (prc)
+        return prc == 1 ? CR_EXIT_OK : prc;
+    if (npos != 1)
+        return cr_cli_usage(cmd, "expected one RANGE");
+    cr_down_report rep;
+    if (cr_range_down(cfg, pos[0], purge, &rep) < 0)
+        return cr_cli_fail(cfg);
+    if (cfg->json) {
+        cr_cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:f, s:s?}", "range", pos[0], "domains",
+                                    (json_int_t)rep.domains, "networks", (json_int_t)rep.networks, "pools",
+                                    (json_int_t)rep.pools, "seconds", rep.seconds, "archived", rep.archived));
+    } else {
+        printf("range %s is down: %zu VMs, %zu networks, %zu storage pool%s removed in %.1f s\n", pos[0],
+               rep.domains, rep.networks, rep.pools, rep.pools == 1 ? "" : "s", rep.seconds);
+        if (rep.archived)
+            printf("its record is kept in %s\n", rep.archived);
+    }
+    cr_down_report_free(&rep);
+    return CR_EXIT_OK;
+}
+
+int cr_cmd_status(cr_config *cfg, int argc, char **argv)
+{
+    const cr_command *cmd = cr_cli_find("status");
+    char *pos[argc + 1];
+    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
+    if (prc)
+        return prc == 1 ? CR_EXIT_OK : prc;
+    if (npos > 1)
+        return cr_cli_usage(cmd, "expected at most one RANGE");
+    json_t *status = NULL;
+    if (cr_range_status(&status, cfg, npos ? pos[0] : NULL) < 0) {
+        json_decref(status);
+        return cr_cli_fail(cfg);
+    }
+    if (cfg->json) {
+        cr_cli_print_json(npos ? json_incref(json_array_get(status, 0)) : json_incref(status));
+    } else if (json_array_size(status) == 0) {
+        printf("no ranges\n");
+    } else {
+        cr_range_status_print(status, stdout);
+    }
+    json_decref(status);
+    return CR_EXIT_OK;
+}
+
+int cr_cmd_list(cr_config *cfg, int argc, char **argv)
+{
+    const cr_command *cmd = cr_cli_find("list");
+    char *pos[argc + 1];
+    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
+    if (prc)
+        return prc == 1 ? CR_EXIT_OK : prc;
+    if (npos)
+        return cr_cli_usage(cmd, "takes no arguments");
+    json_t *list = NULL;
+    if (cr_range_list(&list, cfg) < 0) {
+        json_decref(list);
+        return cr_cli_fail(cfg);
+    }
+    if (cfg->json) {
+        cr_cli_print_json(list);
+        return CR_EXIT_OK;
+    }
+    if (json_array_size(list) == 0)
+        printf("no ranges\n");
+    else
+        printf("%-20s %-20s %-6s %-10s %s\n", "RANGE", "SCENARIO", "TEAMS", "STATUS", "CREATED");
+    size_t i;
+    json_t *r;
+    json_array_foreach(list, i, r)
+    {
+        const char *scn = json_string_value(json_object_get(r, "scenario"));
+        const char *created = json_string_value(json_object_get(r, "created"));
+        printf("%-20s %-20s %-6d %-10s %s\n", json_string_value(json_object_get(r, "range")), scn ? scn : "?",
+               (int)json_integer_value(json_object_get(r, "teams")), json_string_value(json_object_get(r, "status")),
+               created ? created : "");
+    }
+    json_decref(list);
+    return CR_EXIT_OK;
+}

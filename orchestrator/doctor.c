@@ -1,0 +1,173 @@
+/*
+ * doctor.c: `crange doctor` checks that this host can run ranges: libvirt
+ * answers, QEMU's TCG works, KVM really works (a short, timed probe boot,
+ * because /dev/kvm can exist while guests hang), the state folder is
+ * writable and the tools image recipes need are installed. The KVM verdict
+ * is cached for `--accel auto`.
+ */
+#include "accel.h"
+#include "cli.h"
+#include "commands.h"
+#include "err.h"
+#include "image.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+typedef struct report {
+    json_t *checks;
+    int failed;
+} report;
+
+static void check(report *r, const char *name, const char *result, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void check(report *r, const char *name, const char *result, const char *fmt, ...)
+{
+    char detail[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    if (!strcmp(result, "fail"))
+        r->failed++;
+    json_array_append_new(r->checks, json_pack("{s:s, s:s, s:s}", "check", name, "result", result, "detail", detail));
+}
+
+static bool in_path(const char *tool)
+{
+    const char *path = getenv("PATH");
+    char *copy = cr_xasprintf("%s:/usr/sbin:/sbin", path ? path : "/usr/bin:/bin");
+    bool found = false;
+    for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+        char *full = cr_path_join(dir, tool);
+        found = access(full, X_OK) == 0;
+        free(full);
+    }
+    free(copy);
+    return found;
+}
+
+static void probe(report *r, const cr_config *cfg, cr_virt *v, const cr_image *img, const char *domtype,
+                  const char *name)
+{
+    cr_probe p;
+    if (cr_accel_probe(&p, v, img, domtype, CR_PROBE_TIMEOUT_S) < 0) {
+        check(r, name, "fail", "%s", cr_error_message());
+        cr_error_clear();
+        return;
+    }
+    bool kvm = !strcmp(domtype, "kvm");
+    if (p.ok)
+        check(r, name, "ok", "probe boot: %s after %.1f s", p.detail, p.seconds);
+    else
+        check(r, name, kvm ? "warn" : "fail", "probe boot failed after %.1f s: %s%s", p.seconds, p.detail,
+              kvm ? "; --accel auto will use TCG" : "");
+    if (kvm)
+        cr_accel_remember(cfg, v, &p);
+}
+
+int cr_cmd_doctor(cr_config *cfg, int argc, char **argv)
+{
+    const cr_command *cmd = cr_cli_find("doctor");
+    bool no_probe = false;
+    cr_optspec specs[] = {{"no-probe", NULL, &no_probe, NULL}, {0}};
+    char *pos[argc + 1];
+    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
+    if (prc)
+        return prc == 1 ? CR_EXIT_OK : prc;
+    if (npos)
+        return cr_cli_usage(cmd, "takes no arguments");
+
+    report r = {json_array(), 0};
+    struct utsname u;
+    uname(&u);
+    check(&r, "host", "ok", "%s %s, %ld CPUs, crange %s", u.sysname, u.release, sysconf(_SC_NPROCESSORS_ONLN),
+          CRANGE_VERSION);
+
+    char *probe_path = cr_path_join(cfg->state_dir, ".doctor");
+    if (cr_write_file_atomic(probe_path, "ok\n", 3, 0644) == 0) {
+        check(&r, "state", "ok", "%s is writable", cfg->state_dir);
+        unlink(probe_path);
+    } else {
+        check(&r, "state", "fail", "%s", cr_error_message());
+        cr_error_clear();
+    }
+    free(probe_path);
+
+    const char *tools[] = {"qemu-img", "busybox", "cpio", "mke2fs", "qemu-ga", "modprobe", NULL};
+    cr_buf missing = {0};
+    for (size_t i = 0; tools[i]; i++)
+        if (!in_path(tools[i]))
+            cr_buf_addf(&missing, "%s%s", missing.len ? ", " : "", tools[i]);
+    if (missing.len)
+        check(&r, "tools", "warn", "missing for image builds: %s", missing.data);
+    else
+        check(&r, "tools", "ok", "qemu-img, busybox, cpio, mke2fs, qemu-ga, modprobe");
+    cr_buf_free(&missing);
+
+    cr_virt *v = NULL;
+    if (cr_virt_open(&v, cfg->connect, 1) < 0) {
+        check(&r, "libvirt", "fail", "%s", cr_error_message());
+        cr_error_clear();
+    } else {
+        unsigned long lib = 0, hv = 0;
+        virConnectGetLibVersion(cr_virt_conn(v, 0), &lib);
+        virConnectGetVersion(cr_virt_conn(v, 0), &hv);
+        check(&r, "libvirt", "ok", "%s: libvirt %lu.%lu.%lu, hypervisor %lu.%lu.%lu", cfg->connect, lib / 1000000,
+              lib / 1000 % 1000, lib % 1000, hv / 1000000, hv / 1000 % 1000, hv % 1000);
+
+        char *caps = virConnectGetDomainCapabilities(cr_virt_conn(v, 0), NULL, "x86_64", NULL, "qemu", 0);
+        check(&r, "tcg", caps ? "ok" : "fail", caps ? "QEMU can emulate x86_64 guests (TCG)" :
+              "libvirt offers no qemu (TCG) domain type for x86_64");
+        free(caps);
+
+        bool dev = access("/dev/kvm", R_OK | W_OK) == 0;
+        bool offered = cr_accel_kvm_offered(v);
+        if (!offered)
+            check(&r, "kvm", "warn", "%s; ranges run under TCG", dev ? "/dev/kvm exists but libvirt offers no kvm domain"
+                                                                       : "no /dev/kvm");
+
+        cr_image *img = NULL;
+        if (!no_probe) {
+            char *store = cr_config_images(cfg);
+            bool rebuilt = false;
+            if (cr_image_build(store, "tiny", false, &rebuilt) == 0 && cr_image_open(&img, store, "tiny") == 0) {
+                check(&r, "image tiny", "ok", "%s%s", img->dir, rebuilt ? " (built now)" : "");
+            } else {
+                check(&r, "image tiny", "fail", "cannot build the probe image: %s", cr_error_message());
+                cr_error_clear();
+            }
+            free(store);
+        }
+        if (img) {
+            probe(&r, cfg, v, img, "qemu", "tcg boot");
+            if (offered)
+                probe(&r, cfg, v, img, "kvm", "kvm boot");
+        } else if (offered) {
+            check(&r, "kvm boot", "warn", "not probed (--no-probe); --accel auto will probe on first use");
+        }
+        cr_image_free(img);
+
+        cr_virt_close(v);
+    }
+
+    if (cfg->json) {
+        cr_cli_print_json(json_pack("{s:b, s:O}", "ok", r.failed == 0, "checks", r.checks));
+    } else {
+        size_t i;
+        json_t *c;
+        json_array_foreach(r.checks, i, c)
+        {
+            printf("%-11s %-5s %s\n", json_string_value(json_object_get(c, "check")),
+                   json_string_value(json_object_get(c, "result")), json_string_value(json_object_get(c, "detail")));
+        }
+    }
+    json_decref(r.checks);
+    return r.failed ? CR_EXIT_FAIL : CR_EXIT_OK;
+}

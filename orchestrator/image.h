@@ -1,0 +1,60 @@
+/*
+ * image.h: the image store. A recipe is a folder images/<name>/ with a
+ * build.sh that writes an image into a folder; the store keeps the built
+ * image under <state>/images/<name>/ with image.json: file checksums
+ * (SHA-256), sizes, the recipe hash and the build date.
+ *
+ * Recipe hash: BLAKE2b over the recipe folder's files plus the output of the
+ * recipe's optional inputs.sh (the versions of the Debian packages it uses),
+ * so that a build is skipped when neither changed.
+ *
+ * Built images are read-only bases: VMs get qcow2 overlays, never copies.
+ */
+#ifndef CRANGE_IMAGE_H
+#define CRANGE_IMAGE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct cr_image {
+    char *name;
+    char *dir;            /* <store>/<name> */
+    char *boot;           /* "kernel" (direct kernel boot) or "disk" */
+    char *kernel;         /* absolute paths, NULL when absent */
+    char *initrd;
+    char *disk;
+    uint64_t disk_virtual_size; /* bytes; 0 without a disk */
+    char *cmdline;        /* base kernel arguments */
+    bool actions;         /* the guest feeds the org.crange.actions.0 channel */
+    char *recipe_hash;    /* hex */
+    char *built_at;       /* ISO 8601 */
+    uint64_t size;        /* bytes on disk, all files */
+} cr_image;
+
+/* Opens a built image. CR_ENOTFOUND with "image 'x' is not built (crange
+ * image build x)" when absent. *out is freed with cr_image_free. */
+int cr_image_open(cr_image **out, const char *store, const char *name);
+void cr_image_free(cr_image *img);
+
+/* Whether a recipe images/<name>/build.sh exists in the data folder. */
+bool cr_image_recipe_exists(const char *name);
+
+/* Whether the name is a recipe or a built image (for scenario validation). */
+bool cr_image_known(const char *name, void *store);
+
+/*
+ * Builds the image unless the stored one has the same recipe hash and intact
+ * files (force rebuilds anyway). *rebuilt says which happened. The recipe's
+ * output goes to stderr.
+ */
+int cr_image_build(const char *store, const char *name, bool force, bool *rebuilt);
+
+/* Recomputes the checksums of a built image; CR_EINVAL names a bad file. */
+int cr_image_verify(const char *store, const char *name);
+
+/* Every recipe and built image: name, built, size, hash, built_at, recipe
+ * state ("current", "stale", "no recipe", "not built"). New reference. */
+json_t *cr_image_list(const char *store);
+
+#endif

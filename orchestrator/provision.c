@@ -1,0 +1,238 @@
+/*
+ * provision.c: the provisioning steps of provision.h, each one guest-agent
+ * exec (files go in on stdin), so they work on any guest with a POSIX shell:
+ * the busybox tiny image and Debian alike.
+ */
+#include "provision.h"
+
+#include "agent.h"
+#include "err.h"
+#include "util.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_STEP_TIMEOUT_S 120
+
+static void hash_str(crypto_generichash_state *h, const char *s)
+{
+    if (!s)
+        s = "";
+    crypto_generichash_update(h, (const unsigned char *)s, strlen(s) + 1);
+}
+
+int cr_provision_digest(char out[65], const cr_scenario *s, const cr_plan_vm *pv)
+{
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, 32);
+    hash_str(&h, "crange.provision.v1");
+    for (size_t i = 0; i < pv->vm->n_steps; i++) {
+        const cr_step *st = &pv->vm->steps[i];
+        char kind[8];
+        snprintf(kind, sizeof kind, "%d", st->kind);
+        hash_str(&h, kind);
+        hash_str(&h, st->dest);
+        hash_str(&h, st->user);
+        hash_str(&h, st->password);
+        hash_str(&h, st->shell);
+        for (size_t g = 0; st->groups && st->groups[g]; g++)
+            hash_str(&h, st->groups[g]);
+        for (size_t a = 0; st->argv && st->argv[a]; a++)
+            hash_str(&h, st->argv[a]);
+        char mode[16];
+        snprintf(mode, sizeof mode, "%o", st->mode);
+        hash_str(&h, mode);
+        if (st->content)
+            crypto_generichash_update(&h, (const unsigned char *)st->content, st->content_len);
+        if (st->src) {
+            char *path = cr_path_join(s->dir, st->src), *data = NULL;
+            size_t len = 0;
+            int rc = cr_read_file(&data, &len, path);
+            free(path);
+            if (rc < 0)
+                return rc;
+            crypto_generichash_update(&h, (const unsigned char *)data, len);
+            free(data);
+        }
+    }
+    unsigned char d[32];
+    crypto_generichash_final(&h, d, sizeof d);
+    cr_hex(out, d, sizeof d);
+    return 0;
+}
+
+/* Re-reports the pending error as the failure of a step, at its line. */
+static int step_error(const cr_plan_vm *pv, const cr_where *w, const char *what)
+{
+    char *inner = cr_xstrdup(cr_error_message());
+    cr_error_clear();
+    int rc = cr_model_error(w, "team %d vm '%s': %s: %s", pv->team, pv->vm->name, what, inner);
+    free(inner);
+    return rc;
+}
+
+/* Runs argv with optional stdin; a non-zero exit is an error naming the step. */
+static int run_step(virDomainPtr dom, const cr_plan_vm *pv, const cr_where *w, const char *what,
+                    const char *const *argv, const void *input, size_t input_len, int timeout_s)
+{
+    cr_exec_result res;
+    int rc = cr_agent_exec(&res, dom, argv, input, input_len, timeout_s > 0 ? timeout_s : DEFAULT_STEP_TIMEOUT_S);
+    if (rc < 0)
+        return step_error(pv, w, what);
+    if (res.signal || res.exit_code != 0) {
+        /* Keep the first line of stderr (or stdout) as the reason. */
+        const char *why = res.err_len ? res.err : res.out ? res.out : "";
+        size_t n = strcspn(why, "\n");
+        if (res.signal)
+            rc = cr_model_error(w, "team %d vm '%s': %s was killed by signal %d", pv->team, pv->vm->name, what,
+                                res.signal);
+        else
+            rc = cr_model_error(w, "team %d vm '%s': %s exited with %d%s%.*s", pv->team, pv->vm->name, what,
+                                res.exit_code, n ? ": " : "", (int)(n > 300 ? 300 : n), why);
+    }
+    cr_exec_result_free(&res);
+    return rc;
+}
+
+/* Creates a user on Debian (useradd/chpasswd) or busybox (files + mkpasswd).
+ * The password arrives on stdin so it never shows in a process list. */
+static const char user_script[] =
+    "set -e\n"
+    "name=$1 shell=$2 groups=$3\n"
+    "IFS= read -r pw || true\n"
+    "if command -v useradd >/dev/null 2>&1; then\n"
+    "  id \"$name\" >/dev/null 2>&1 || useradd -m -s \"$shell\" \"$name\"\n"
+    "  for g in $groups; do getent group \"$g\" >/dev/null || groupadd \"$g\"; usermod -aG \"$g\" \"$name\"; done\n"
+    "  if [ -n \"$pw\" ]; then echo \"$name:$pw\" | chpasswd; else passwd -l \"$name\" >/dev/null; fi\n"
+    "else\n"
+    "  if ! grep -q \"^$name:\" /etc/passwd; then\n"
+    "    uid=1000; while cut -d: -f3 /etc/passwd | grep -qx \"$uid\"; do uid=$((uid + 1)); done\n"
+    "    mkdir -p \"/home/$name\"\n"
+    "    echo \"$name:!:$uid:$uid::/home/$name:$shell\" >> /etc/passwd\n"
+    "    echo \"$name:x:$uid:\" >> /etc/group\n"
+    "    chown \"$uid:$uid\" \"/home/$name\"\n"
+    "  fi\n"
+    "  for g in $groups; do grep -q \"^$g:\" /etc/group || echo \"$g:x:$(( $(cut -d: -f3 /etc/group | sort -n | tail -1) + 1 )):\" >> /etc/group;\n"
+    "    sed -i \"/^$g:/{/[:,]$name\\(,\\|$\\)/!s/\\(:[^:]*\\)$/\\1,$name/;s/:,/:/}\" /etc/group; done\n"
+    "  hash='!'; [ -z \"$pw\" ] || hash=$(mkpasswd -m sha512 \"$pw\")\n"
+    "  awk -F: -v OFS=: -v n=\"$name\" -v h=\"$hash\" '$1 == n { $2 = h } { print }' /etc/passwd > /etc/passwd.crange\n"
+    "  cat /etc/passwd.crange > /etc/passwd && rm -f /etc/passwd.crange\n"
+    "fi\n";
+
+/* Sets static addresses through the agent, for images booted from disk. */
+static const char addr_script[] =
+    "set -e\n"
+    "mac=$1 addr=$2 gw=$3\n"
+    "for d in /sys/class/net/*; do\n"
+    "  [ \"$(cat \"$d/address\")\" = \"$mac\" ] || continue\n"
+    "  dev=${d##*/}\n"
+    "  ip link set \"$dev\" up\n"
+    "  [ \"$addr\" = none ] || ip addr replace \"$addr\" dev \"$dev\"\n"
+    "done\n"
+    "[ -z \"$gw\" ] || ip route replace default via \"$gw\"\n";
+
+static int set_addresses(virDomainPtr dom, const cr_plan_vm *pv)
+{
+    char gw[16] = "";
+    if (pv->vm->gateway)
+        cr_ipv4_format(gw, pv->vm->gateway);
+    for (size_t k = 0; k < pv->n_nics; k++) {
+        char addr[16] = "none";
+        char *spec;
+        if (pv->nics[k].nic->addr) {
+            cr_ipv4_format(addr, pv->nics[k].nic->addr);
+            spec = cr_xasprintf("%s/%d", addr, pv->nics[k].pnet->net->prefix);
+        } else {
+            spec = cr_xstrdup("none");
+        }
+        const char *argv[] = {"/bin/sh", "-c", addr_script, "sh", pv->nics[k].mac, spec,
+                              k + 1 == pv->n_nics ? gw : "", NULL};
+        int rc = run_step(dom, pv, &pv->vm->where, "setting addresses", argv, NULL, 0, 30);
+        free(spec);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int cr_provision_vm(virDomainPtr dom, const cr_scenario *s, const cr_plan_vm *pv, const cr_image *img,
+                    bool *applied)
+{
+    *applied = false;
+    char digest[65];
+    int rc = cr_provision_digest(digest, s, pv);
+    if (rc < 0)
+        return rc;
+
+    char *have = NULL;
+    size_t have_len = 0;
+    rc = cr_agent_read_file(&have, &have_len, dom, CR_PROVISION_MARKER, 4096);
+    if (rc == 0 && have_len >= 64 && !strncmp(have, digest, 64)) {
+        free(have);
+        return 0;
+    }
+    free(have);
+    if (rc < 0 && rc != CR_ENOTFOUND)
+        return rc;
+    cr_error_clear();
+
+    if (strcmp(img->boot, "kernel")) {
+        rc = set_addresses(dom, pv);
+        if (rc < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < pv->vm->n_steps; i++) {
+        const cr_step *st = &pv->vm->steps[i];
+        char what[300];
+        switch (st->kind) {
+        case CR_STEP_FILE: {
+            char *data = NULL;
+            size_t len = st->content_len;
+            const char *bytes = st->content;
+            if (st->src) {
+                char *path = cr_path_join(s->dir, st->src);
+                rc = cr_read_file(&data, &len, path);
+                free(path);
+                if (rc < 0)
+                    return rc;
+                bytes = data;
+            }
+            snprintf(what, sizeof what, "copying %s", st->dest);
+            rc = cr_agent_write_file(dom, st->dest, bytes ? bytes : "", bytes ? len : 0, st->mode ? st->mode : 0644,
+                                     60);
+            if (rc < 0)
+                rc = step_error(pv, &st->where, what);
+            free(data);
+            break;
+        }
+        case CR_STEP_USER: {
+            cr_buf groups = {0};
+            for (size_t g = 0; st->groups && st->groups[g]; g++)
+                cr_buf_addf(&groups, "%s%s", g ? " " : "", st->groups[g]);
+            snprintf(what, sizeof what, "creating user %s", st->user);
+            const char *argv[] = {"/bin/sh", "-c", user_script, "sh", st->user, st->shell ? st->shell : "/bin/sh",
+                                  groups.data ? groups.data : "", NULL};
+            char *pw = cr_xasprintf("%s\n", st->password ? st->password : "");
+            rc = run_step(dom, pv, &st->where, what, argv, pw, strlen(pw), 60);
+            free(pw);
+            cr_buf_free(&groups);
+            break;
+        }
+        case CR_STEP_RUN:
+            snprintf(what, sizeof what, "command '%.200s'",
+                     st->argv[0] && st->argv[1] && st->argv[2] && !strcmp(st->argv[0], "/bin/sh") &&
+                             !strcmp(st->argv[1], "-c")
+                         ? st->argv[2]
+                         : st->argv[0]);
+            rc = run_step(dom, pv, &st->where, what, (const char *const *)st->argv, NULL, 0, st->timeout_s);
+            break;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    rc = cr_agent_write_file(dom, CR_PROVISION_MARKER, digest, 64, 0644, 30);
+    if (rc == 0)
+        *applied = true;
+    return rc;
+}

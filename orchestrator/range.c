@@ -1,0 +1,880 @@
+/*
+ * range.c: up (reconcile), down, status and list for range.h.
+ *
+ * up runs in phases, each a bounded worker pool over libvirt connections:
+ *   1. the storage pool of overlays (one per host)
+ *   2. networks
+ *   3. per VM: overlay volume, domain definition, start
+ *   4. per VM: wait for the guest agent, provision
+ * A phase looks at what exists before acting, so a re-run skips done work.
+ * Objects of the range that the plan no longer has (fewer teams, a removed
+ * VM) are removed first.
+ */
+#include "range.h"
+
+#include "accel.h"
+#include "agent.h"
+#include "err.h"
+#include "image.h"
+#include "log.h"
+#include "paths.h"
+#include "plan.h"
+#include "pool.h"
+#include "progress.h"
+#include "provision.h"
+#include "scenario.h"
+#include "state.h"
+#include "util.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_AGENT_TIMEOUT_S 600
+
+/* Connections per host: libvirtd runs at most 5 calls per connection. */
+static int conns_for(int jobs)
+{
+    return (jobs + 3) / 4;
+}
+
+/* ------------------------------------------------------------------ up */
+
+typedef struct img_entry {
+    char *name;
+    cr_image *img;
+} img_entry;
+
+typedef struct up_ctx {
+    const cr_config *c;
+    const cr_up_opts *u;
+    cr_plan *plan;
+    cr_scenario *scenario;
+    cr_virt *virt;
+    img_entry *images;
+    size_t n_images;
+    char domtype[8];
+    char *overlay_dir;
+    cr_progress *progress;
+    /* per-VM outcomes, written by the worker that owns the VM */
+    bool *defined, *started, *volume, *provisioned, *net_changed;
+} up_ctx;
+
+static const cr_image *find_image(const up_ctx *x, const char *name)
+{
+    for (size_t i = 0; i < x->n_images; i++)
+        if (!strcmp(x->images[i].name, name))
+            return x->images[i].img;
+    return NULL;
+}
+
+static void on_progress(size_t done, size_t total, size_t job, int code, void *ctx)
+{
+    (void)total;
+    (void)code;
+    up_ctx *x = ctx;
+    (void)job;
+    cr_progress_step(x->progress, done, NULL);
+}
+
+static int job_network(size_t i, int w, void *ctx)
+{
+    up_ctx *x = ctx;
+    const cr_plan_net *pn = &x->plan->nets[i];
+    char *xml = cr_xml_network(x->plan, pn);
+    int rc = cr_virt_ensure_network(x->virt, w, pn->libvirt_name, xml, &x->net_changed[i]);
+    free(xml);
+    return rc;
+}
+
+static int job_vm(size_t i, int w, void *ctx)
+{
+    up_ctx *x = ctx;
+    const cr_plan_vm *pv = &x->plan->vms[i];
+    const cr_image *img = find_image(x, pv->vm->image);
+    char *overlay = NULL;
+    int rc = 0;
+    if (img->disk) {
+        char *vxml = cr_xml_volume(pv->volume, img);
+        rc = cr_virt_ensure_volume(x->virt, w, x->plan->pool, pv->volume, vxml, &overlay, &x->volume[i]);
+        free(vxml);
+    }
+    if (rc == 0) {
+        char *dxml = cr_xml_domain(x->plan, pv, img, overlay, x->domtype);
+        rc = cr_virt_ensure_domain(x->virt, w, pv->domain, dxml, x->u->start_paused, &x->defined[i],
+                                   &x->started[i]);
+        free(dxml);
+    }
+    free(overlay);
+    if (rc < 0) {
+        char *inner = cr_xstrdup(cr_error_message());
+        cr_error_clear();
+        rc = cr_error_set(rc, "team %d vm '%s': %s", pv->team, pv->vm->name, inner);
+        free(inner);
+    }
+    return rc;
+}
+
+static int job_provision(size_t i, int w, void *ctx)
+{
+    up_ctx *x = ctx;
+    const cr_plan_vm *pv = &x->plan->vms[i];
+    virDomainPtr dom = NULL;
+    int rc = cr_virt_domain(&dom, x->virt, w, pv->domain);
+    int timeout = x->u->agent_timeout_s > 0 ? x->u->agent_timeout_s : DEFAULT_AGENT_TIMEOUT_S;
+    if (rc == 0)
+        rc = cr_agent_wait(dom, timeout);
+    if (rc < 0) {
+        char *inner = cr_xstrdup(cr_error_message());
+        cr_error_clear();
+        rc = cr_error_set(rc, "team %d vm '%s': %s", pv->team, pv->vm->name, inner);
+        free(inner);
+    } else {
+        rc = cr_provision_vm(dom, x->scenario, pv, find_image(x, pv->vm->image), &x->provisioned[i]);
+    }
+    if (dom)
+        virDomainFree(dom);
+    return rc;
+}
+
+/* Makes the first failed job's message the error and logs the others, so
+ * that every failing VM is named once. Returns the first failure's code. */
+static int pool_failures(const cr_pool_result *res)
+{
+    int rc = 0;
+    for (size_t i = 0; i < res->n; i++) {
+        if (res->codes[i] >= 0)
+            continue;
+        if (rc == 0)
+            rc = cr_error_set(res->codes[i], "%s%s", res->messages[i],
+                              res->failed > 1 ? " (more failures above)" : "");
+        else
+            cr_log_error("%s", res->messages[i]);
+    }
+    return rc;
+}
+
+/* Runs one phase of up over the worker pool. */
+static int run_phase(up_ctx *x, const char *phase, size_t n, cr_pool_fn fn, size_t *failed)
+{
+    if (n == 0)
+        return 0;
+    x->progress = cr_progress_new(phase, n, x->c->progress, x->c->json);
+    cr_pool_result res;
+    cr_pool_run(&res, n, x->c->jobs, fn, x, on_progress, x);
+    cr_progress_end(x->progress, res.failed);
+    x->progress = NULL;
+    *failed += res.failed;
+    int rc = pool_failures(&res);
+    cr_pool_result_free(&res);
+    return rc;
+}
+
+/* Removes domains and networks of the range that the plan does not have. */
+static int remove_strays(up_ctx *x, const cr_found *f, size_t *removed)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < f->n_doms; i++) {
+        const cr_found_dom *d = &f->doms[i];
+        bool wanted = false;
+        for (size_t j = 0; j < x->plan->n_vms && !wanted; j++)
+            wanted = !strcmp(x->plan->vms[j].domain, d->name);
+        if (wanted)
+            continue;
+        cr_log_info("removing %s: no longer in the plan", d->name);
+        rc = cr_virt_remove_domain(x->virt, 0, d->name);
+        /* Its overlay, if any, goes too. */
+        char *vol = cr_xasprintf("t%d.%s.qcow2", d->meta.team, d->meta.name);
+        virStoragePoolPtr p = rc == 0 ? virStoragePoolLookupByName(cr_virt_conn(x->virt, 0), x->plan->pool) : NULL;
+        virStorageVolPtr v = p ? virStorageVolLookupByName(p, vol) : NULL;
+        if (v) {
+            virStorageVolDelete(v, 0);
+            virStorageVolFree(v);
+        }
+        if (p)
+            virStoragePoolFree(p);
+        free(vol);
+        (*removed)++;
+    }
+    for (size_t i = 0; rc == 0 && i < f->n_nets; i++) {
+        bool wanted = false;
+        for (size_t j = 0; j < x->plan->n_nets && !wanted; j++)
+            wanted = !strcmp(x->plan->nets[j].libvirt_name, f->nets[i].name);
+        if (wanted)
+            continue;
+        cr_log_info("removing %s: no longer in the plan", f->nets[i].name);
+        rc = cr_virt_remove_network(x->virt, 0, f->nets[i].name);
+        (*removed)++;
+    }
+    return rc;
+}
+
+static int load_images(up_ctx *x)
+{
+    char *store = cr_config_images(x->c);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < x->plan->n_vms; i++) {
+        const char *name = x->plan->vms[i].vm->image;
+        if (find_image(x, name))
+            continue;
+        cr_image *img = NULL;
+        rc = cr_image_open(&img, store, name);
+        if (rc == CR_ENOTFOUND && cr_image_recipe_exists(name)) {
+            cr_error_clear();
+            bool rebuilt;
+            cr_log_info("image '%s' is not built yet; building it", name);
+            rc = cr_image_build(store, name, false, &rebuilt);
+            if (rc == 0)
+                rc = cr_image_open(&img, store, name);
+        }
+        if (rc == 0) {
+            x->images = cr_xrealloc(x->images, (x->n_images + 1) * sizeof *x->images);
+            x->images[x->n_images++] = (img_entry){cr_xstrdup(name), img};
+        }
+    }
+    free(store);
+    return rc;
+}
+
+int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    double t0 = cr_now_seconds();
+    if (!cr_range_name_valid(u->range))
+        return cr_error_set(CR_EINVAL,
+                            "range name '%s' must be a lowercase letter then letters, digits or '-' (at most %d)",
+                            u->range, CR_RANGE_NAME_MAX);
+
+    up_ctx x = {.c = c, .u = u};
+    int lockfd = -1;
+    cr_state *st = NULL;
+    cr_range_row row = {0};
+    bool have_row = false;
+    char *store = cr_config_images(c);
+    char *scenario_path = NULL;
+    int rc = cr_range_lock(&lockfd, c->state_dir, u->range);
+    if (rc < 0)
+        goto cleanup;
+    rc = cr_state_open(&st, c->state_dir, u->range, true);
+    if (rc < 0)
+        goto cleanup;
+    rc = cr_state_get_range(st, &row);
+    if (rc == 0) {
+        have_row = true;
+    } else if (rc == CR_ENOTFOUND) {
+        cr_error_clear();
+        rc = 0;
+    } else {
+        goto cleanup;
+    }
+
+    if (!u->path && !have_row) {
+        rc = cr_error_set(CR_ENOTFOUND, "range '%s' does not exist; name a scenario: crange up PATH --name %s",
+                          u->range, u->range);
+        goto cleanup;
+    }
+    scenario_path = cr_xstrdup(u->path ? u->path : row.scenario_dir);
+    unsigned char secret[CR_SECRET_LEN];
+    if (have_row)
+        memcpy(secret, row.secret, sizeof secret);
+    else
+        randombytes_buf(secret, sizeof secret);
+
+    cr_load_opts lo = {.teams = u->teams ? u->teams : have_row ? row.teams : 0,
+                       .secret = secret,
+                       .image_known = cr_image_known,
+                       .image_ctx = store};
+    rc = cr_scenario_load(&x.scenario, scenario_path, &lo);
+    if (rc < 0)
+        goto cleanup;
+    if (have_row && strcmp(row.scenario_id, x.scenario->id)) {
+        rc = cr_error_set(CR_EINVAL, "range '%s' runs scenario '%s', not '%s'; bring it down first (crange down %s)",
+                          u->range, row.scenario_id, x.scenario->id, u->range);
+        goto cleanup;
+    }
+
+    const char *host = c->connect;
+    rc = cr_plan_build(&x.plan, x.scenario, u->range, &host, 1);
+    if (rc < 0)
+        goto cleanup;
+    rc = load_images(&x);
+    if (rc < 0)
+        goto cleanup;
+    rc = cr_virt_open(&x.virt, c->connect, conns_for(c->jobs));
+    if (rc < 0)
+        goto cleanup;
+
+    /* Keep one accelerator per range: new VMs match the ones already there. */
+    const char *why = NULL;
+    if (have_row && !strcmp(c->accel, "auto") && row.accel && *row.accel) {
+        snprintf(x.domtype, sizeof x.domtype, "%s", !strcmp(row.accel, "kvm") ? "kvm" : "qemu");
+        why = "as recorded for the range";
+    } else {
+        rc = cr_accel_resolve(x.domtype, c, x.virt, &why);
+        if (rc < 0)
+            goto cleanup;
+    }
+    cr_log_debug("accelerator: %s (%s)", x.domtype, why);
+
+    char digest[65];
+    cr_hex(digest, x.scenario->digest, sizeof x.scenario->digest);
+    json_t *hosts = json_pack("[s]", c->connect);
+    char *hosts_text = json_dumps(hosts, JSON_COMPACT);
+    json_decref(hosts);
+    cr_range_row nrow = {
+        .name = (char *)u->range,
+        .scenario_id = x.scenario->id,
+        .scenario_dir = x.scenario->dir,
+        .scenario_digest = digest,
+        .title_ja = x.scenario->title.ja,
+        .title_en = x.scenario->title.en,
+        .teams = (int)x.scenario->n_teams,
+        .hosts = hosts_text,
+        .accel = !strcmp(x.domtype, "kvm") ? "kvm" : "tcg",
+        .status = "creating",
+        .created_ms = have_row ? row.created_ms : 0,
+    };
+    memcpy(nrow.secret, secret, sizeof secret);
+    rc = cr_state_begin(st);
+    if (rc == 0)
+        rc = cr_state_put_range(st, &nrow);
+    if (rc == 0)
+        rc = cr_state_save_plan(st, x.plan);
+    if (rc == 0) {
+        json_t *ev = json_pack("{s:s, s:i, s:s}", "scenario", x.scenario->id, "teams", (int)x.scenario->n_teams,
+                               "digest", digest);
+        rc = cr_state_event(st, 0, NULL, "range.up.start", ev);
+        json_decref(ev);
+    }
+    if (rc == 0)
+        rc = cr_state_commit(st);
+    else
+        cr_state_rollback(st);
+    free(hosts_text);
+    if (rc < 0)
+        goto cleanup;
+
+    size_t n_vms = x.plan->n_vms, n_nets = x.plan->n_nets;
+    x.defined = cr_xcalloc(n_vms, sizeof(bool));
+    x.started = cr_xcalloc(n_vms, sizeof(bool));
+    x.volume = cr_xcalloc(n_vms, sizeof(bool));
+    x.provisioned = cr_xcalloc(n_vms, sizeof(bool));
+    x.net_changed = cr_xcalloc(n_nets, sizeof(bool));
+
+    cr_found found;
+    rc = cr_virt_scan(&found, x.virt, u->range);
+    if (rc < 0)
+        goto cleanup;
+    rc = remove_strays(&x, &found, &rep->removed);
+    cr_found_free(&found);
+    if (rc < 0)
+        goto cleanup;
+
+    x.overlay_dir = cr_config_overlays(c, u->range);
+    bool pool_changed = false;
+    rc = cr_virt_ensure_pool(x.virt, 0, x.plan->pool, x.overlay_dir, &pool_changed);
+    if (rc == 0)
+        rc = run_phase(&x, "networks", n_nets, job_network, &rep->failed);
+    if (rc == 0)
+        rc = run_phase(&x, "VMs", n_vms, job_vm, &rep->failed);
+    if (rc == 0 && !u->start_paused && !u->no_provision)
+        rc = run_phase(&x, "agents and provisioning", n_vms, job_provision, &rep->failed);
+
+    for (size_t i = 0; i < n_nets; i++)
+        rep->networks_changed += x.net_changed[i];
+    for (size_t i = 0; i < n_vms; i++) {
+        rep->volumes_created += x.volume[i];
+        rep->domains_defined += x.defined[i];
+        rep->domains_started += x.started[i];
+        rep->provisioned += x.provisioned[i];
+    }
+    rep->teams = x.scenario->n_teams;
+    rep->vms = n_vms;
+    rep->networks = n_nets;
+    snprintf(rep->domtype, sizeof rep->domtype, "%s", x.domtype);
+
+    /* Record the outcome without losing the first error's message. */
+    char *saved = rc < 0 ? cr_xstrdup(cr_error_message()) : NULL;
+    cr_error_clear();
+    json_t *ev = json_pack("{s:b, s:i, s:i, s:i, s:i, s:s?}", "ok", rc == 0, "defined", (int)rep->domains_defined,
+                           "started", (int)rep->domains_started, "provisioned", (int)rep->provisioned, "failed",
+                           (int)rep->failed, "error", saved);
+    if (cr_state_set_status(st, rc == 0 ? "up" : "failed") < 0 ||
+        cr_state_event(st, 0, NULL, rc == 0 ? "range.up.done" : "range.up.failed", ev) < 0)
+        cr_log_warn("%s", cr_error_message());
+    json_decref(ev);
+    cr_error_clear();
+    if (saved) {
+        cr_error_set(rc, "%s", saved);
+        free(saved);
+    }
+
+cleanup:
+    rep->seconds = cr_now_seconds() - t0;
+    for (size_t i = 0; i < x.n_images; i++) {
+        free(x.images[i].name);
+        cr_image_free(x.images[i].img);
+    }
+    free(x.images);
+    free(x.defined);
+    free(x.started);
+    free(x.volume);
+    free(x.provisioned);
+    free(x.net_changed);
+    free(x.overlay_dir);
+    cr_plan_free(x.plan);
+    cr_scenario_free(x.scenario);
+    if (cr_virt_close(x.virt) > 0)
+        cr_log_debug("libvirt connection references leaked");
+    cr_range_row_free(&row);
+    cr_state_close(st);
+    cr_range_unlock(lockfd);
+    free(scenario_path);
+    free(store);
+    return rc;
+}
+
+json_t *cr_up_report_json(const char *range, const cr_up_report *r)
+{
+    return json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:f, s:s}", "range", range,
+                     "teams", (json_int_t)r->teams, "vms", (json_int_t)r->vms, "networks", (json_int_t)r->networks,
+                     "changes", "networks", (json_int_t)r->networks_changed, "volumes",
+                     (json_int_t)r->volumes_created, "defined", (json_int_t)r->domains_defined, "started",
+                     (json_int_t)r->domains_started, "provisioned", (json_int_t)r->provisioned, "removed",
+                     (json_int_t)r->removed, "failed", (json_int_t)r->failed, "seconds", r->seconds, "accel",
+                     !strcmp(r->domtype, "kvm") ? "kvm" : "tcg");
+}
+
+/* ---------------------------------------------------------------- down */
+
+typedef struct down_ctx {
+    cr_virt *virt;
+    cr_found *found;
+} down_ctx;
+
+static int job_down_domain(size_t i, int w, void *ctx)
+{
+    down_ctx *x = ctx;
+    return cr_virt_remove_domain(x->virt, w, x->found->doms[i].name);
+}
+
+static int job_down_network(size_t i, int w, void *ctx)
+{
+    down_ctx *x = ctx;
+    return cr_virt_remove_network(x->virt, w, x->found->nets[i].name);
+}
+
+/* The libvirt hosts a range lives on: from its database, else --connect. */
+static json_t *range_hosts(const cr_config *c, const char *range)
+{
+    cr_state *st = NULL;
+    cr_range_row row;
+    json_t *hosts = NULL;
+    if (cr_state_open(&st, c->state_dir, range, false) == 0 && cr_state_get_range(st, &row) == 0) {
+        hosts = json_loads(row.hosts, 0, NULL);
+        cr_range_row_free(&row);
+    }
+    cr_state_close(st);
+    cr_error_clear();
+    if (!json_is_array(hosts) || json_array_size(hosts) == 0) {
+        json_decref(hosts);
+        hosts = json_pack("[s]", c->connect);
+    }
+    return hosts;
+}
+
+int cr_range_down(const cr_config *c, const char *range, bool purge, cr_down_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    double t0 = cr_now_seconds();
+    if (!cr_range_name_valid(range))
+        return cr_error_set(CR_EINVAL, "bad range name '%s'", range);
+    int lockfd = -1;
+    int rc = cr_range_lock(&lockfd, c->state_dir, range);
+    if (rc < 0)
+        return rc;
+    json_t *hosts = range_hosts(c, range);
+    size_t hi;
+    json_t *hv;
+    json_array_foreach(hosts, hi, hv)
+    {
+        cr_virt *v = NULL;
+        cr_found f = {0};
+        rc = cr_virt_open(&v, json_string_value(hv), conns_for(c->jobs));
+        if (rc == 0)
+            rc = cr_virt_scan(&f, v, range);
+        down_ctx x = {v, &f};
+        cr_pool_result res = {0};
+        if (rc == 0 && f.n_doms) {
+            cr_progress *p = cr_progress_new("removing VMs", f.n_doms, c->progress, c->json);
+            cr_pool_run(&res, f.n_doms, c->jobs, job_down_domain, &x, NULL, NULL);
+            cr_progress_end(p, res.failed);
+            rc = pool_failures(&res);
+            rep->domains += f.n_doms - res.failed;
+            cr_pool_result_free(&res);
+        }
+        if (rc == 0 && f.n_nets) {
+            cr_pool_run(&res, f.n_nets, c->jobs, job_down_network, &x, NULL, NULL);
+            rc = pool_failures(&res);
+            rep->networks += f.n_nets - res.failed;
+            cr_pool_result_free(&res);
+        }
+        for (size_t i = 0; rc == 0 && i < f.n_pools; i++) {
+            rc = cr_virt_remove_pool(v, 0, f.pools[i].name);
+            rep->pools += rc == 0;
+        }
+        cr_found_free(&f);
+        cr_virt_close(v);
+        if (rc < 0)
+            break;
+    }
+    json_decref(hosts);
+    if (rc == 0) {
+        /* The overlay folder of a local host, in case a crash left it
+         * without a pool. */
+        char *dir = cr_config_overlays(c, range);
+        rc = cr_rm_rf(dir);
+        free(dir);
+    }
+    if (rc == 0) {
+        if (purge) {
+            char *rdir = cr_range_dir(c->state_dir, range);
+            rc = cr_rm_rf(rdir);
+            free(rdir);
+        } else {
+            cr_state *st = NULL;
+            if (cr_state_open(&st, c->state_dir, range, false) == 0) {
+                json_t *ev = json_pack("{s:I, s:I}", "domains", (json_int_t)rep->domains, "networks",
+                                       (json_int_t)rep->networks);
+                cr_state_event(st, 0, NULL, "range.down", ev);
+                cr_state_set_status(st, "down");
+                json_decref(ev);
+            }
+            cr_state_close(st);
+            cr_error_clear();
+            rc = cr_state_archive(c->state_dir, range, &rep->archived);
+        }
+    }
+    cr_range_unlock(lockfd);
+    rep->seconds = cr_now_seconds() - t0;
+    return rc;
+}
+
+void cr_down_report_free(cr_down_report *rep)
+{
+    if (rep) {
+        free(rep->archived);
+        rep->archived = NULL;
+    }
+}
+
+/* -------------------------------------------------------------- status */
+
+static const char *state_name(int state)
+{
+    switch (state) {
+    case VIR_DOMAIN_RUNNING: return "running";
+    case VIR_DOMAIN_BLOCKED: return "blocked";
+    case VIR_DOMAIN_PAUSED: return "paused";
+    case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
+    case VIR_DOMAIN_SHUTOFF: return "shut-off";
+    case VIR_DOMAIN_CRASHED: return "crashed";
+    case VIR_DOMAIN_PMSUSPENDED: return "suspended";
+    default: return "unknown";
+    }
+}
+
+typedef struct status_row {
+    char *range;
+    int team;
+    char *vm;
+    char *domain;
+    char *host;
+    json_t *nics;   /* from the database, or NULL */
+    bool entry;
+    int state;      /* -1: missing */
+    bool agent;
+} status_row;
+
+typedef struct status_ctx {
+    cr_virt *virt;
+    status_row *rows;
+} status_ctx;
+
+static int job_status(size_t i, int w, void *ctx)
+{
+    status_ctx *x = ctx;
+    status_row *r = &x->rows[i];
+    if (r->state != VIR_DOMAIN_RUNNING)
+        return 0;
+    virDomainPtr d = NULL;
+    if (cr_virt_domain(&d, x->virt, w, r->domain) == 0) {
+        r->agent = cr_agent_ping(d, 1) == 0;
+        virDomainFree(d);
+    }
+    cr_error_clear();
+    return 0;
+}
+
+/* Adds the rows of one range: planned VMs from the database, joined with
+ * what libvirt has; VMs libvirt has that the database lacks are listed too. */
+static int status_range(json_t *out, const cr_config *c, const char *range)
+{
+    cr_state *st = NULL;
+    cr_range_row row = {0};
+    bool have_row = cr_state_open(&st, c->state_dir, range, false) == 0 && cr_state_get_range(st, &row) == 0;
+    cr_error_clear();
+    json_t *hosts = range_hosts(c, range);
+    const char *uri = json_string_value(json_array_get(hosts, 0));
+    cr_virt *v = NULL;
+    cr_found f = {0};
+    int rc = cr_virt_open(&v, uri, conns_for(c->jobs));
+    if (rc == 0)
+        rc = cr_virt_scan(&f, v, range);
+    status_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    if (rc == 0 && have_row) {
+        sqlite3_stmt *q = NULL;
+        sqlite3_prepare_v3(cr_state_db(st), "SELECT team, name, domain, host, nics, entry FROM vms ORDER BY team, rowid",
+                           -1, 0, &q, NULL);
+        while (q && sqlite3_step(q) == SQLITE_ROW) {
+            cr_grow(&rows, &cap, n + 1, sizeof *rows);
+            status_row *r = &rows[n++];
+            r->range = cr_xstrdup(range);
+            r->team = sqlite3_column_int(q, 0);
+            r->vm = cr_xstrdup((const char *)sqlite3_column_text(q, 1));
+            r->domain = cr_xstrdup((const char *)sqlite3_column_text(q, 2));
+            r->host = cr_xstrdup((const char *)sqlite3_column_text(q, 3));
+            r->nics = json_loads((const char *)sqlite3_column_text(q, 4), 0, NULL);
+            r->entry = sqlite3_column_int(q, 5);
+            const cr_found_dom *fd = cr_found_domain(&f, r->domain);
+            r->state = fd ? fd->state : -1;
+        }
+        sqlite3_finalize(q);
+    }
+    for (size_t i = 0; rc == 0 && i < f.n_doms; i++) {
+        bool listed = false;
+        for (size_t j = 0; j < n && !listed; j++)
+            listed = !strcmp(rows[j].domain, f.doms[i].name);
+        if (listed)
+            continue;
+        cr_grow(&rows, &cap, n + 1, sizeof *rows);
+        status_row *r = &rows[n++];
+        r->range = cr_xstrdup(range);
+        r->team = f.doms[i].meta.team;
+        r->vm = cr_xstrdup(f.doms[i].meta.name);
+        r->domain = cr_xstrdup(f.doms[i].name);
+        r->host = cr_xstrdup(uri);
+        r->state = f.doms[i].state;
+    }
+    if (rc == 0 && n) {
+        status_ctx x = {v, rows};
+        cr_pool_result res;
+        cr_pool_run(&res, n, c->jobs, job_status, &x, NULL, NULL);
+        cr_pool_result_free(&res);
+    }
+    json_t *vms = json_array();
+    for (size_t i = 0; i < n; i++) {
+        status_row *r = &rows[i];
+        json_t *addrs = json_array();
+        size_t k;
+        json_t *nic;
+        json_array_foreach(r->nics, k, nic)
+        {
+            const char *a = json_string_value(json_object_get(nic, "address"));
+            if (a && *a)
+                json_array_append_new(addrs, json_pack("{s:O, s:s, s:O}", "network", json_object_get(nic, "network"),
+                                                       "address", a, "mac", json_object_get(nic, "mac")));
+        }
+        json_array_append_new(vms, json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "team", r->team, "vm", r->vm,
+                                             "domain", r->domain, "host", r->host, "state",
+                                             r->state < 0 ? "missing" : state_name(r->state), "agent", r->agent,
+                                             "addresses", addrs, "entry", r->entry));
+        free(r->range);
+        free(r->vm);
+        free(r->domain);
+        free(r->host);
+        json_decref(r->nics);
+    }
+    free(rows);
+    json_t *obj = json_pack("{s:s, s:s?, s:s?, s:s?, s:i, s:s?, s:I, s:I, s:o}", "range", range, "scenario",
+                            have_row ? row.scenario_id : NULL, "status", have_row ? row.status : "no state database",
+                            "accel", have_row ? row.accel : NULL, "teams", have_row ? row.teams : 0, "scenario_digest",
+                            have_row ? row.scenario_digest : NULL, "networks", (json_int_t)f.n_nets, "pools",
+                            (json_int_t)f.n_pools, "vms", vms);
+    json_array_append_new(out, obj);
+    cr_found_free(&f);
+    cr_virt_close(v);
+    json_decref(hosts);
+    cr_range_row_free(&row);
+    cr_state_close(st);
+    return rc;
+}
+
+/* Range names from the state folder and from libvirt (metadata). */
+static int known_ranges(json_t **names, const cr_config *c)
+{
+    *names = json_array();
+    char **local = NULL;
+    size_t n = 0;
+    cr_state_list_ranges(&local, &n, c->state_dir);
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(*names, json_string(local[i]));
+        free(local[i]);
+    }
+    free(local);
+    cr_virt *v = NULL;
+    cr_found f = {0};
+    int rc = cr_virt_open(&v, c->connect, 1);
+    if (rc == 0)
+        rc = cr_virt_scan(&f, v, NULL);
+    for (size_t i = 0; rc == 0 && i < f.n_doms + f.n_nets + f.n_pools; i++) {
+        const char *r = i < f.n_doms ? f.doms[i].meta.range
+                        : i < f.n_doms + f.n_nets ? f.nets[i - f.n_doms].meta.range
+                                                  : f.pools[i - f.n_doms - f.n_nets].range;
+        bool seen = false;
+        size_t j;
+        json_t *s;
+        json_array_foreach(*names, j, s) seen = seen || !strcmp(json_string_value(s), r);
+        if (!seen)
+            json_array_append_new(*names, json_string(r));
+    }
+    cr_found_free(&f);
+    cr_virt_close(v);
+    return rc;
+}
+
+int cr_range_status(json_t **out, const cr_config *c, const char *range)
+{
+    *out = json_array();
+    json_t *names = NULL;
+    int rc = 0;
+    if (range) {
+        if (!cr_range_name_valid(range))
+            return cr_error_set(CR_EINVAL, "bad range name '%s'", range);
+        names = json_pack("[s]", range);
+    } else {
+        rc = known_ranges(&names, c);
+    }
+    size_t i;
+    json_t *name;
+    json_array_foreach(names, i, name)
+    {
+        if (rc < 0)
+            break;
+        rc = status_range(*out, c, json_string_value(name));
+    }
+    json_decref(names);
+    if (rc == 0 && range) {
+        json_t *r = json_array_get(*out, 0);
+        if (json_array_size(json_object_get(r, "vms")) == 0 &&
+            !strcmp(json_string_value(json_object_get(r, "status")), "no state database") &&
+            json_integer_value(json_object_get(r, "networks")) == 0)
+            rc = cr_error_set(CR_ENOTFOUND, "no range '%s' (crange list shows the ranges)", range);
+    }
+    return rc;
+}
+
+void cr_range_status_print(const json_t *status, FILE *out)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(status, i, r)
+    {
+        const char *scn = json_string_value(json_object_get(r, "scenario"));
+        fprintf(out, "%sRANGE %s  scenario %s  status %s  accel %s\n", i ? "\n" : "",
+                json_string_value(json_object_get(r, "range")), scn ? scn : "?",
+                json_string_value(json_object_get(r, "status")),
+                json_string_value(json_object_get(r, "accel")) ?: "?");
+        fprintf(out, "%-5s %-14s %-10s %-6s %-5s %s\n", "TEAM", "VM", "STATE", "AGENT", "ENTRY", "ADDRESSES");
+        size_t j;
+        json_t *vm;
+        json_array_foreach(json_object_get(r, "vms"), j, vm)
+        {
+            cr_buf addrs = {0};
+            size_t k;
+            json_t *a;
+            json_array_foreach(json_object_get(vm, "addresses"), k, a)
+            {
+                cr_buf_addf(&addrs, "%s%s (%s)", k ? ", " : "", json_string_value(json_object_get(a, "address")),
+                            json_string_value(json_object_get(a, "network")));
+            }
+            fprintf(out, "%-5d %-14s %-10s %-6s %-5s %s\n", (int)json_integer_value(json_object_get(vm, "team")),
+                    json_string_value(json_object_get(vm, "vm")), json_string_value(json_object_get(vm, "state")),
+                    json_is_true(json_object_get(vm, "agent")) ? "ready" : "-",
+                    json_is_true(json_object_get(vm, "entry")) ? "yes" : "", addrs.data ? addrs.data : "-");
+            cr_buf_free(&addrs);
+        }
+    }
+}
+
+int cr_range_list(json_t **out, const cr_config *c)
+{
+    *out = json_array();
+    json_t *names = NULL;
+    int rc = known_ranges(&names, c);
+    size_t i;
+    json_t *name;
+    json_array_foreach(names, i, name)
+    {
+        const char *r = json_string_value(name);
+        cr_state *st = NULL;
+        cr_range_row row = {0};
+        bool have = cr_state_open(&st, c->state_dir, r, false) == 0 && cr_state_get_range(st, &row) == 0;
+        cr_error_clear();
+        char when[32] = "";
+        if (have)
+            cr_iso8601(when, row.created_ms);
+        json_array_append_new(*out, json_pack("{s:s, s:s?, s:s?, s:i, s:s, s:s?}", "range", r, "scenario",
+                                              have ? row.scenario_id : NULL, "title",
+                                              have ? row.title_en : NULL, "teams", have ? row.teams : 0, "status",
+                                              have ? row.status : "no state database (libvirt objects only)",
+                                              "created", have ? when : NULL));
+        cr_range_row_free(&row);
+        cr_state_close(st);
+    }
+    json_decref(names);
+    return rc;
+}
+
+int cr_range_domain(virDomainPtr *dom, cr_virt **v, const cr_config *c, const char *range, int team,
+                    const char *vm)
+{
+    *dom = NULL;
+    *v = NULL;
+    if (!cr_range_name_valid(range))
+        return cr_error_set(CR_EINVAL, "bad range name '%s'", range);
+    if (team < 1 || team > CR_MAX_TEAMS)
+        return cr_error_set(CR_EINVAL, "bad team number %d (teams are numbered from 1)", team);
+    if (!cr_name_valid(vm, CR_NAME_MAX))
+        return cr_error_set(CR_EINVAL, "bad vm name '%s'", vm);
+    json_t *hosts = range_hosts(c, range);
+    char *name = cr_name_domain(range, team, vm);
+    int rc = cr_virt_open(v, json_string_value(json_array_get(hosts, 0)), 1);
+    if (rc == 0) {
+        rc = cr_virt_domain(dom, *v, 0, name);
+        if (rc == CR_ENOTFOUND) {
+            cr_error_clear();
+            rc = cr_error_set(CR_ENOTFOUND, "range '%s' has no vm '%s' in team %d", range, vm, team);
+        }
+    }
+    if (rc == 0) {
+        /* The name alone could be anyone's; the metadata makes it ours. */
+        char *meta = virDomainGetMetadata(*dom, VIR_DOMAIN_METADATA_ELEMENT, CR_XMLNS, 0);
+        cr_meta m;
+        if (!meta || cr_meta_parse(&m, meta) < 0 || strcmp(m.range, range) || m.team != team)
+            rc = cr_error_set(CR_ENOTFOUND, "domain '%s' is not a crange VM of range '%s'", name, range);
+        free(meta);
+    }
+    if (rc < 0) {
+        if (*dom)
+            virDomainFree(*dom);
+        *dom = NULL;
+        cr_virt_close(*v);
+        *v = NULL;
+    }
+    free(name);
+    json_decref(hosts);
+    return rc;
+}

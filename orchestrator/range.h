@@ -1,0 +1,74 @@
+/*
+ * range.h: the range engine. `up` is a reconcile: it computes the desired
+ * state (the plan), finds the actual state in libvirt by metadata, and does
+ * only the difference, in parallel. Running it again after a failure or a
+ * kill finishes the job; running it on a complete range changes nothing.
+ * `down` removes everything of a range, found by metadata, also when the
+ * state database is gone.
+ *
+ * All functions take the global configuration (borrowed) and return 0 or a
+ * negative code with the message set once, naming the VM and libvirt's
+ * message when a VM fails.
+ */
+#ifndef CRANGE_RANGE_H
+#define CRANGE_RANGE_H
+
+#include "config.h"
+#include "virt.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+typedef struct cr_up_opts {
+    const char *path;     /* scenario folder; NULL: the one recorded for the range */
+    const char *range;
+    int teams;            /* 0: the recorded count, else the scenario's default */
+    bool start_paused;    /* start domains paused and skip agents (control-plane benchmarks) */
+    bool no_provision;    /* start VMs but do not wait for agents or provision */
+    int agent_timeout_s;  /* 0: 600 */
+} cr_up_opts;
+
+typedef struct cr_up_report {
+    size_t teams;
+    size_t vms;
+    size_t networks;
+    size_t networks_changed;
+    size_t volumes_created;
+    size_t domains_defined;
+    size_t domains_started;
+    size_t provisioned;
+    size_t removed;         /* objects of teams or VMs no longer in the plan */
+    size_t failed;
+    double seconds;
+    char domtype[8];        /* "kvm" or "qemu" */
+} cr_up_report;
+
+int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep);
+json_t *cr_up_report_json(const char *range, const cr_up_report *rep);
+
+typedef struct cr_down_report {
+    size_t domains;
+    size_t networks;
+    size_t pools;
+    double seconds;
+    char *archived;        /* where the range database went, or NULL */
+} cr_down_report;
+
+/* purge: delete the range database instead of archiving it. */
+int cr_range_down(const cr_config *c, const char *range, bool purge, cr_down_report *rep);
+void cr_down_report_free(cr_down_report *rep);
+
+/* Per team and VM: state, addresses, agent readiness. range NULL: every
+ * range in the state folder or found in libvirt. New reference in *out. */
+int cr_range_status(json_t **out, const cr_config *c, const char *range);
+void cr_range_status_print(const json_t *status, FILE *out);
+
+/* Ranges known to the state folder or found in libvirt. */
+int cr_range_list(json_t **out, const cr_config *c);
+
+/* The live domain of a range's VM, for exec and console. *v must be closed
+ * with cr_virt_close after virDomainFree(*dom). */
+int cr_range_domain(virDomainPtr *dom, cr_virt **v, const cr_config *c, const char *range, int team,
+                    const char *vm);
+
+#endif

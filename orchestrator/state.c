@@ -1,0 +1,524 @@
+/*
+ * state.c: the range database of state.h on SQLite: schema migrations keyed
+ * by PRAGMA user_version, prepared statements with bound parameters only,
+ * and the per-range lock and archive.
+ */
+#include "state.h"
+
+#include "err.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+struct cr_state {
+    sqlite3 *db;
+};
+
+/* Migrations, in order: entry i brings the schema from version i to i + 1.
+ * Never edit a released entry; append a new one. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the range, its scenario snapshot, the plan, the event log. */
+    "CREATE TABLE range ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  name TEXT NOT NULL,"
+    "  scenario_id TEXT NOT NULL,"
+    "  scenario_dir TEXT NOT NULL,"
+    "  scenario_digest TEXT NOT NULL,"
+    "  title_ja TEXT, title_en TEXT,"
+    "  teams INTEGER NOT NULL,"
+    "  secret BLOB NOT NULL,"
+    "  hosts TEXT NOT NULL,"
+    "  accel TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE scenario_files (path TEXT PRIMARY KEY, content BLOB NOT NULL);"
+    "CREATE TABLE networks ("
+    "  team INTEGER NOT NULL, name TEXT NOT NULL, libvirt_name TEXT NOT NULL,"
+    "  bridge TEXT NOT NULL, cidr TEXT NOT NULL, host TEXT NOT NULL,"
+    "  PRIMARY KEY (team, name));"
+    "CREATE TABLE vms ("
+    "  team INTEGER NOT NULL, name TEXT NOT NULL, domain TEXT NOT NULL, host TEXT NOT NULL,"
+    "  image TEXT NOT NULL, entry INTEGER NOT NULL, nics TEXT NOT NULL,"
+    "  PRIMARY KEY (team, name));"
+    "CREATE TABLE vars ("
+    "  team INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, secret INTEGER NOT NULL,"
+    "  PRIMARY KEY (team, name));"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  time_ms INTEGER NOT NULL,"
+    "  team INTEGER NOT NULL,"
+    "  vm TEXT,"
+    "  kind TEXT NOT NULL,"
+    "  data TEXT);"
+    "CREATE INDEX events_team_time ON events (team, time_ms);",
+};
+
+static int db_error(sqlite3 *db, const char *what)
+{
+    return cr_error_set(CR_ERROR, "state database: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = cr_error_set(CR_ERROR, "state database: %s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+static int migrate(sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v3(db, "PRAGMA user_version", -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "user_version");
+    if (sqlite3_step(q) == SQLITE_ROW)
+        version = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+
+    int target = (int)(sizeof migrations / sizeof *migrations);
+    if (version > target)
+        return cr_error_set(CR_EINVAL,
+                            "state database has schema version %d, newer than this crange knows (%d); upgrade crange",
+                            version, target);
+    for (; version < target; version++) {
+        int rc = exec_sql(db, "BEGIN IMMEDIATE");
+        if (rc == 0)
+            rc = exec_sql(db, migrations[version]);
+        if (rc == 0) {
+            char pragma[64];
+            snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", version + 1);
+            rc = exec_sql(db, pragma);
+        }
+        if (rc == 0)
+            rc = exec_sql(db, "COMMIT");
+        if (rc < 0) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+char *cr_range_dir(const char *state_dir, const char *range)
+{
+    return cr_xasprintf("%s/ranges/%s", state_dir, range);
+}
+
+char *cr_range_db_path(const char *state_dir, const char *range)
+{
+    return cr_xasprintf("%s/ranges/%s/range.db", state_dir, range);
+}
+
+int cr_state_open_file(cr_state **out, const char *path, bool create)
+{
+    *out = NULL;
+    if (!create && !cr_path_exists(path))
+        return cr_error_set(CR_ENOTFOUND, "%s: no such state database", path);
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        int rc = cr_error_set(CR_ERROR, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+        sqlite3_close_v2(db);
+        return rc;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    int rc = exec_sql(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON");
+    if (rc == 0)
+        rc = migrate(db);
+    if (rc < 0) {
+        sqlite3_close_v2(db);
+        return rc;
+    }
+    cr_state *st = cr_xcalloc(1, sizeof *st);
+    st->db = db;
+    *out = st;
+    return 0;
+}
+
+int cr_state_open(cr_state **out, const char *state_dir, const char *range, bool create)
+{
+    *out = NULL;
+    char *dir = cr_range_dir(state_dir, range);
+    char *path = cr_range_db_path(state_dir, range);
+    int rc = 0;
+    if (!create && !cr_path_exists(path))
+        rc = cr_error_set(CR_ENOTFOUND, "no range '%s' in %s", range, state_dir);
+    else if (create)
+        rc = cr_mkdir_p(dir, 0755);
+    if (rc == 0)
+        rc = cr_state_open_file(out, path, create);
+    free(dir);
+    free(path);
+    return rc;
+}
+
+void cr_state_close(cr_state *st)
+{
+    if (!st)
+        return;
+    sqlite3_close_v2(st->db);
+    free(st);
+}
+
+sqlite3 *cr_state_db(cr_state *st)
+{
+    return st->db;
+}
+
+int cr_state_begin(cr_state *st)
+{
+    return exec_sql(st->db, "BEGIN IMMEDIATE");
+}
+
+int cr_state_commit(cr_state *st)
+{
+    return exec_sql(st->db, "COMMIT");
+}
+
+void cr_state_rollback(cr_state *st)
+{
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void cr_range_row_free(cr_range_row *r)
+{
+    if (!r)
+        return;
+    free(r->name);
+    free(r->scenario_id);
+    free(r->scenario_dir);
+    free(r->scenario_digest);
+    free(r->title_ja);
+    free(r->title_en);
+    free(r->hosts);
+    free(r->accel);
+    free(r->status);
+    memset(r, 0, sizeof *r);
+}
+
+static char *col_text(sqlite3_stmt *q, int i)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+    return t ? cr_xstrdup((const char *)t) : NULL;
+}
+
+int cr_state_get_range(cr_state *st, cr_range_row *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *q = NULL;
+    const char *sql = "SELECT name, scenario_id, scenario_dir, scenario_digest, title_ja, title_en, teams,"
+                      " secret, hosts, accel, status, created_ms, updated_ms FROM range WHERE id = 1";
+    if (sqlite3_prepare_v3(st->db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(st->db, "read range");
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE ? cr_error_set(CR_ENOTFOUND, "state database holds no range")
+                               : db_error(st->db, "read range");
+        sqlite3_finalize(q);
+        return rc;
+    }
+    out->name = col_text(q, 0);
+    out->scenario_id = col_text(q, 1);
+    out->scenario_dir = col_text(q, 2);
+    out->scenario_digest = col_text(q, 3);
+    out->title_ja = col_text(q, 4);
+    out->title_en = col_text(q, 5);
+    out->teams = sqlite3_column_int(q, 6);
+    if (sqlite3_column_bytes(q, 7) == CR_SECRET_LEN)
+        memcpy(out->secret, sqlite3_column_blob(q, 7), CR_SECRET_LEN);
+    out->hosts = col_text(q, 8);
+    out->accel = col_text(q, 9);
+    out->status = col_text(q, 10);
+    out->created_ms = sqlite3_column_int64(q, 11);
+    out->updated_ms = sqlite3_column_int64(q, 12);
+    sqlite3_finalize(q);
+    return 0;
+}
+
+int cr_state_put_range(cr_state *st, const cr_range_row *r)
+{
+    sqlite3_stmt *q = NULL;
+    const char *sql = "INSERT INTO range (id, name, scenario_id, scenario_dir, scenario_digest, title_ja, title_en,"
+                      " teams, secret, hosts, accel, status, created_ms, updated_ms)"
+                      " VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                      " ON CONFLICT (id) DO UPDATE SET name = excluded.name, scenario_id = excluded.scenario_id,"
+                      " scenario_dir = excluded.scenario_dir, scenario_digest = excluded.scenario_digest,"
+                      " title_ja = excluded.title_ja, title_en = excluded.title_en, teams = excluded.teams,"
+                      " secret = excluded.secret, hosts = excluded.hosts, accel = excluded.accel,"
+                      " status = excluded.status, updated_ms = excluded.updated_ms";
+    if (sqlite3_prepare_v3(st->db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(st->db, "write range");
+    sqlite3_bind_text(q, 1, r->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, r->scenario_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, r->scenario_dir, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, r->scenario_digest, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, r->title_ja, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, r->title_en, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 7, r->teams);
+    sqlite3_bind_blob(q, 8, r->secret, CR_SECRET_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(q, 9, r->hosts, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 10, r->accel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 11, r->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 12, r->created_ms ? r->created_ms : cr_wall_ms());
+    sqlite3_bind_int64(q, 13, cr_wall_ms());
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : db_error(st->db, "write range");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int cr_state_set_status(cr_state *st, const char *status)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v3(st->db, "UPDATE range SET status = ?, updated_ms = ? WHERE id = 1", -1, 0, &q, NULL) !=
+        SQLITE_OK)
+        return db_error(st->db, "set status");
+    sqlite3_bind_text(q, 1, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, cr_wall_ms());
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : db_error(st->db, "set status");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Stores every regular file of the scenario folder (skipping dot names). */
+static int snapshot_dir(sqlite3 *db, sqlite3_stmt *ins, const char *root, const char *rel)
+{
+    char *dir = rel ? cr_path_join(root, rel) : cr_xstrdup(root);
+    DIR *d = opendir(dir);
+    int rc = 0;
+    if (!d) {
+        rc = cr_error_set(CR_ERROR, "%s: %s", dir, strerror(errno));
+        free(dir);
+        return rc;
+    }
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *relpath = rel ? cr_path_join(rel, e->d_name) : cr_xstrdup(e->d_name);
+        char *full = cr_path_join(root, relpath);
+        if (cr_is_dir(full)) {
+            rc = snapshot_dir(db, ins, root, relpath);
+        } else {
+            char *data = NULL;
+            size_t len = 0;
+            rc = cr_read_file(&data, &len, full);
+            if (rc == 0) {
+                sqlite3_reset(ins);
+                sqlite3_bind_text(ins, 1, relpath, -1, SQLITE_STATIC);
+                sqlite3_bind_blob(ins, 2, data, (int)len, SQLITE_STATIC);
+                if (sqlite3_step(ins) != SQLITE_DONE)
+                    rc = db_error(db, "snapshot scenario");
+            }
+            free(data);
+        }
+        free(full);
+        free(relpath);
+    }
+    closedir(d);
+    free(dir);
+    return rc;
+}
+
+int cr_state_save_plan(cr_state *st, const cr_plan *p)
+{
+    sqlite3 *db = st->db;
+    sqlite3_stmt *qf = NULL, *qn = NULL, *qv = NULL, *qr = NULL;
+    int rc = exec_sql(db, "DELETE FROM scenario_files; DELETE FROM networks; DELETE FROM vms; DELETE FROM vars");
+    if (rc < 0)
+        return rc;
+    if (sqlite3_prepare_v3(db, "INSERT INTO scenario_files (path, content) VALUES (?, ?)", -1, 0, &qf, NULL) ||
+        sqlite3_prepare_v3(db, "INSERT INTO networks VALUES (?, ?, ?, ?, ?, ?)", -1, 0, &qn, NULL) ||
+        sqlite3_prepare_v3(db, "INSERT INTO vms VALUES (?, ?, ?, ?, ?, ?, ?)", -1, 0, &qv, NULL) ||
+        sqlite3_prepare_v3(db, "INSERT INTO vars VALUES (?, ?, ?, ?)", -1, 0, &qr, NULL)) {
+        rc = db_error(db, "save plan");
+        goto cleanup;
+    }
+    rc = snapshot_dir(db, qf, p->scenario->dir, NULL);
+    for (size_t i = 0; rc == 0 && i < p->n_nets; i++) {
+        const cr_plan_net *n = &p->nets[i];
+        char addr[16];
+        cr_ipv4_format(addr, n->net->addr);
+        char *cidr = cr_xasprintf("%s/%d", addr, n->net->prefix);
+        sqlite3_reset(qn);
+        sqlite3_bind_int(qn, 1, n->team);
+        sqlite3_bind_text(qn, 2, n->net->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(qn, 3, n->libvirt_name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(qn, 4, n->bridge, -1, SQLITE_STATIC);
+        sqlite3_bind_text(qn, 5, cidr, -1, SQLITE_STATIC);
+        sqlite3_bind_text(qn, 6, p->hosts[n->host], -1, SQLITE_STATIC);
+        if (sqlite3_step(qn) != SQLITE_DONE)
+            rc = db_error(db, "save networks");
+        free(cidr);
+    }
+    for (size_t i = 0; rc == 0 && i < p->n_vms; i++) {
+        const cr_plan_vm *v = &p->vms[i];
+        json_t *nics = json_array();
+        for (size_t k = 0; k < v->n_nics; k++) {
+            char addr[16] = "";
+            if (v->nics[k].nic->addr)
+                cr_ipv4_format(addr, v->nics[k].nic->addr);
+            json_array_append_new(nics, json_pack("{s:s, s:s, s:s, s:i}", "network", v->nics[k].nic->network, "mac",
+                                                  v->nics[k].mac, "address", addr, "prefix",
+                                                  v->nics[k].pnet->net->prefix));
+        }
+        char *nics_text = json_dumps(nics, JSON_COMPACT);
+        json_decref(nics);
+        sqlite3_reset(qv);
+        sqlite3_bind_int(qv, 1, v->team);
+        sqlite3_bind_text(qv, 2, v->vm->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(qv, 3, v->domain, -1, SQLITE_STATIC);
+        sqlite3_bind_text(qv, 4, p->hosts[v->host], -1, SQLITE_STATIC);
+        sqlite3_bind_text(qv, 5, v->vm->image, -1, SQLITE_STATIC);
+        sqlite3_bind_int(qv, 6, v->vm->entry);
+        sqlite3_bind_text(qv, 7, nics_text, -1, SQLITE_STATIC);
+        if (sqlite3_step(qv) != SQLITE_DONE)
+            rc = db_error(db, "save vms");
+        free(nics_text);
+    }
+    for (size_t t = 0; rc == 0 && t < p->scenario->n_teams; t++) {
+        const cr_team_model *tm = &p->scenario->teams[t];
+        for (size_t i = 0; rc == 0 && i < tm->n_vars; i++) {
+            sqlite3_reset(qr);
+            sqlite3_bind_int(qr, 1, tm->number);
+            sqlite3_bind_text(qr, 2, tm->vars[i].name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(qr, 3, tm->vars[i].value, -1, SQLITE_STATIC);
+            sqlite3_bind_int(qr, 4, tm->vars[i].secret);
+            if (sqlite3_step(qr) != SQLITE_DONE)
+                rc = db_error(db, "save vars");
+        }
+    }
+cleanup:
+    sqlite3_finalize(qf);
+    sqlite3_finalize(qn);
+    sqlite3_finalize(qv);
+    sqlite3_finalize(qr);
+    return rc;
+}
+
+int cr_state_event(cr_state *st, int team, const char *vm, const char *kind, json_t *data)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v3(st->db, "INSERT INTO events (time_ms, team, vm, kind, data) VALUES (?, ?, ?, ?, ?)", -1,
+                           0, &q, NULL) != SQLITE_OK)
+        return db_error(st->db, "write event");
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    sqlite3_bind_int64(q, 1, cr_wall_ms());
+    sqlite3_bind_int(q, 2, team);
+    sqlite3_bind_text(q, 3, vm, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, text, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : db_error(st->db, "write event");
+    sqlite3_finalize(q);
+    free(text);
+    return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cr_state_list_ranges(char ***names, size_t *n, const char *state_dir)
+{
+    *names = NULL;
+    *n = 0;
+    size_t cap = 0;
+    char *dir = cr_path_join(state_dir, "ranges");
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.')
+                continue;
+            char *db = cr_range_db_path(state_dir, e->d_name);
+            if (cr_path_exists(db)) {
+                cr_grow(names, &cap, *n + 1, sizeof **names);
+                (*names)[(*n)++] = cr_xstrdup(e->d_name);
+            }
+            free(db);
+        }
+        closedir(d);
+    }
+    free(dir);
+    if (*n)
+        qsort(*names, *n, sizeof **names, cmp_names);
+    return 0;
+}
+
+int cr_state_archive(const char *state_dir, const char *range, char **archived)
+{
+    if (archived)
+        *archived = NULL;
+    char *src = cr_range_db_path(state_dir, range);
+    char *rdir = cr_range_dir(state_dir, range);
+    char *adir = cr_path_join(state_dir, "archive");
+    char when[32];
+    cr_iso8601(when, cr_wall_ms());
+    for (char *c = when; *c; c++)
+        if (*c == ':')
+            *c = '-';
+    char *dst = cr_xasprintf("%s/%s-%s.db", adir, range, when);
+    int rc = 0;
+    if (cr_path_exists(src)) {
+        /* Fold the WAL into the main file so the archive is one file. */
+        cr_state *st = NULL;
+        if (cr_state_open_file(&st, src, false) == 0)
+            exec_sql(st->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+        cr_state_close(st);
+        cr_error_clear();
+        rc = cr_mkdir_p(adir, 0755);
+        if (rc == 0 && rename(src, dst) < 0)
+            rc = cr_error_set(CR_ERROR, "archive %s: %s", src, strerror(errno));
+        if (rc == 0 && archived)
+            *archived = cr_xstrdup(dst);
+    }
+    if (rc == 0)
+        rc = cr_rm_rf(rdir);
+    free(src);
+    free(rdir);
+    free(adir);
+    free(dst);
+    return rc;
+}
+
+int cr_range_lock(int *fd, const char *state_dir, const char *range)
+{
+    *fd = -1;
+    char *dir = cr_range_dir(state_dir, range);
+    int rc = cr_mkdir_p(dir, 0755);
+    char *path = cr_path_join(dir, "lock");
+    if (rc == 0) {
+        int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (f < 0) {
+            rc = cr_error_set(CR_ERROR, "%s: %s", path, strerror(errno));
+        } else if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+            rc = errno == EWOULDBLOCK
+                     ? cr_error_set(CR_EBUSY, "range '%s' is busy: another crange up or down is working on it", range)
+                     : cr_error_set(CR_ERROR, "%s: %s", path, strerror(errno));
+            close(f);
+        } else {
+            *fd = f;
+        }
+    }
+    free(path);
+    free(dir);
+    return rc;
+}
+
+void cr_range_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}

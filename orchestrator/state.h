@@ -1,0 +1,90 @@
+/*
+ * state.h: the range database. Every range has its own SQLite file,
+ * <state>/ranges/<range>/range.db, which is the whole record of the
+ * exercise: the scenario's identity and files, the secret its per-team
+ * values derive from, the resolved plan, and an append-only event log that
+ * the scoring engine extends. Copy the file and you have everything.
+ *
+ * The database is a cache of intent, not the source of truth about what
+ * exists: libvirt objects carry metadata, so up/down/status work without it.
+ *
+ * Concurrency: WAL, a busy timeout, BEGIN IMMEDIATE for writes. A range is
+ * changed (up/down) by one process at a time, under cr_range_lock().
+ *
+ * Ownership: a cr_state owns its sqlite3 handle; cr_state_close accepts NULL.
+ */
+#ifndef CRANGE_STATE_H
+#define CRANGE_STATE_H
+
+#include "plan.h"
+#include "scenario.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CR_STATE_SCHEMA_VERSION 1
+
+typedef struct cr_state cr_state;
+
+typedef struct cr_range_row {
+    char *name;
+    char *scenario_id;
+    char *scenario_dir;
+    char *scenario_digest;   /* hex */
+    char *title_ja;
+    char *title_en;
+    int teams;
+    unsigned char secret[CR_SECRET_LEN];
+    char *hosts;             /* JSON array of libvirt URIs */
+    char *accel;             /* "kvm" or "tcg" */
+    char *status;            /* "creating", "up", "failed" */
+    int64_t created_ms;
+    int64_t updated_ms;
+} cr_range_row;
+
+void cr_range_row_free(cr_range_row *r); /* frees the strings, not r */
+
+/* Paths; each a new string. */
+char *cr_range_dir(const char *state_dir, const char *range);
+char *cr_range_db_path(const char *state_dir, const char *range);
+
+/* Opens (creating when create is set) the range's database and migrates
+ * it to CR_STATE_SCHEMA_VERSION. CR_ENOTFOUND when absent and !create. */
+int cr_state_open(cr_state **out, const char *state_dir, const char *range, bool create);
+/* Opens a database file directly (an archived or copied record). */
+int cr_state_open_file(cr_state **out, const char *path, bool create);
+void cr_state_close(cr_state *st);
+sqlite3 *cr_state_db(cr_state *st); /* borrowed; for modules with their own tables */
+
+int cr_state_begin(cr_state *st); /* BEGIN IMMEDIATE */
+int cr_state_commit(cr_state *st);
+void cr_state_rollback(cr_state *st);
+
+int cr_state_get_range(cr_state *st, cr_range_row *out); /* CR_ENOTFOUND when empty */
+int cr_state_put_range(cr_state *st, const cr_range_row *r);
+int cr_state_set_status(cr_state *st, const char *status);
+
+/* Replaces the scenario snapshot and the plan rows (networks, vms, vars). */
+int cr_state_save_plan(cr_state *st, const cr_plan *p);
+
+/* Appends an event: team 0 means range-wide; vm may be NULL; data may be
+ * NULL (borrowed, not stolen). */
+int cr_state_event(cr_state *st, int team, const char *vm, const char *kind, json_t *data);
+
+/* Names of ranges with a database under state_dir, sorted (new array of new
+ * strings; free each and the array). */
+int cr_state_list_ranges(char ***names, size_t *n, const char *state_dir);
+
+/* Moves the range's database to <state>/archive/<range>-<UTC time>.db and
+ * removes the range folder. *archived (may be NULL) gets the new path. */
+int cr_state_archive(const char *state_dir, const char *range, char **archived);
+
+/* Takes the range's lock (flock on ranges/<range>/lock), or fails with
+ * CR_EBUSY naming the range. The lock dies with the process, so a kill -9
+ * never leaves a range locked. *fd is closed by cr_range_unlock. */
+int cr_range_lock(int *fd, const char *state_dir, const char *range);
+void cr_range_unlock(int fd);
+
+#endif

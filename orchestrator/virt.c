@@ -1,0 +1,419 @@
+/*
+ * virt.c: connections, scanning and the ensure/remove operations of virt.h.
+ * Each operation first looks at what exists, so running it twice, or after
+ * a crash half-way, is always safe.
+ */
+#include "virt.h"
+
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+#include <libvirt/virterror.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cr_virt {
+    char *uri;
+    virConnectPtr *conns;
+    int n;
+};
+
+static void silent_error(void *data, virErrorPtr err)
+{
+    (void)data;
+    (void)err;
+}
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void virt_init(void)
+{
+    virInitialize();
+    virSetErrorFunc(NULL, silent_error);
+}
+
+static int lv_error(const char *what, const char *name)
+{
+    return cr_error_set(CR_ERROR, "%s '%s': %s", what, name, virGetLastErrorMessage());
+}
+
+static bool lv_not_found(void)
+{
+    int code = virGetLastErrorCode();
+    return code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_NO_NETWORK || code == VIR_ERR_NO_STORAGE_POOL ||
+           code == VIR_ERR_NO_STORAGE_VOL;
+}
+
+int cr_virt_open(cr_virt **out, const char *uri, int n_conns)
+{
+    pthread_once(&init_once, virt_init);
+    *out = NULL;
+    if (n_conns < 1)
+        n_conns = 1;
+    cr_virt *v = cr_xcalloc(1, sizeof *v);
+    v->uri = cr_xstrdup(uri);
+    v->conns = cr_xcalloc((size_t)n_conns, sizeof *v->conns);
+    for (int i = 0; i < n_conns; i++) {
+        v->conns[i] = virConnectOpen(uri);
+        if (!v->conns[i]) {
+            int rc = cr_error_set(CR_ERROR, "cannot connect to libvirt at %s: %s (is libvirtd running?)", uri,
+                                  virGetLastErrorMessage());
+            cr_virt_close(v);
+            return rc;
+        }
+        v->n++;
+    }
+    *out = v;
+    return 0;
+}
+
+int cr_virt_close(cr_virt *v)
+{
+    if (!v)
+        return 0;
+    int leaked = 0;
+    for (int i = 0; i < v->n; i++) {
+        int r = virConnectClose(v->conns[i]);
+        if (r > 0)
+            leaked += r;
+    }
+    free(v->conns);
+    free(v->uri);
+    free(v);
+    return leaked;
+}
+
+virConnectPtr cr_virt_conn(cr_virt *v, int worker)
+{
+    return v->conns[(worker < 0 ? 0 : worker) % v->n];
+}
+
+const char *cr_virt_uri(const cr_virt *v)
+{
+    return v->uri;
+}
+
+void cr_found_free(cr_found *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n_doms; i++)
+        free(f->doms[i].name);
+    free(f->doms);
+    for (size_t i = 0; i < f->n_nets; i++)
+        free(f->nets[i].name);
+    free(f->nets);
+    for (size_t i = 0; i < f->n_pools; i++) {
+        free(f->pools[i].name);
+        free(f->pools[i].range);
+    }
+    free(f->pools);
+    memset(f, 0, sizeof *f);
+}
+
+const cr_found_dom *cr_found_domain(const cr_found *f, const char *name)
+{
+    for (size_t i = 0; i < f->n_doms; i++)
+        if (!strcmp(f->doms[i].name, name))
+            return &f->doms[i];
+    return NULL;
+}
+
+const cr_found_net *cr_found_network(const cr_found *f, const char *name)
+{
+    for (size_t i = 0; i < f->n_nets; i++)
+        if (!strcmp(f->nets[i].name, name))
+            return &f->nets[i];
+    return NULL;
+}
+
+/* Objects of ours are named "crange.<range>.…"; the metadata confirms it. */
+static bool name_matches(const char *name, const char *range)
+{
+    if (strncmp(name, "crange.", 7))
+        return false;
+    if (!range)
+        return true;
+    size_t n = strlen(range);
+    return !strncmp(name + 7, range, n) && name[7 + n] == '.';
+}
+
+int cr_virt_scan(cr_found *out, cr_virt *v, const char *range)
+{
+    memset(out, 0, sizeof *out);
+    virConnectPtr c = cr_virt_conn(v, 0);
+    virDomainPtr *doms = NULL;
+    virNetworkPtr *nets = NULL;
+    virStoragePoolPtr *pools = NULL;
+    size_t cap = 0;
+    int rc = 0;
+
+    int nd = virConnectListAllDomains(c, &doms, 0);
+    if (nd < 0)
+        return cr_error_set(CR_ERROR, "list domains on %s: %s", v->uri, virGetLastErrorMessage());
+    for (int i = 0; i < nd; i++) {
+        const char *name = virDomainGetName(doms[i]);
+        if (rc == 0 && name && name_matches(name, range)) {
+            char *meta = virDomainGetMetadata(doms[i], VIR_DOMAIN_METADATA_ELEMENT, CR_XMLNS, 0);
+            cr_found_dom fd = {0};
+            if (meta && cr_meta_parse(&fd.meta, meta) == 0 && (!range || !strcmp(fd.meta.range, range))) {
+                int state = 0, reason = 0;
+                if (virDomainGetState(doms[i], &state, &reason, 0) < 0) {
+                    /* The domain vanished between listing and asking. */
+                    free(meta);
+                    virDomainFree(doms[i]);
+                    continue;
+                }
+                fd.name = cr_xstrdup(name);
+                fd.state = state;
+                fd.persistent = virDomainIsPersistent(doms[i]) == 1;
+                cr_grow(&out->doms, &cap, out->n_doms + 1, sizeof *out->doms);
+                out->doms[out->n_doms++] = fd;
+            }
+            free(meta);
+        }
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+
+    cap = 0;
+    int nn = virConnectListAllNetworks(c, &nets, 0);
+    if (nn < 0) {
+        rc = cr_error_set(CR_ERROR, "list networks on %s: %s", v->uri, virGetLastErrorMessage());
+        nn = 0;
+    }
+    for (int i = 0; i < nn; i++) {
+        const char *name = virNetworkGetName(nets[i]);
+        if (rc == 0 && name && name_matches(name, range)) {
+            char *xml = virNetworkGetXMLDesc(nets[i], 0);
+            cr_found_net fn = {0};
+            if (xml && cr_meta_parse(&fn.meta, xml) == 0 && (!range || !strcmp(fn.meta.range, range))) {
+                fn.name = cr_xstrdup(name);
+                fn.active = virNetworkIsActive(nets[i]) == 1;
+                fn.persistent = virNetworkIsPersistent(nets[i]) == 1;
+                cr_grow(&out->nets, &cap, out->n_nets + 1, sizeof *out->nets);
+                out->nets[out->n_nets++] = fn;
+            }
+            free(xml);
+        }
+        virNetworkFree(nets[i]);
+    }
+    free(nets);
+
+    cap = 0;
+    int np = rc == 0 ? virConnectListAllStoragePools(c, &pools, 0) : 0;
+    if (np < 0) {
+        rc = cr_error_set(CR_ERROR, "list storage pools on %s: %s", v->uri, virGetLastErrorMessage());
+        np = 0;
+    }
+    for (int i = 0; i < np; i++) {
+        const char *name = virStoragePoolGetName(pools[i]);
+        /* A pool is "crange.<range>" exactly: no further dot. */
+        if (name && !strncmp(name, "crange.", 7) && !strchr(name + 7, '.') && cr_range_name_valid(name + 7) &&
+            (!range || !strcmp(name + 7, range))) {
+            cr_grow(&out->pools, &cap, out->n_pools + 1, sizeof *out->pools);
+            out->pools[out->n_pools++] = (cr_found_pool){cr_xstrdup(name), cr_xstrdup(name + 7),
+                                                         virStoragePoolIsActive(pools[i]) == 1};
+        }
+        virStoragePoolFree(pools[i]);
+    }
+    free(pools);
+    if (rc < 0)
+        cr_found_free(out);
+    return rc;
+}
+
+int cr_virt_ensure_pool(cr_virt *v, int w, const char *pool, const char *path, bool *changed)
+{
+    *changed = false;
+    virConnectPtr c = cr_virt_conn(v, w);
+    virStoragePoolPtr p = virStoragePoolLookupByName(c, pool);
+    int rc = 0;
+    if (!p) {
+        if (!lv_not_found())
+            return lv_error("storage pool", pool);
+        char *xml = cr_xml_pool(pool, path);
+        p = virStoragePoolDefineXML(c, xml, 0);
+        free(xml);
+        if (!p)
+            return lv_error("define storage pool", pool);
+        *changed = true;
+    }
+    if (virStoragePoolIsActive(p) != 1) {
+        /* Build creates the folder; it is harmless when it exists. */
+        if (virStoragePoolBuild(p, 0) < 0 && cr_is_dir(path) == false)
+            rc = lv_error("build storage pool", pool);
+        else if (virStoragePoolCreate(p, 0) < 0)
+            rc = lv_error("start storage pool", pool);
+        *changed = true;
+    }
+    virStoragePoolFree(p);
+    return rc;
+}
+
+int cr_virt_ensure_network(cr_virt *v, int w, const char *name, const char *xml, bool *changed)
+{
+    *changed = false;
+    virConnectPtr c = cr_virt_conn(v, w);
+    virNetworkPtr n = virNetworkLookupByName(c, name);
+    int rc = 0;
+    if (!n) {
+        if (!lv_not_found())
+            return lv_error("network", name);
+        n = virNetworkDefineXML(c, xml);
+        if (!n)
+            return lv_error("define network", name);
+        *changed = true;
+    }
+    if (virNetworkIsActive(n) != 1) {
+        if (virNetworkCreate(n) < 0)
+            rc = lv_error("start network", name);
+        *changed = true;
+    }
+    virNetworkFree(n);
+    return rc;
+}
+
+int cr_virt_ensure_volume(cr_virt *v, int w, const char *pool, const char *name, const char *xml, char **path,
+                          bool *changed)
+{
+    *changed = false;
+    *path = NULL;
+    virConnectPtr c = cr_virt_conn(v, w);
+    virStoragePoolPtr p = virStoragePoolLookupByName(c, pool);
+    if (!p)
+        return lv_error("storage pool", pool);
+    int rc = 0;
+    virStorageVolPtr vol = virStorageVolLookupByName(p, name);
+    if (!vol) {
+        if (!lv_not_found()) {
+            rc = lv_error("volume", name);
+            goto cleanup;
+        }
+        vol = virStorageVolCreateXML(p, xml, 0);
+        if (!vol) {
+            rc = lv_error("create volume", name);
+            goto cleanup;
+        }
+        *changed = true;
+    }
+    char *vpath = virStorageVolGetPath(vol);
+    if (!vpath)
+        rc = lv_error("volume path", name);
+    else
+        *path = cr_xstrdup(vpath);
+    free(vpath);
+    virStorageVolFree(vol);
+cleanup:
+    virStoragePoolFree(p);
+    return rc;
+}
+
+int cr_virt_ensure_domain(cr_virt *v, int w, const char *name, const char *xml, bool start_paused, bool *defined,
+                          bool *started)
+{
+    *defined = *started = false;
+    virConnectPtr c = cr_virt_conn(v, w);
+    virDomainPtr d = virDomainLookupByName(c, name);
+    int rc = 0;
+    if (!d) {
+        if (!lv_not_found())
+            return lv_error("domain", name);
+        d = virDomainDefineXML(c, xml);
+        if (!d)
+            return lv_error("define domain", name);
+        *defined = true;
+    }
+    int state = 0, reason = 0;
+    if (virDomainGetState(d, &state, &reason, 0) < 0) {
+        rc = lv_error("domain state", name);
+    } else if (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED || state == VIR_DOMAIN_NOSTATE) {
+        if (virDomainCreateWithFlags(d, start_paused ? VIR_DOMAIN_START_PAUSED : 0) < 0)
+            rc = lv_error("start domain", name);
+        else
+            *started = true;
+    } else if (state == VIR_DOMAIN_PAUSED && !start_paused) {
+        if (virDomainResume(d) < 0)
+            rc = lv_error("resume domain", name);
+        else
+            *started = true;
+    }
+    virDomainFree(d);
+    return rc;
+}
+
+int cr_virt_remove_domain(cr_virt *v, int w, const char *name)
+{
+    virDomainPtr d = virDomainLookupByName(cr_virt_conn(v, w), name);
+    if (!d)
+        return lv_not_found() ? 0 : lv_error("domain", name);
+    int rc = 0;
+    if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0 && virGetLastErrorCode() != VIR_ERR_OPERATION_INVALID)
+        rc = lv_error("destroy domain", name);
+    if (rc == 0 && virDomainIsPersistent(d) == 1 &&
+        virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                                      VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA) < 0 &&
+        !lv_not_found())
+        rc = lv_error("undefine domain", name);
+    virDomainFree(d);
+    return rc;
+}
+
+int cr_virt_remove_network(cr_virt *v, int w, const char *name)
+{
+    virNetworkPtr n = virNetworkLookupByName(cr_virt_conn(v, w), name);
+    if (!n)
+        return lv_not_found() ? 0 : lv_error("network", name);
+    int rc = 0;
+    if (virNetworkIsActive(n) == 1 && virNetworkDestroy(n) < 0)
+        rc = lv_error("destroy network", name);
+    if (rc == 0 && virNetworkIsPersistent(n) == 1 && virNetworkUndefine(n) < 0 && !lv_not_found())
+        rc = lv_error("undefine network", name);
+    virNetworkFree(n);
+    return rc;
+}
+
+int cr_virt_remove_pool(cr_virt *v, int w, const char *pool)
+{
+    virStoragePoolPtr p = virStoragePoolLookupByName(cr_virt_conn(v, w), pool);
+    if (!p)
+        return lv_not_found() ? 0 : lv_error("storage pool", pool);
+    int rc = 0;
+    /* Volumes can only be listed and deleted in an active pool. */
+    if (virStoragePoolIsActive(p) != 1 && virStoragePoolCreate(p, 0) < 0)
+        cr_log_debug("start storage pool '%s' for removal: %s", pool, virGetLastErrorMessage());
+    if (virStoragePoolIsActive(p) == 1) {
+        virStorageVolPtr *vols = NULL;
+        int nv = virStoragePoolListAllVolumes(p, &vols, 0);
+        if (nv < 0)
+            rc = lv_error("list volumes of pool", pool);
+        for (int i = 0; i < nv; i++) {
+            /* The name first: libvirt calls reset the last error. */
+            const char *vname = virStorageVolGetName(vols[i]);
+            if (rc == 0 && virStorageVolDelete(vols[i], 0) < 0)
+                rc = lv_error("delete volume", vname ? vname : "?");
+            virStorageVolFree(vols[i]);
+        }
+        free(vols);
+        if (rc == 0 && virStoragePoolDestroy(p) < 0)
+            rc = lv_error("stop storage pool", pool);
+    }
+    if (rc == 0 && virStoragePoolDelete(p, 0) < 0)
+        cr_log_debug("delete storage pool folder '%s': %s", pool, virGetLastErrorMessage());
+    if (rc == 0 && virStoragePoolUndefine(p) < 0 && !lv_not_found())
+        rc = lv_error("undefine storage pool", pool);
+    virStoragePoolFree(p);
+    return rc;
+}
+
+int cr_virt_domain(virDomainPtr *out, cr_virt *v, int w, const char *name)
+{
+    *out = virDomainLookupByName(cr_virt_conn(v, w), name);
+    if (*out)
+        return 0;
+    if (lv_not_found())
+        return cr_error_set(CR_ENOTFOUND, "no domain '%s' on %s", name, v->uri);
+    return lv_error("domain", name);
+}
