@@ -1,0 +1,196 @@
+/*
+ * lang.c: runs the embedded prelude in a sandbox (lang.h) and provides the C
+ * helpers it receives as its first argument. The helpers are reachable only
+ * through the prelude's locals, never from the script's environment.
+ *
+ * The range secret lives in an upvalue of the derive helpers, so scenario
+ * code (which has no debug library) cannot read it.
+ */
+#include "lang.h"
+
+#include "embedded.h"
+#include "err.h"
+#include "scenario.h"
+#include "util.h"
+#include "vars.h"
+
+#include <lauxlib.h>
+
+#include <string.h>
+
+#define FINISH_KEY "crange.lang.finish"
+
+/* where() -> file, line | nil: the innermost scenario position. */
+static int l_where(lua_State *L)
+{
+    char file[256];
+    int line = cr_sandbox_where(L, file, sizeof file);
+    if (line < 0)
+        return 0;
+    lua_pushstring(L, file);
+    lua_pushinteger(L, line);
+    return 2;
+}
+
+/* cidr("10.1.0.0/24") -> addr, prefix | nil */
+static int l_cidr(lua_State *L)
+{
+    uint32_t addr;
+    int prefix;
+    if (cr_cidr_parse(&addr, &prefix, luaL_checkstring(L, 1)) < 0)
+        return 0;
+    lua_pushinteger(L, (lua_Integer)addr);
+    lua_pushinteger(L, prefix);
+    return 2;
+}
+
+/* ipv4("10.1.0.5") -> integer | nil */
+static int l_ipv4(lua_State *L)
+{
+    uint32_t addr;
+    if (cr_ipv4_parse(&addr, luaL_checkstring(L, 1)) < 0)
+        return 0;
+    lua_pushinteger(L, (lua_Integer)addr);
+    return 1;
+}
+
+/* name_valid(s, max) -> boolean */
+static int l_name_valid(lua_State *L)
+{
+    lua_pushboolean(L, cr_name_valid(luaL_checkstring(L, 1), (size_t)luaL_checkinteger(L, 2)));
+    return 1;
+}
+
+/* The common head of the derive helpers: (tag, name, team, unique, ...). */
+static void spec_head(lua_State *L, cr_var_spec *spec, int *team)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->tag = luaL_checkstring(L, 1);
+    spec->name = luaL_checkstring(L, 2);
+    *team = (int)luaL_checkinteger(L, 3);
+    spec->unique = lua_toboolean(L, 4);
+}
+
+static void derive(lua_State *L, cr_var_value *v, const cr_var_spec *spec, int team)
+{
+    const unsigned char *secret = lua_touserdata(L, lua_upvalueindex(1));
+    int rc = cr_vars_derive(v, spec, secret, team);
+    if (rc == CR_ELIMIT)
+        cr_sandbox_error(L, "vars: '%s': no unique value found (use unique = false)", spec->name);
+    else if (rc < 0)
+        cr_sandbox_error(L, "vars: '%s': bad random spec", spec->name);
+}
+
+/* derive_int(tag, name, team, unique, lo, hi) -> integer */
+static int l_derive_int(lua_State *L)
+{
+    cr_var_spec spec;
+    cr_var_value v;
+    int team;
+    spec_head(L, &spec, &team);
+    spec.shape = CR_VAR_INT;
+    spec.lo = luaL_checkinteger(L, 5);
+    spec.hi = luaL_checkinteger(L, 6);
+    derive(L, &v, &spec, team);
+    lua_pushinteger(L, v.i);
+    return 1;
+}
+
+/* derive_string(tag, name, team, unique, alphabet, len) -> string */
+static int l_derive_string(lua_State *L)
+{
+    cr_var_spec spec;
+    cr_var_value v;
+    int team;
+    spec_head(L, &spec, &team);
+    spec.shape = CR_VAR_STRING;
+    spec.alphabet = luaL_checkstring(L, 5);
+    spec.len = (size_t)luaL_checkinteger(L, 6);
+    derive(L, &v, &spec, team);
+    lua_pushstring(L, v.s);
+    return 1;
+}
+
+/* derive_choice(tag, name, team, unique, texts) -> 1-based index */
+static int l_derive_choice(lua_State *L)
+{
+    cr_var_spec spec;
+    cr_var_value v;
+    int team;
+    spec_head(L, &spec, &team);
+    spec.shape = CR_VAR_CHOICE;
+    luaL_checktype(L, 5, LUA_TTABLE);
+    size_t n = (size_t)lua_rawlen(L, 5);
+    /* A userdata, so the array is collected even if an error unwinds. */
+    const char **texts = lua_newuserdatauv(L, (n ? n : 1) * sizeof *texts, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 5, (lua_Integer)i + 1);
+        texts[i] = lua_tostring(L, -1); /* kept alive by the table at 5 */
+        lua_pop(L, 1);
+        if (!texts[i])
+            return luaL_argerror(L, 5, "texts must be strings");
+    }
+    spec.choices = texts;
+    spec.n_choices = n;
+    derive(L, &v, &spec, team);
+    lua_pushinteger(L, v.i + 1);
+    return 1;
+}
+
+static const luaL_Reg HOST_FUNCS[] = {
+    {"where", l_where},
+    {"cidr", l_cidr},
+    {"ipv4", l_ipv4},
+    {"name_valid", l_name_valid},
+    {NULL, NULL},
+};
+
+/* These share one upvalue: the secret. */
+static const luaL_Reg DERIVE_FUNCS[] = {
+    {"derive_int", l_derive_int},
+    {"derive_string", l_derive_string},
+    {"derive_choice", l_derive_choice},
+    {NULL, NULL},
+};
+
+static int lang_open(lua_State *L)
+{
+    const cr_lang_opts *opts = lua_touserdata(L, 1);
+    const cr_embedded_file *prelude = NULL;
+    for (const cr_embedded_file *f = cr_embedded_files; f->name; f++)
+        if (!strcmp(f->name, "prelude"))
+            prelude = f;
+    if (!prelude)
+        return luaL_error(L, "crange was built without lua/prelude.lua");
+    if (luaL_loadbufferx(L, prelude->data, prelude->len, "=crange.prelude", "t") != LUA_OK)
+        return lua_error(L);
+
+    luaL_newlib(L, HOST_FUNCS);
+    unsigned char *secret = lua_newuserdatauv(L, CR_SECRET_LEN, 0);
+    memcpy(secret, opts->secret, CR_SECRET_LEN);
+    luaL_setfuncs(L, DERIVE_FUNCS, 1);
+
+    lua_getfield(L, LUA_REGISTRYINDEX, CR_SANDBOX_ENV);
+    lua_pushinteger(L, opts->team);
+    if (opts->count > 0)
+        lua_pushinteger(L, opts->count);
+    else
+        lua_pushnil(L);
+    lua_call(L, 4, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, FINISH_KEY);
+    return 0;
+}
+
+int cr_lang_open(cr_sandbox *sb, const cr_lang_opts *opts)
+{
+    lua_State *L = cr_sandbox_lua(sb);
+    lua_pushcfunction(L, lang_open);
+    lua_pushlightuserdata(L, (void *)opts);
+    return cr_sandbox_pcall(sb, 1, 0);
+}
+
+void cr_lang_push_declarations(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, FINISH_KEY);
+    lua_call(L, 0, 1);
+}

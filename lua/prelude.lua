@@ -1,0 +1,632 @@
+-- prelude.lua: the scenario language, written in Lua and compiled into
+-- crange (cmake/embed.cmake). The C side (lang.c) runs it once per Lua state,
+-- before the scenario, with the real globals as its environment, passing:
+--   host   the C helpers of lang.c: where, cidr, ipv4, name_valid, derive_*
+--   env    the sandbox environment the scenario will see; the declarations
+--          are added to it here
+--   TEAM   this state's team number
+--   COUNT  the number of teams, or nil until scenario{} names it
+-- It returns finish(), which returns the declarations (layout at the end).
+--
+-- Every error raised here names the scenario position of the caller
+-- ("scenario.lua:7: vm: unknown key 'memroy'"), found by host.where().
+-- Declarations read their argument with raw access: metatables on it are
+-- ignored. The script cannot reach anything local to this file.
+
+local host, env, TEAM, COUNT = ...
+
+local error, next, rawget, rawlen, setmetatable, tonumber, tostring, type =
+      error, next, rawget, rawlen, setmetatable, tonumber, tostring, type
+local format, match = string.format, string.match
+local sort = table.sort
+local mtype, tointeger, maxinteger = math.type, math.tointeger, math.maxinteger
+local where, cidr_parse, ipv4_parse = host.where, host.cidr, host.ipv4
+local derive_int, derive_string, derive_choice = host.derive_int, host.derive_string, host.derive_choice
+
+local decl = { scenario = nil, networks = {}, vms = {}, vars = {} }
+
+---------------------------------------------------------------------------
+-- Positions, errors and argument checking
+
+local function here()
+  local file, line = where()
+  return file or "scenario.lua", line or 0
+end
+
+local function fail(fmt, ...)
+  local file, line = here()
+  local msg = format(fmt, ...)
+  if line > 0 then
+    error(format("%s:%d: %s", file, line, msg), 0)
+  end
+  error(format("%s: %s", file, msg), 0)
+end
+
+local function set(list)
+  local s = {}
+  for i = 1, #list do s[list[i]] = true end
+  return s
+end
+
+local function keyname(k)
+  if type(k) == "string" then return k end
+  return "[" .. tostring(k) .. "]"
+end
+
+local function checktable(what, t)
+  if type(t) ~= "table" then
+    fail("%s: expected a table, got %s", what, type(t))
+  end
+  return t
+end
+
+-- Reports the smallest unknown key, so that the message is deterministic.
+local function check_keys(what, t, allowed)
+  local unknown
+  for k in next, t do
+    if not allowed[k] then
+      local s = keyname(k)
+      if not unknown or s < unknown then unknown = s end
+    end
+  end
+  if unknown then fail("%s: unknown key '%s'", what, unknown) end
+end
+
+local function get_string(what, t, key, required)
+  local v = rawget(t, key)
+  if v == nil then
+    if required then fail("%s: missing required key '%s'", what, key) end
+    return nil
+  end
+  if type(v) ~= "string" then fail("%s: '%s' must be a string", what, key) end
+  return v
+end
+
+local function get_boolean(what, t, key, default)
+  local v = rawget(t, key)
+  if v == nil then return default end
+  if type(v) ~= "boolean" then fail("%s: '%s' must be a boolean", what, key) end
+  return v
+end
+
+local function as_integer(v)
+  return type(v) == "number" and tointeger(v) or nil
+end
+
+-- An integer in lo..hi (a float with an integral value counts).
+local function get_integer(what, t, key, default, lo, hi, desc)
+  local v = rawget(t, key)
+  if v == nil then return default end
+  local i = as_integer(v)
+  if not i or i < lo then fail("%s: '%s' must be %s", what, key, desc) end
+  if i > hi then fail("%s: '%s' must be at most %d", what, key, hi) end
+  return i
+end
+
+local TEXT_KEYS = set{ "ja", "en" }
+
+-- A trainee-facing text: both languages, always.
+local function get_text(what, t, key, required)
+  local v = rawget(t, key)
+  if v == nil then
+    if required then fail("%s: missing required key '%s'", what, key) end
+    return nil
+  end
+  if type(v) ~= "table" then
+    fail("%s: '%s' must be a table { ja = \"...\", en = \"...\" }", what, key)
+  end
+  check_keys(format("%s: '%s'", what, key), v, TEXT_KEYS)
+  local ja, en = rawget(v, "ja"), rawget(v, "en")
+  if type(ja) ~= "string" or ja == "" or type(en) ~= "string" or en == "" then
+    fail("%s: '%s' needs both 'ja' and 'en' as non-empty strings", what, key)
+  end
+  return { ja = ja, en = en }
+end
+
+local function get_list(what, t, key)
+  local v = rawget(t, key)
+  if v == nil then return {} end
+  if type(v) ~= "table" then fail("%s: '%s' must be a list", what, key) end
+  local n = rawlen(v)
+  for k in next, v do
+    if mtype(k) ~= "integer" or k < 1 or k > n then
+      fail("%s: '%s' must be a list (it has key '%s')", what, key, keyname(k))
+    end
+  end
+  local out = {}
+  for i = 1, n do out[i] = rawget(v, i) end
+  return out
+end
+
+local function get_strings(what, t, key)
+  local l = get_list(what, t, key)
+  for i = 1, #l do
+    if type(l[i]) ~= "string" then fail("%s: '%s' must be a list of strings", what, key) end
+  end
+  return l
+end
+
+local function ipv4_format(a)
+  return format("%d.%d.%d.%d", (a >> 24) & 255, (a >> 16) & 255, (a >> 8) & 255, a & 255)
+end
+
+local function get_address(what, t, key)
+  local v = get_string(what, t, key, false)
+  if v == nil then return 0 end
+  local a = ipv4_parse(v)
+  if not a then fail("%s: '%s' must be an IPv4 address like \"10.1.0.5\", not '%s'", what, key, v) end
+  return a
+end
+
+-- The host numbers a network can give to machines.
+local function host_range(prefix)
+  if prefix >= 32 then return 0, 0 end
+  if prefix == 31 then return 0, 1 end
+  return 1, (1 << (32 - prefix)) - 2
+end
+
+-- The text form of a value in the model: integers in decimal.
+local function text_of(v)
+  if mtype(v) == "integer" then return format("%d", v) end
+  if type(v) == "boolean" then return v and "true" or "false" end
+  return tostring(v)
+end
+
+---------------------------------------------------------------------------
+-- team
+
+local team_fields = { number = TEAM }
+env.team = setmetatable({}, {
+  __index = function(_, k)
+    if k == "count" then
+      if COUNT == nil then
+        fail("team.count is not known before scenario{} (declare scenario{} first)")
+      end
+      return COUNT
+    end
+    return team_fields[k]
+  end,
+  __newindex = function() fail("team is read-only") end,
+  __metatable = "crange.team",
+})
+
+---------------------------------------------------------------------------
+-- scenario{}
+
+local SCENARIO_KEYS = set{ "id", "title", "description", "sources", "teams" }
+
+function env.scenario(t)
+  local what = "scenario"
+  checktable(what, t)
+  if decl.scenario then
+    fail("scenario: declared twice (first at %s:%d)", decl.scenario.file, decl.scenario.line)
+  end
+  check_keys(what, t, SCENARIO_KEYS)
+  local id = get_string(what, t, "id", true)
+  if not host.name_valid(id, 31) then
+    fail("scenario: 'id' must be a lowercase letter then lowercase letters, digits or '-' (at most 31), not '%s'", id)
+  end
+  local s = {
+    id = id,
+    title = get_text(what, t, "title", true),
+    description = get_text(what, t, "description", true),
+    sources = get_strings(what, t, "sources"),
+    teams = get_integer(what, t, "teams", 1, 1, 999, "an integer from 1 to 999"),
+  }
+  s.file, s.line = here()
+  decl.scenario = s
+  if COUNT == nil then COUNT = s.teams end
+end
+
+---------------------------------------------------------------------------
+-- network{}
+
+local NETWORK_KEYS = set{ "name", "cidr", "dhcp", "forward" }
+local FORWARDS = set{ "nat", "route", "open" }
+local networks = setmetatable({}, { __mode = "k" }) -- handle -> facts
+local network_methods = {}
+local network_mt = {
+  __index = network_methods,
+  __metatable = "crange.network",
+  __name = "crange.network",
+  __tostring = function(h) return format("network %s (%s)", networks[h].name, networks[h].cidr) end,
+}
+
+-- net:host(n) -> the dotted address of host n of the network.
+function network_methods.host(self, n)
+  local net = networks[self]
+  if not net then fail("host: call it as net:host(n) on a handle from network{}") end
+  local i = as_integer(n)
+  local first, last = host_range(net.prefix)
+  if not i or i < first or i > last then
+    fail("host: network '%s' (%s) has hosts %d..%d, not %s", net.name, net.cidr, first, last, tostring(n))
+  end
+  return ipv4_format(net.addr + i)
+end
+
+function env.network(t)
+  local what = "network"
+  checktable(what, t)
+  check_keys(what, t, NETWORK_KEYS)
+  local name = get_string(what, t, "name", true)
+  local cidr = get_string(what, t, "cidr", true)
+  local addr, prefix = cidr_parse(cidr)
+  if not addr then
+    fail("network: 'cidr' must be a network like \"10.1.0.0/24\" (host bits zero), not '%s'", cidr)
+  end
+  local dhcp = get_boolean(what, t, "dhcp", false)
+  local forward = rawget(t, "forward")
+  if forward ~= nil and not FORWARDS[forward] then
+    fail("network: 'forward' must be \"nat\", \"route\" or \"open\" (leave it out for an isolated network)")
+  end
+  local file, line = here()
+  decl.networks[#decl.networks + 1] = {
+    name = name, addr = addr, prefix = prefix, dhcp = dhcp, forward = forward, file = file, line = line,
+  }
+  local h = setmetatable({ name = name, cidr = cidr, prefix = prefix }, network_mt)
+  networks[h] = { name = name, cidr = cidr, addr = addr, prefix = prefix }
+  return h
+end
+
+---------------------------------------------------------------------------
+-- Provisioning steps: file{}, user{}, run
+
+local steps = setmetatable({}, { __mode = "k" }) -- step handle -> normalised step
+local step_mt = { __metatable = "crange.step", __name = "crange.step" }
+
+local function new_step(s)
+  s.file, s.line = here()
+  local h = setmetatable({ kind = s.kind }, step_mt)
+  steps[h] = s
+  return h
+end
+
+local FILE_KEYS = set{ "src", "content", "dest", "mode" }
+
+-- Lua has no octal literals, so an integer mode is read by its digits:
+-- mode = 644 and mode = "0644" both mean rw-r--r--.
+local function parse_mode(v)
+  if v == nil then return 420 end -- 0644
+  local digits
+  if type(v) == "string" then
+    digits = v
+  elseif mtype(v) == "integer" and v >= 0 then
+    digits = format("%d", v)
+  end
+  local mode = digits and #digits <= 6 and match(digits, "^[0-7]+$") and tonumber(digits, 8)
+  if not mode or mode > 4095 then
+    fail("file: 'mode' must be octal digits like \"0644\" (at most 7777)")
+  end
+  return mode
+end
+
+function env.file(t)
+  local what = "file"
+  checktable(what, t)
+  check_keys(what, t, FILE_KEYS)
+  local src = get_string(what, t, "src", false)
+  local content = get_string(what, t, "content", false)
+  if (src == nil) == (content == nil) then
+    fail("file: give exactly one of 'src' and 'content'")
+  end
+  return new_step{
+    kind = "file", src = src, content = content,
+    dest = get_string(what, t, "dest", true), mode = parse_mode(rawget(t, "mode")),
+  }
+end
+
+local USER_KEYS = set{ "name", "password", "shell", "groups" }
+
+function env.user(t)
+  local what = "user"
+  checktable(what, t)
+  check_keys(what, t, USER_KEYS)
+  return new_step{
+    kind = "user",
+    name = get_string(what, t, "name", true),
+    password = get_string(what, t, "password", false),
+    shell = get_string(what, t, "shell", false),
+    groups = get_strings(what, t, "groups"),
+  }
+end
+
+local RUN_KEYS = set{ "cmd", "timeout" }
+
+function env.run(t)
+  local what = "run"
+  if type(t) == "string" then
+    return new_step{ kind = "run", argv = { "/bin/sh", "-c", t }, timeout = 0 }
+  end
+  if type(t) ~= "table" then
+    fail("run: expected a command string or a table, got %s", type(t))
+  end
+  local n = rawlen(t)
+  local unknown
+  for k in next, t do
+    if not RUN_KEYS[k] and not (mtype(k) == "integer" and k >= 1 and k <= n) then
+      local s = keyname(k)
+      if not unknown or s < unknown then unknown = s end
+    end
+  end
+  if unknown then fail("run: unknown key '%s'", unknown) end
+  local cmd = get_string(what, t, "cmd", false)
+  local timeout = get_integer(what, t, "timeout", 0, 1, 86400, "a positive integer (seconds)")
+  local argv
+  if cmd then
+    if n > 0 then fail("run: give either 'cmd' or a list of arguments, not both") end
+    argv = { "/bin/sh", "-c", cmd }
+  else
+    if n == 0 then
+      fail("run: needs a command: run \"...\", run{ \"prog\", \"arg\" } or run{ cmd = \"...\" }")
+    end
+    argv = {}
+    for i = 1, n do
+      local a = rawget(t, i)
+      if type(a) ~= "string" then fail("run: argument %d must be a string", i) end
+      argv[i] = a
+    end
+  end
+  return new_step{ kind = "run", argv = argv, timeout = timeout }
+end
+
+---------------------------------------------------------------------------
+-- vm{}
+
+local VM_KEYS = set{
+  "name", "image", "memory", "vcpus", "nics", "gateway", "entry", "description", "provision",
+}
+local NIC_KEYS = set{ "network", "address" }
+local vm_mt = { __metatable = "crange.vm", __name = "crange.vm" }
+
+function env.vm(t)
+  local what = "vm"
+  checktable(what, t)
+  check_keys(what, t, VM_KEYS)
+  local v = {
+    name = get_string(what, t, "name", true),
+    image = get_string(what, t, "image", true),
+    memory = get_integer(what, t, "memory", 128, 1, 1048576, "a positive integer"),
+    vcpus = get_integer(what, t, "vcpus", 1, 1, 256, "a positive integer"),
+    nics = {},
+    gateway = get_address(what, t, "gateway"),
+    entry = get_boolean(what, t, "entry", false),
+    description = get_text(what, t, "description", false),
+    steps = {},
+  }
+  local nics = get_list(what, t, "nics")
+  for i = 1, #nics do
+    local nw = format("vm: nics[%d]", i)
+    local nic = nics[i]
+    if type(nic) ~= "table" then
+      fail("%s: expected a table { network = ..., address = ... }", nw)
+    end
+    check_keys(nw, nic, NIC_KEYS)
+    local net = rawget(nic, "network")
+    local netname
+    if type(net) == "string" then
+      netname = net
+    elseif net == nil then
+      fail("%s: missing required key 'network'", nw)
+    elseif networks[net] then
+      netname = networks[net].name
+    else
+      fail("%s: 'network' must be a network name or a handle from network{}", nw)
+    end
+    v.nics[i] = { network = netname, addr = get_address(nw, nic, "address") }
+  end
+  local provision = get_list(what, t, "provision")
+  for i = 1, #provision do
+    local st = steps[provision[i]]
+    if not st then fail("vm: provision[%d] must be a step made by file{}, user{} or run", i) end
+    v.steps[i] = st
+  end
+  v.file, v.line = here()
+  decl.vms[#decl.vms + 1] = v
+  return setmetatable({ name = v.name }, vm_mt)
+end
+
+---------------------------------------------------------------------------
+-- random.* specs and vars{}
+
+local specs = setmetatable({}, { __mode = "k" }) -- spec handle -> facts
+local spec_mt = { __metatable = "crange.random", __name = "crange.random" }
+local OPTION_KEYS = set{ "unique", "secret" }
+local ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+local HEX = "0123456789abcdef"
+
+-- Romanised Japanese family and given names, for user and host names.
+-- Append only: the index of a word is part of every derived value.
+local WORDS = {
+  "sato", "suzuki", "takahashi", "tanaka", "watanabe", "ito", "yamamoto", "nakamura",
+  "kobayashi", "kato", "yoshida", "yamada", "sasaki", "yamaguchi", "matsumoto", "inoue",
+  "kimura", "hayashi", "shimizu", "yamazaki", "mori", "abe", "ikeda", "hashimoto",
+  "yamashita", "ishikawa", "nakajima", "maeda", "fujita", "ogawa", "goto", "okada",
+  "hasegawa", "murakami", "kondo", "ishii", "saito", "sakamoto", "endo", "aoki",
+  "fujii", "nishimura", "fukuda", "ota", "miura", "fujiwara", "okamoto", "matsuda",
+  "nakagawa", "nakano", "harada", "ono", "tamura", "takeuchi", "kaneko", "wada",
+  "nakayama", "ishida", "ueda", "morita", "hara", "shibata", "sakai", "kudo",
+  "sakura", "haruto", "sota", "yuto", "hina", "yui", "aoi", "riku",
+  "hinata", "mei", "ren", "yuna", "kaito", "akari", "daiki", "emi",
+}
+
+local function new_spec(what, s, opts)
+  s.unique, s.secret = true, false
+  if opts ~= nil then
+    if type(opts) ~= "table" then
+      fail("%s: options must be a table { unique = ..., secret = ... }", what)
+    end
+    local ow = what .. ": options"
+    check_keys(ow, opts, OPTION_KEYS)
+    s.unique = get_boolean(ow, opts, "unique", true)
+    s.secret = get_boolean(ow, opts, "secret", false)
+  end
+  local h = setmetatable({}, spec_mt)
+  specs[h] = s
+  return h
+end
+
+local function int_arg(what, v, name)
+  local i = as_integer(v)
+  if not i then fail("%s: '%s' must be an integer", what, name) end
+  return i
+end
+
+local random = {}
+
+function random.password(len, opts)
+  local n = as_integer(len)
+  if not n or n < 4 or n > 128 then
+    fail("random.password: the length must be an integer from 4 to 128")
+  end
+  return new_spec("random.password",
+    { tag = "password", shape = "string", alphabet = ALNUM, len = n, domain = maxinteger }, opts)
+end
+
+function random.int(lo, hi, opts)
+  lo, hi = int_arg("random.int", lo, "lo"), int_arg("random.int", hi, "hi")
+  if lo > hi then fail("random.int: lo (%d) is greater than hi (%d)", lo, hi) end
+  local k = hi - lo + 1
+  if k <= 0 then k = maxinteger end -- wrapped: more values than an integer holds
+  return new_spec("random.int", { tag = "int", shape = "int", lo = lo, hi = hi, domain = k }, opts)
+end
+
+function random.hex(nbytes, opts)
+  local n = as_integer(nbytes)
+  if not n or n < 1 or n > 64 then
+    fail("random.hex: the number of bytes must be an integer from 1 to 64")
+  end
+  return new_spec("random.hex", {
+    tag = "hex", shape = "string", alphabet = HEX, len = 2 * n,
+    domain = n <= 7 and 1 << (8 * n) or maxinteger,
+  }, opts)
+end
+
+function random.choice(list, opts)
+  if type(list) ~= "table" then fail("random.choice: expected a list, got %s", type(list)) end
+  local n = rawlen(list)
+  if n == 0 then fail("random.choice: the list is empty") end
+  local items, texts, seen, distinct = {}, {}, {}, 0
+  for i = 1, n do
+    local v = rawget(list, i)
+    if type(v) ~= "string" and type(v) ~= "number" then
+      fail("random.choice: element %d must be a string or a number", i)
+    end
+    items[i], texts[i] = v, text_of(v)
+    if not seen[texts[i]] then
+      seen[texts[i]] = true
+      distinct = distinct + 1
+    end
+  end
+  return new_spec("random.choice",
+    { tag = "choice", shape = "choice", items = items, texts = texts, domain = distinct }, opts)
+end
+
+-- random.host(cidr_or_network [, first, last] [, opts])
+function random.host(net, first, last, opts)
+  local what = "random.host"
+  local addr, prefix, cidr
+  if type(net) == "string" then
+    addr, prefix = cidr_parse(net)
+    cidr = net
+    if not addr then fail("random.host: '%s' is not a network like \"10.1.0.0/24\"", net) end
+  elseif net ~= nil and networks[net] then
+    local n = networks[net]
+    addr, prefix, cidr = n.addr, n.prefix, n.cidr
+  else
+    fail("random.host: expected a CIDR string or a handle from network{}")
+  end
+  if type(first) == "table" then
+    if last ~= nil or opts ~= nil then fail("random.host: options go last") end
+    first, opts = nil, first
+  end
+  local lo, hi = host_range(prefix)
+  first = first == nil and lo or int_arg(what, first, "first")
+  last = last == nil and hi or int_arg(what, last, "last")
+  if first > last or first < lo or last > hi then
+    fail("random.host: hosts %d..%d are not within %s (hosts %d..%d)", first, last, cidr, lo, hi)
+  end
+  return new_spec(what, {
+    tag = "host", shape = "int", lo = first, hi = last, base = addr, domain = last - first + 1,
+  }, opts)
+end
+
+function random.word(opts)
+  return new_spec("random.word",
+    { tag = "word", shape = "choice", items = WORDS, texts = WORDS, domain = #WORDS }, opts)
+end
+
+env.random = random
+
+local function derive(s, name)
+  if s.shape == "int" then
+    local i = derive_int(s.tag, name, TEAM, s.unique, s.lo, s.hi)
+    if s.base then return ipv4_format(s.base + i) end
+    return i
+  elseif s.shape == "string" then
+    return derive_string(s.tag, name, TEAM, s.unique, s.alphabet, s.len)
+  end
+  return s.items[derive_choice(s.tag, name, TEAM, s.unique, s.texts)]
+end
+
+local var_where = {} -- name -> "file:line" of its vars{}
+
+function env.vars(t)
+  local what = "vars"
+  checktable(what, t)
+  local names = {}
+  for k in next, t do
+    if type(k) ~= "string" or not match(k, "^[%a_][%w_]*$") then
+      fail("vars: bad name '%s' (use letters, digits and '_')", keyname(k))
+    end
+    names[#names + 1] = k
+  end
+  sort(names)
+  local file, line = here()
+  local out = {}
+  for i = 1, #names do
+    local name = names[i]
+    if var_where[name] then
+      fail("vars: '%s' is already defined (at %s)", name, var_where[name])
+    end
+    local v = rawget(t, name)
+    local s = specs[v]
+    local value, secret = v, false
+    if s then
+      local teams = COUNT or TEAM
+      if s.unique and s.domain < teams then
+        fail("vars: '%s' has only %d possible values for %d teams (use unique = false)", name, s.domain, teams)
+      end
+      value, secret = derive(s, name), s.secret
+    elseif type(v) ~= "string" and type(v) ~= "number" and type(v) ~= "boolean" then
+      fail("vars: '%s' must be a random.* value, a string, a number or a boolean", name)
+    end
+    var_where[name] = format("%s:%d", file, line)
+    out[name] = value
+    decl.vars[#decl.vars + 1] = {
+      name = name, value = text_of(value), secret = secret, file = file, line = line,
+    }
+  end
+  return out
+end
+
+---------------------------------------------------------------------------
+-- finish() -> the declarations, for scenario.c:
+--   scenario = { id, title = {ja, en}, description = {ja, en}, sources = {..},
+--                teams, file, line }
+--   networks = { { name, addr, prefix, dhcp, forward?, file, line }, ... }
+--   vms      = { { name, image, memory, vcpus, gateway, entry,
+--                  description? = {ja, en},
+--                  nics  = { { network, addr }, ... },
+--                  steps = { { kind = "file", src?, content?, dest, mode, file, line }
+--                          | { kind = "user", name, password?, shell?, groups }
+--                          | { kind = "run", argv, timeout }, ... },
+--                  file, line }, ... }
+--   vars     = { { name, value (text), secret, file, line }, ... }
+-- Addresses are integers in host byte order; 0 means none.
+
+return function()
+  if not decl.scenario then
+    error("scenario.lua: no scenario{} declaration", 0)
+  end
+  return decl
+end

@@ -1,0 +1,642 @@
+/*
+ * sandbox.c: the sandboxed Lua state of sandbox.h.
+ *
+ * The real global table holds the base libraries the prelude (trusted) may
+ * use; scenario code only ever sees the environment table built here from an
+ * allow-list, with copies of the library tables. io, os, debug and package are
+ * never opened; string.dump and math.random are removed from the originals
+ * too, since strings reach the original string table through their metatable.
+ *
+ * Limits: the allocator refuses to grow past the memory limit (Lua then
+ * raises a memory error), and a count hook stops the script once the
+ * instruction limit is spent, re-arming itself on every instruction so that
+ * a script catching the error with pcall cannot run on.
+ */
+#include "sandbox.h"
+
+#include "embedded.h"
+#include "err.h"
+#include "log.h"
+#include "scenario.h"
+#include "util.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HOOK_STEP 1000 /* instructions between two count hook calls */
+#define WHERE_MAX 256
+
+struct cr_sandbox {
+    lua_State *L;
+    char *dir; /* resolved, without a trailing slash */
+
+    size_t mem_limit;
+    size_t mem_used;
+    bool mem_refused;           /* the allocator refused a block at least once */
+    char mem_where[WHERE_MAX];  /* "scenario.lua:3" at the last refusal */
+
+    uint64_t insn_limit;
+    uint64_t insn_count;
+    int hook_step;
+    bool insn_hit;
+    char insn_where[WHERE_MAX];
+};
+
+/* The registry key of the require cache, and the mark of a module being loaded. */
+#define LOADED_KEY "crange.loaded"
+static const char LOADING = 0;
+
+static const char *const SAFE_BASE[] = {
+    "assert", "error", "ipairs", "next", "pairs", "pcall", "xpcall", "select", "tonumber", "tostring",
+    "type", "setmetatable", "getmetatable", "rawequal", "rawget", "rawset", "rawlen", "_VERSION", NULL,
+};
+
+/* Not even the prelude needs these; they read files or reach the collector. */
+static const char *const UNSAFE_BASE[] = {"dofile", "loadfile", "load", "collectgarbage", "print", "warn", NULL};
+
+static cr_sandbox *sandbox_of(lua_State *L)
+{
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+int cr_sandbox_where(lua_State *L, char *file, size_t n)
+{
+    lua_Debug ar;
+    for (int level = 0; lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "Sl", &ar) || !ar.source || ar.source[0] != '@')
+            continue;
+        snprintf(file, n, "%s", ar.source + 1);
+        return ar.currentline > 0 ? ar.currentline : 0;
+    }
+    return -1;
+}
+
+static void where_text(lua_State *L, char *out, size_t n)
+{
+    char file[WHERE_MAX - 16]; /* room for ":LINE" */
+    int line = L ? cr_sandbox_where(L, file, sizeof file) : -1;
+    if (line > 0)
+        snprintf(out, n, "%s:%d", file, line);
+    else if (line == 0)
+        snprintf(out, n, "%s", file);
+    else
+        snprintf(out, n, "scenario.lua");
+}
+
+/*
+ * Refusing a block is the only moment we know where the script was when it
+ * ran out of memory (Lua calls no handler for memory errors), so the
+ * allocator peeks at the main thread's stack. lua_getstack and lua_getinfo
+ * with "Sl" neither allocate nor change the state, and a refusal happens
+ * before any block moves, so this is safe even mid-operation; the line may be
+ * a little early, since the VM saves its pc lazily.
+ */
+static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    cr_sandbox *sb = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        sb->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && nsize - old > sb->mem_limit - sb->mem_used) {
+        sb->mem_refused = true;
+        where_text(sb->L, sb->mem_where, sizeof sb->mem_where);
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p)
+        sb->mem_used = sb->mem_used - old + nsize;
+    return p;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    cr_sandbox *sb = sandbox_of(L);
+    if (!sb->insn_hit) {
+        sb->insn_count += (uint64_t)sb->hook_step;
+        if (sb->insn_count <= sb->insn_limit)
+            return;
+        sb->insn_hit = true;
+        where_text(L, sb->insn_where, sizeof sb->insn_where);
+    }
+    /* From now on every instruction of this thread fails. */
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    lua_pushliteral(L, "instruction limit exceeded");
+    lua_error(L);
+}
+
+/* "name.lua:" at the start: the message already says which file. */
+static bool has_file(const char *m)
+{
+    const char *colon = strchr(m, ':');
+    if (!colon || colon - m < 5 || strncmp(colon - 4, ".lua", 4) != 0)
+        return false;
+    for (const char *p = m; p < colon; p++)
+        if (isspace((unsigned char)*p) || *p == '"' || *p == '[')
+            return false;
+    return true;
+}
+
+/* The message handler: makes the message a string that names the scenario
+ * position, and logs the traceback for whoever debugs the scenario. */
+static int msgh(lua_State *L)
+{
+    cr_sandbox *sb = sandbox_of(L);
+    if (sb->insn_hit)
+        return 1; /* the message will be the limit's; spend nothing */
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        else
+            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    if (!has_file(msg)) {
+        char file[WHERE_MAX];
+        int line = cr_sandbox_where(L, file, sizeof file);
+        if (line > 0)
+            msg = lua_pushfstring(L, "%s:%d: %s", file, line, msg);
+        else if (line == 0)
+            msg = lua_pushfstring(L, "%s: %s", file, msg);
+    }
+    if (cr_log_threshold >= CR_LOG_DEBUG) {
+        luaL_traceback(L, L, msg, 1);
+        cr_log_debug("%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    lua_pushstring(L, msg);
+    return 1;
+}
+
+static void limit_text(char *out, size_t n, size_t bytes)
+{
+    if (bytes % (1024 * 1024) == 0)
+        snprintf(out, n, "%zu MiB", bytes / (1024 * 1024));
+    else if (bytes % 1024 == 0)
+        snprintf(out, n, "%zu KiB", bytes / 1024);
+    else
+        snprintf(out, n, "%zu bytes", bytes);
+}
+
+/* Turns a failed call's status and error object (popped) into the message. */
+static int report(cr_sandbox *sb, int status)
+{
+    lua_State *L = sb->L;
+    char limit[32];
+    int rc;
+    if (sb->insn_hit) {
+        rc = cr_error_set(CR_ELIMIT, "%s: instruction limit exceeded", sb->insn_where);
+    } else if (status == LUA_ERRMEM && sb->mem_refused) {
+        limit_text(limit, sizeof limit, sb->mem_limit);
+        rc = cr_error_set(CR_ELIMIT, "%s: memory limit exceeded (%s)", sb->mem_where, limit);
+    } else if (status == LUA_ERRMEM) {
+        rc = cr_error_set(CR_ERROR, "scenario.lua: out of memory");
+    } else {
+        const char *msg = lua_tostring(L, -1);
+        char one[900];
+        size_t i = 0;
+        /* One line: a user's multi-line error() must not break the format. */
+        for (const char *p = msg ? msg : "unknown error"; *p && i + 1 < sizeof one; p++)
+            one[i++] = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
+        one[i] = '\0';
+        if (has_file(one))
+            rc = cr_error_set(CR_EINVAL, "%s", one);
+        else
+            rc = cr_error_set(CR_EINVAL, "scenario.lua: %s", one);
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+int cr_sandbox_error(lua_State *L, const char *fmt, ...)
+{
+    char msg[768], file[WHERE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line = cr_sandbox_where(L, file, sizeof file);
+    if (line > 0)
+        lua_pushfstring(L, "%s:%d: %s", file, line, msg);
+    else if (line == 0)
+        lua_pushfstring(L, "%s: %s", file, msg);
+    else
+        lua_pushfstring(L, "scenario.lua: %s", msg);
+    return lua_error(L);
+}
+
+typedef enum { READ_OK, READ_NOTFOUND, READ_OUTSIDE, READ_NOTREG, READ_TOOBIG, READ_IO } read_status;
+
+static const char *read_reason(read_status st)
+{
+    switch (st) {
+    case READ_OK: return "ok";
+    case READ_NOTFOUND: return "not found";
+    case READ_OUTSIDE: return "resolves outside the scenario folder";
+    case READ_NOTREG: return "is not a regular file";
+    case READ_TOOBIG: return "is larger than the memory limit";
+    case READ_IO: break;
+    }
+    return "cannot be read";
+}
+
+/* Reads DIR/RELPATH into a malloc'd buffer (*out, NUL-terminated), after
+ * checking that it resolves, symlinks and all, inside the folder. Sets no
+ * message: the callers raise Lua errors in their own words. */
+static read_status read_confined(const cr_sandbox *sb, const char *relpath, char **out, size_t *len)
+{
+    read_status st = READ_OK;
+    char *full = cr_path_join(sb->dir, relpath);
+    char *real = realpath(full, NULL);
+    char *buf = NULL;
+    size_t n = strlen(sb->dir), have = 0;
+    int fd = -1;
+    struct stat sbuf;
+    *out = NULL;
+    if (!real) {
+        st = errno == ENOENT || errno == ENOTDIR ? READ_NOTFOUND : READ_IO;
+        goto cleanup;
+    }
+    if (strncmp(real, sb->dir, n) != 0 || real[n] != '/') {
+        st = READ_OUTSIDE;
+        goto cleanup;
+    }
+    fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sbuf) < 0) {
+        st = READ_IO;
+        goto cleanup;
+    }
+    if (!S_ISREG(sbuf.st_mode)) {
+        st = READ_NOTREG;
+        goto cleanup;
+    }
+    if ((uint64_t)sbuf.st_size > sb->mem_limit) {
+        st = READ_TOOBIG;
+        goto cleanup;
+    }
+    buf = cr_xmalloc((size_t)sbuf.st_size + 1);
+    while (have < (size_t)sbuf.st_size) {
+        ssize_t r = read(fd, buf + have, (size_t)sbuf.st_size - have);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break; /* shrank meanwhile: take what is there */
+        have += (size_t)r;
+    }
+    buf[have] = '\0';
+    *out = buf;
+    *len = have;
+    buf = NULL;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    free(real);
+    free(full);
+    return st;
+}
+
+static void push_env(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, CR_SANDBOX_ENV);
+}
+
+/* Makes the sandbox environment the _ENV of the chunk on top of the stack.
+ * May raise (memory), so callers free their buffers first. */
+static void set_env(lua_State *L)
+{
+    push_env(L);
+    lua_setupvalue(L, -2, 1);
+}
+
+/* Loads RELPATH of the folder as "@RELPATH"; raises on failure, with WHAT
+ * before the path ("require: module 'x': "), or, for the top-level chunk
+ * (WHAT NULL), as "RELPATH: reason". The buffer is freed before any error. */
+static void load_file(lua_State *L, const char *relpath, const char *what)
+{
+    cr_sandbox *sb = sandbox_of(L);
+    char *data = NULL;
+    size_t len = 0;
+    read_status st = read_confined(sb, relpath, &data, &len);
+    if (st != READ_OK) {
+        if (!what) {
+            lua_pushfstring(L, "%s: %s", relpath, read_reason(st));
+            lua_error(L);
+        }
+        cr_sandbox_error(L, "%s%s %s", what, relpath, read_reason(st));
+    }
+    char *chunkname = cr_xasprintf("@%s", relpath);
+    int lst = luaL_loadbufferx(L, data, len, chunkname, "t"); /* protected: never raises */
+    free(chunkname);
+    free(data);
+    if (lst == LUA_OK) {
+        set_env(L);
+        return;
+    }
+    const char *msg = lua_tostring(L, -1);
+    if (lst == LUA_ERRMEM || (msg && has_file(msg)))
+        lua_error(L); /* a syntax error is already positioned in that file */
+    if (!what) {
+        lua_pushfstring(L, "%s: %s", relpath, msg ? msg : "cannot load");
+        lua_error(L);
+    }
+    cr_sandbox_error(L, "%s%s: %s", what, relpath, msg ? msg : "cannot load");
+}
+
+/* print(...): to stderr, prefixed with the scenario position. */
+static int sb_print(lua_State *L)
+{
+    char where[WHERE_MAX];
+    luaL_Buffer b;
+    int n = lua_gettop(L);
+    where_text(L, where, sizeof where);
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, where);
+    luaL_addstring(&b, ":");
+    for (int i = 1; i <= n; i++) {
+        luaL_addchar(&b, i == 1 ? ' ' : '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_addchar(&b, '\n');
+    luaL_pushresult(&b);
+    fputs(lua_tostring(L, -1), stderr);
+    return 0;
+}
+
+/* load(chunk [, chunkname [, mode [, env]]]): text only, whatever the mode
+ * says; the environment defaults to the sandbox's. A chunk name cannot pose as
+ * a scenario file ("@...") or a trusted one ("=..."). */
+static int sb_load(lua_State *L)
+{
+    size_t len;
+    if (lua_type(L, 1) != LUA_TSTRING)
+        return luaL_argerror(L, 1, "string expected (scenarios load text chunks only)");
+    const char *s = lua_tolstring(L, 1, &len);
+    const char *name = luaL_optstring(L, 2, s);
+    if (name[0] == '@' || name[0] == '=')
+        name++;
+    int st = luaL_loadbufferx(L, s, len, name, "t");
+    if (st != LUA_OK) {
+        if (st == LUA_ERRMEM)
+            return lua_error(L);
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (!lua_isnoneornil(L, 4))
+        lua_pushvalue(L, 4);
+    else
+        push_env(L);
+    lua_setupvalue(L, -2, 1);
+    return 1;
+}
+
+static bool module_name_ok(const char *name)
+{
+    /* ^[%w_]+(%.[%w_]+)*$ */
+    bool seg = false;
+    for (const char *p = name; *p; p++) {
+        if (isalnum((unsigned char)*p) || *p == '_') {
+            seg = true;
+        } else if (*p == '.' && seg) {
+            seg = false;
+        } else {
+            return false;
+        }
+    }
+    return seg;
+}
+
+/* require(name): a built-in module compiled into crange, else
+ * <folder>/<name with . as />.lua, confined to the folder; cached per state. */
+static int sb_require(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    if (!module_name_ok(name) || strlen(name) > 200)
+        return cr_sandbox_error(L, "require: bad module name '%s' (use a dotted name like \"lib.helper\")", name);
+    lua_getfield(L, LUA_REGISTRYINDEX, LOADED_KEY); /* 2 */
+    lua_getfield(L, 2, name);
+    if (lua_touserdata(L, -1) == &LOADING)
+        return cr_sandbox_error(L, "require: module '%s' requires itself, or failed to load before", name);
+    if (!lua_isnil(L, -1))
+        return 1;
+    lua_pop(L, 1);
+
+    const cr_embedded_file *builtin = NULL;
+    for (const cr_embedded_file *f = cr_embedded_files; f->name; f++)
+        if (strcmp(f->name, "prelude") != 0 && !strcmp(f->name, name))
+            builtin = f;
+    if (builtin) {
+        lua_pushfstring(L, "=crange.%s", name);
+        if (luaL_loadbufferx(L, builtin->data, builtin->len, lua_tostring(L, -1), "t") != LUA_OK)
+            return lua_error(L);
+        set_env(L);
+    } else {
+        char relpath[256];
+        size_t i = 0;
+        for (const char *p = name; *p; p++)
+            relpath[i++] = *p == '.' ? '/' : *p;
+        snprintf(relpath + i, sizeof relpath - i, ".lua");
+        cr_sandbox *sb = sandbox_of(L);
+        char *full = cr_path_join(sb->dir, relpath);
+        bool exists = access(full, F_OK) == 0;
+        free(full);
+        if (!exists)
+            return cr_sandbox_error(L, "require: module '%s' not found in the scenario folder (no %s)", name,
+                                    relpath);
+        char what[256 + 32];
+        snprintf(what, sizeof what, "require: module '%s': ", name);
+        load_file(L, relpath, what);
+    }
+    lua_pushlightuserdata(L, (void *)&LOADING);
+    lua_setfield(L, 2, name);
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, 2, name);
+    return 1;
+}
+
+static const luaL_Reg SANDBOX_FUNCS[] = {
+    {"print", sb_print},
+    {"load", sb_load},
+    {"require", sb_require},
+    {NULL, NULL},
+};
+
+/* Sets env[name] to a shallow copy of the global library NAME, minus DROP,
+ * which also leaves the original. */
+static void copy_lib(lua_State *L, int env, const char *name, const char *const *drop)
+{
+    lua_getglobal(L, name);
+    for (; drop && *drop; drop++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, *drop);
+    }
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_setfield(L, env, name);
+    lua_pop(L, 1);
+}
+
+static int sandbox_init(lua_State *L)
+{
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},         {LUA_COLIBNAME, luaopen_coroutine},
+        {LUA_TABLIBNAME, luaopen_table},   {LUA_STRLIBNAME, luaopen_string},
+        {LUA_MATHLIBNAME, luaopen_math},   {LUA_UTF8LIBNAME, luaopen_utf8},
+        {NULL, NULL},
+    };
+    static const char *const no_dump[] = {"dump", NULL};
+    static const char *const no_random[] = {"random", "randomseed", NULL};
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);
+    }
+    for (const char *const *n = UNSAFE_BASE; *n; n++) {
+        lua_pushnil(L);
+        lua_setglobal(L, *n);
+    }
+
+    lua_newtable(L); /* the environment */
+    int env = lua_gettop(L);
+    for (const char *const *n = SAFE_BASE; *n; n++) {
+        lua_getglobal(L, *n);
+        lua_setfield(L, env, *n);
+    }
+    copy_lib(L, env, LUA_STRLIBNAME, no_dump);
+    copy_lib(L, env, LUA_MATHLIBNAME, no_random);
+    copy_lib(L, env, LUA_TABLIBNAME, NULL);
+    copy_lib(L, env, LUA_UTF8LIBNAME, NULL);
+    copy_lib(L, env, LUA_COLIBNAME, NULL);
+    luaL_setfuncs(L, SANDBOX_FUNCS, 0);
+    lua_pushvalue(L, env);
+    lua_setfield(L, env, LUA_GNAME);
+    lua_setfield(L, LUA_REGISTRYINDEX, CR_SANDBOX_ENV);
+
+    /* Strings share one metatable; keep scripts from swapping its __index
+     * under the prelude's feet. */
+    lua_pushliteral(L, "");
+    if (lua_getmetatable(L, -1)) {
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+    return 0;
+}
+
+static int panic(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    cr_log_error("unprotected Lua error: %s", msg ? msg : "?");
+    abort();
+}
+
+int cr_sandbox_new(cr_sandbox **out, const cr_sandbox_opts *opts)
+{
+    int rc = 0;
+    char limit[32];
+    cr_sandbox *sb = cr_xcalloc(1, sizeof *sb);
+    *out = NULL;
+    sb->dir = cr_xstrdup(opts->dir);
+    size_t n = strlen(sb->dir);
+    while (n > 1 && sb->dir[n - 1] == '/')
+        sb->dir[--n] = '\0';
+    sb->mem_limit = opts->memory_limit ? opts->memory_limit : CR_LUA_DEFAULT_MEMORY;
+    sb->insn_limit = opts->instruction_limit ? opts->instruction_limit : CR_LUA_DEFAULT_INSTRUCTIONS;
+    sb->hook_step = sb->insn_limit < HOOK_STEP ? (int)sb->insn_limit : HOOK_STEP;
+    snprintf(sb->mem_where, sizeof sb->mem_where, "scenario.lua");
+
+    sb->L = lua_newstate(sandbox_alloc, sb);
+    if (!sb->L) {
+        limit_text(limit, sizeof limit, sb->mem_limit);
+        rc = cr_error_set(CR_ELIMIT, "scenario.lua: memory limit exceeded (%s)", limit);
+        goto cleanup;
+    }
+    lua_atpanic(sb->L, panic);
+    lua_pushcfunction(sb->L, sandbox_init);
+    int st = lua_pcall(sb->L, 0, 0, 0);
+    if (st != LUA_OK) {
+        rc = report(sb, st);
+        goto cleanup;
+    }
+    lua_sethook(sb->L, count_hook, LUA_MASKCOUNT, sb->hook_step);
+    *out = sb;
+    sb = NULL;
+cleanup:
+    cr_sandbox_free(sb);
+    return rc;
+}
+
+void cr_sandbox_free(cr_sandbox *sb)
+{
+    if (!sb)
+        return;
+    if (sb->L)
+        lua_close(sb->L);
+    free(sb->dir);
+    free(sb);
+}
+
+lua_State *cr_sandbox_lua(cr_sandbox *sb)
+{
+    return sb->L;
+}
+
+int cr_sandbox_pcall(cr_sandbox *sb, int nargs, int nresults)
+{
+    lua_State *L = sb->L;
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, msgh);
+    lua_insert(L, base);
+    int st = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    if (st != LUA_OK)
+        return report(sb, st);
+    return 0;
+}
+
+static int run_file(lua_State *L)
+{
+    const char *relpath = lua_touserdata(L, 1);
+    load_file(L, relpath, NULL);
+    lua_call(L, 0, 0);
+    return 0;
+}
+
+int cr_sandbox_run_file(cr_sandbox *sb, const char *relpath)
+{
+    lua_pushcfunction(sb->L, run_file);
+    lua_pushlightuserdata(sb->L, (void *)relpath);
+    return cr_sandbox_pcall(sb, 1, 0);
+}

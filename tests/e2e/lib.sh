@@ -1,0 +1,56 @@
+# lib.sh: shared by the end-to-end tests. Each test sources it, runs inside
+# netns-run.sh (a private libvirtd in its own network and mount namespace),
+# and gets a private state folder that is brought down and removed on exit.
+set -eu
+
+: "${CRANGE_BIN:?CRANGE_BIN is not set (run through ctest)}"
+: "${CRANGE_SOURCE:?CRANGE_SOURCE is not set (run through ctest)}"
+command -v jq >/dev/null || { echo "jq is not installed (tests/deps.sh installs it)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/crange-e2e.XXXXXX)
+chmod 0755 "$WORK"   # QEMU runs as libvirt-qemu and must reach the images
+export CRANGE_STATE=$WORK/state
+export CRANGE_ACCEL=${CRANGE_ACCEL:-tcg}
+DEMO=$CRANGE_SOURCE/scenarios/demo
+RANGES_TO_REMOVE=""
+
+crange() { "$CRANGE_BIN" "$@"; }
+
+cleanup() {
+    rc=$?
+    for r in $RANGES_TO_REMOVE; do "$CRANGE_BIN" down "$r" --purge >/dev/null 2>&1 || true; done
+    rm -rf "$WORK"
+    if [ $rc -eq 0 ]; then echo "PASS: $(basename "$0")"; else echo "FAIL: $(basename "$0") (exit $rc)"; fi
+}
+trap cleanup EXIT
+
+# A range this test creates; removed on exit whatever happens.
+track_range() { RANGES_TO_REMOVE="$RANGES_TO_REMOVE $1"; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok - $*"; }
+
+assert_eq() { # expected actual what
+    [ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
+    ok "$3"
+}
+
+assert_contains() { # haystack needle what
+    case "$1" in *"$2"*) ok "$3" ;; *) fail "$3: '$2' not in: $1" ;; esac
+}
+
+# Runs a command expecting failure; prints its output for the caller.
+expect_fail() {
+    set +e
+    out=$("$@" 2>&1)
+    code=$?
+    set -e
+    [ $code -ne 0 ] || fail "expected failure from: $* (got exit 0: $out)"
+    printf '%s' "$out"
+    return 0
+}
+
+# Number of libvirt objects whose name belongs to range $1.
+count_domains() { virsh -q list --all --name | grep -c "^crange\.$1\." || true; }
+count_networks() { virsh -q net-list --all --name | grep -c "^crange\.$1\." || true; }
+count_pools() { virsh -q pool-list --all --name | grep -c "^crange\.$1\$" || true; }

@@ -1,0 +1,56 @@
+#!/bin/sh
+# End to end on real QEMU: exec passes exit codes and output through, errors
+# are one line naming the place, the console carries a typed command, doctor
+# probes TCG and KVM with short boots, and a teams change reconciles.
+. "$(dirname "$0")/lib.sh"
+track_range cli
+
+crange image build tiny >/dev/null
+crange up "$DEMO" --name cli --teams 1 >/dev/null
+
+set +e
+crange exec cli 1 victim -- sh -c 'echo out; echo err >&2; exit 7' >"$WORK/o" 2>"$WORK/e"
+code=$?
+set -e
+assert_eq 7 "$code" "exec exits with the guest command's code"
+assert_eq out "$(cat "$WORK/o")" "exec prints the guest's stdout"
+assert_eq err "$(cat "$WORK/e")" "exec prints the guest's stderr"
+
+set +e
+crange exec cli 1 nosuchvm -- true 2>"$WORK/e"
+code=$?
+set -e
+assert_eq 125 "$code" "exec on an unknown VM exits 125"
+assert_contains "$(cat "$WORK/e")" "has no vm 'nosuchvm' in team 1" "exec names the unknown VM"
+
+out=$(crange --json exec cli 1 attacker -- cat /etc/motd)
+assert_contains "$(echo "$out" | jq -r .stdout)" "crange" "exec --json carries stdout"
+
+# The serial console: type a command, read its output.
+out=$(printf 'echo console-$((6 * 7))\n' | crange console cli 1 attacker --linger 3)
+assert_contains "$out" "console-42" "a command typed on the console runs and prints"
+
+# A broken scenario: one line, naming scenario.lua and the line, exit 1.
+mkdir -p "$WORK/bad"
+cat > "$WORK/bad/scenario.lua" <<'LUA'
+scenario { id = "bad", title = { ja = "x", en = "x" }, description = { ja = "x", en = "x" } }
+network { name = "lan", cidr = "10.0.0.0/24" }
+vm { name = "a", image = "tiny", nics = { { network = "lan", address = "10.9.0.5" } } }
+LUA
+err=$(expect_fail crange up "$WORK/bad" --name bad)
+assert_eq 1 "$(printf '%s\n' "$err" | wc -l)" "a bad scenario gives one line"
+assert_contains "$err" "scenario.lua:3:" "the error names scenario.lua and the line"
+[ ! -e "$CRANGE_STATE/ranges/bad/range.db" ] || crange down bad --purge >/dev/null
+
+# Growing the range to 2 teams adds team 2 only; shrinking removes it.
+out=$(crange --json up --name cli --teams 2)
+assert_eq 3 "$(echo "$out" | jq .changes.defined)" "growing to 2 teams defines 3 new VMs"
+out=$(crange --json up --name cli --teams 1)
+assert_eq 5 "$(echo "$out" | jq .changes.removed)" "shrinking to 1 team removes team 2's 3 VMs and 2 networks"
+assert_eq 3 "$(count_domains cli)" "3 domains remain"
+
+# doctor: TCG boots; KVM is probed with a short timed boot.
+out=$(crange --json doctor || true)
+assert_eq ok "$(echo "$out" | jq -r '.checks[] | select(.check == "tcg boot") | .result')" "doctor: a TCG probe boot works"
+kvm=$(echo "$out" | jq -r '.checks[] | select(.check == "kvm boot" or .check == "kvm") | .result' | head -n 1)
+case "$kvm" in ok|warn) ok "doctor: KVM verdict is '$kvm'" ;; *) fail "doctor gave no KVM verdict: $out" ;; esac

@@ -1,0 +1,82 @@
+#!/bin/sh
+# End to end on real libvirtd + QEMU (TCG): up the demo for 2 teams; VMs of a
+# team reach each other, teams cannot reach each other and the host cannot
+# reach them; a second up changes nothing; down leaves nothing behind.
+. "$(dirname "$0")/lib.sh"
+track_range demo
+
+crange image build tiny >/dev/null
+out=$(crange --json up "$DEMO" --name demo --teams 2)
+assert_eq 6 "$(echo "$out" | jq .vms)" "up creates 6 VMs"
+assert_eq 6 "$(echo "$out" | jq .changes.started)" "up starts 6 VMs"
+assert_eq 6 "$(echo "$out" | jq .changes.provisioned)" "up provisions 6 VMs"
+assert_eq tcg "$(echo "$out" | jq -r .accel)" "the range runs under TCG"
+
+st=$(crange --json status demo)
+assert_eq 6 "$(echo "$st" | jq '[.vms[] | select(.state == "running" and .agent)] | length')" \
+    "status: all 6 VMs running with their agent ready"
+assert_eq '["10.10.0.10"]' "$(echo "$st" | jq -c '[.vms[] | select(.team == 1 and .vm == "attacker") | .addresses[].address]')" \
+    "status shows the attacker's address"
+
+# Within a team: attacker -> router -> victim.
+for t in 1 2; do
+    crange exec demo $t attacker -- ping -c 2 -W 3 10.20.0.20 >/dev/null || fail "team $t attacker cannot ping its victim"
+    ok "team $t: attacker reaches the victim through the router"
+done
+tok1=$(crange exec demo 1 attacker -- wget -qO- http://10.20.0.20/token.txt)
+tok2=$(crange exec demo 2 attacker -- wget -qO- http://10.20.0.20/token.txt)
+[ -n "$tok1" ] && [ "$tok1" != "$tok2" ] || fail "per-team tokens must differ ('$tok1' vs '$tok2')"
+ok "each team's victim serves its own token"
+
+# Across teams: give team 2's victim an extra address. Team 2 reaches it
+# (positive control); team 1, on the same addresses but its own bridges,
+# must not.
+crange exec demo 2 victim -- ip addr add 10.20.0.99/24 dev eth0
+crange exec demo 2 router -- ping -c 1 -W 3 10.20.0.99 >/dev/null || fail "positive control: team 2 router cannot reach 10.20.0.99"
+ok "team 2 reaches its victim's extra address"
+if crange exec demo 1 router -- ping -c 2 -W 2 10.20.0.99 >/dev/null 2>&1; then
+    fail "team 1 router reached team 2's victim"
+fi
+if crange exec demo 1 attacker -- ping -c 2 -W 2 10.20.0.99 >/dev/null 2>&1; then
+    fail "team 1 attacker reached team 2's victim"
+fi
+ok "team 1 cannot reach team 2"
+
+# The host has no address on any range bridge, so it reaches no guest.
+for br in $(crange --json plan "$DEMO" --name demo | jq -r '.teams[].networks[].bridge'); do
+    [ -z "$(ip -4 -o addr show dev "$br")" ] || fail "bridge $br has a host address"
+done
+ok "range bridges carry no host address"
+if ping -c 1 -W 1 10.10.0.10 >/dev/null 2>&1; then fail "the host reached a guest"; fi
+ok "the host cannot reach the guests"
+
+# Isolated means no forwarding in libvirt either.
+for n in $(virsh -q net-list --all --name | grep '^crange\.demo\.'); do
+    virsh net-dumpxml "$n" | grep -q '<forward' && fail "network $n forwards"
+done
+ok "every range network is isolated (no <forward>)"
+
+# Overlays, not copies: each disk is a small qcow2 backed by the image.
+n=0
+for f in "$CRANGE_STATE"/overlays/demo/*.qcow2; do
+    backing=$(qemu-img info -U --output=json "$f" | jq -r '."backing-filename" // empty')
+    assert_eq "$CRANGE_STATE/images/tiny/disk.qcow2" "$backing" "$(basename "$f") is backed by the tiny image"
+    n=$((n + 1))
+done
+assert_eq 6 "$n" "one overlay per VM"
+[ "$(stat -c %a "$CRANGE_STATE/images/tiny/disk.qcow2")" = 444 ] || fail "the base image is writable"
+ok "VM disks are qcow2 overlays on the base image"
+
+out=$(crange --json up "$DEMO" --name demo)
+assert_eq 0 "$(echo "$out" | jq '[.changes[]] | add')" "a second up changes nothing"
+
+out=$(crange --json down demo)
+assert_eq 6 "$(echo "$out" | jq .domains)" "down removes 6 VMs"
+assert_eq 0 "$(count_domains demo)" "virsh list --all shows nothing of the range"
+assert_eq 0 "$(count_networks demo)" "virsh net-list --all shows nothing of the range"
+assert_eq 0 "$(count_pools demo)" "virsh pool-list --all shows nothing of the range"
+[ ! -e "$CRANGE_STATE/overlays/demo" ] || [ -z "$(ls -A "$CRANGE_STATE/overlays/demo")" ] || fail "overlays left behind"
+ok "the overlay folder holds nothing of the range"
+[ ! -e "$CRANGE_STATE/ranges/demo" ] || fail "the range's state folder is left behind"
+ls "$CRANGE_STATE"/archive/demo-*.db >/dev/null || fail "the range database was not archived"
+ok "the range's database is archived"

@@ -1,0 +1,342 @@
+/*
+ * test_sandbox.c: scenario code cannot reach the host: no io, os, debug or
+ * package, no bytecode anywhere, require stays in the folder, and runaway
+ * scripts stop at the memory and instruction limits with CR_ELIMIT.
+ * Limits are set small here so that every test stays fast.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "err.h"
+#include "scenario.h"
+#include "testutil.h"
+#include "util.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char HEAD[] =
+    "scenario{ id = \"t\", title = { ja = \"題\", en = \"T\" }, description = { ja = \"説明\", en = \"D\" } }\n";
+
+typedef struct fixture {
+    char *dir;
+    cr_scenario *s;
+    cr_load_opts opts;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = cr_xcalloc(1, sizeof *f);
+    f->dir = tu_tmpdir();
+    f->opts.memory_limit = 8u * 1024 * 1024;
+    f->opts.instruction_limit = 200000;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    cr_scenario_free(f->s);
+    tu_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Writes HEAD + body and loads it; returns the code, leaves the model in f->s. */
+static int run(fixture *f, const char *body)
+{
+    char *text = cr_xasprintf("%s%s", HEAD, body);
+    tu_write(f->dir, "scenario.lua", text);
+    free(text);
+    cr_scenario_free(f->s);
+    f->s = NULL;
+    cr_error_clear();
+    return cr_scenario_load(&f->s, f->dir, &f->opts);
+}
+
+static void run_ok(fixture *f, const char *body)
+{
+    if (run(f, body) < 0)
+        fail_msg("load failed: %s", cr_error_message());
+}
+
+static const char *var(fixture *f, const char *name)
+{
+    const cr_var *v = cr_team_var(&f->s->teams[0], name);
+    assert_non_null(v);
+    return v->value;
+}
+
+/* type(EXPR) as the script sees it. */
+static const char *type_of(fixture *f, const char *expr)
+{
+    char *body = cr_xasprintf("vars{ r = type(%s) }\n", expr);
+    run_ok(f, body);
+    free(body);
+    return var(f, "r");
+}
+
+static void test_io_is_nil(void **state)
+{
+    assert_string_equal(type_of(*state, "io"), "nil");
+}
+
+static void test_os_is_nil(void **state)
+{
+    assert_string_equal(type_of(*state, "os"), "nil");
+}
+
+static void test_debug_is_nil(void **state)
+{
+    assert_string_equal(type_of(*state, "debug"), "nil");
+}
+
+static void test_package_is_nil(void **state)
+{
+    assert_string_equal(type_of(*state, "package"), "nil");
+}
+
+static void test_string_dump_is_nil_even_through_the_string_metatable(void **state)
+{
+    assert_string_equal(type_of(*state, "string.dump"), "nil");
+    assert_string_equal(type_of(*state, "(\"\").dump"), "nil");
+}
+
+static void test_file_and_random_functions_are_nil(void **state)
+{
+    fixture *f = *state;
+    run_ok(f, "vars{ r = table.concat({ type(dofile), type(loadfile), type(collectgarbage),\n"
+              "  type(math.random), type(math.randomseed) }, \",\") }\n");
+    assert_string_equal(var(f, "r"), "nil,nil,nil,nil,nil");
+}
+
+static void test_globals_are_exactly_the_allow_list(void **state)
+{
+    fixture *f = *state;
+    run_ok(f, "local names = {}\n"
+              "for k in pairs(_G) do names[#names + 1] = k end\n"
+              "table.sort(names)\n"
+              "vars{ r = table.concat(names, \" \") }\n");
+    assert_string_equal(var(f, "r"),
+                        "_G _VERSION assert coroutine error file getmetatable ipairs load math network next "
+                        "pairs pcall print random rawequal rawget rawlen rawset require run scenario select "
+                        "setmetatable string table team tonumber tostring type user utf8 vars vm xpcall");
+}
+
+static void test_require_of_a_parent_path_is_refused(void **state)
+{
+    fixture *f = *state;
+    tu_write(f->dir, "../crange-outside.lua", "return {}\n");
+    assert_int_equal(run(f, "local x = require \"../crange-outside\"\n"), CR_EINVAL);
+    assert_string_equal(cr_error_message(),
+                        "scenario.lua:2: require: bad module name '../crange-outside' (use a dotted name like \"lib.helper\")");
+    char *outside = cr_path_join(f->dir, "../crange-outside.lua");
+    unlink(outside);
+    free(outside);
+}
+
+static void test_require_of_a_symlink_leaving_the_folder_is_refused(void **state)
+{
+    fixture *f = *state;
+    char *outside = tu_tmpdir();
+    tu_write(outside, "evil.lua", "return { evil = true }\n");
+    tu_write(f->dir, "lib/.keep", "");
+    char *target = cr_path_join(outside, "evil.lua");
+    char *link = cr_path_join(f->dir, "lib/evil.lua");
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(run(f, "local e = require \"lib.evil\"\n"), CR_EINVAL);
+    assert_string_equal(cr_error_message(),
+                        "scenario.lua:2: require: module 'lib.evil': lib/evil.lua resolves outside the scenario folder");
+    free(link);
+    free(target);
+    tu_rmtree(outside);
+    free(outside);
+}
+
+static int dump_writer(lua_State *L, const void *p, size_t n, void *ud)
+{
+    (void)L;
+    cr_buf_addn(ud, p, n);
+    return 0;
+}
+
+/* Compiles SRC with a host-side state (which has string.dump's power) and
+ * returns the bytecode in b. */
+static void bytecode(cr_buf *b, const char *src)
+{
+    lua_State *L = luaL_newstate();
+    assert_int_equal(luaL_loadstring(L, src), LUA_OK);
+    assert_int_equal(lua_dump(L, dump_writer, b, 0), 0);
+    lua_close(L);
+    assert_true(b->len > 4 && b->data[0] == 27);
+}
+
+static void write_bytes(const char *dir, const char *rel, const cr_buf *b)
+{
+    tu_write(dir, rel, "");
+    char *path = cr_path_join(dir, rel);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b->data, 1, b->len, fp), b->len);
+    fclose(fp);
+    free(path);
+}
+
+static void test_binary_scenario_lua_is_refused(void **state)
+{
+    fixture *f = *state;
+    cr_buf b = {0};
+    bytecode(&b, HEAD);
+    write_bytes(f->dir, "scenario.lua", &b);
+    cr_error_clear();
+    assert_int_equal(cr_scenario_load(&f->s, f->dir, &f->opts), CR_EINVAL);
+    assert_string_equal(cr_error_message(), "scenario.lua: attempt to load a binary chunk (mode is 't')");
+    cr_buf_free(&b);
+}
+
+static void test_binary_module_is_refused(void **state)
+{
+    fixture *f = *state;
+    cr_buf b = {0};
+    bytecode(&b, "return {}");
+    write_bytes(f->dir, "lib/bin.lua", &b);
+    assert_int_equal(run(f, "local m = require \"lib.bin\"\n"), CR_EINVAL);
+    assert_string_equal(cr_error_message(),
+                        "scenario.lua:2: require: module 'lib.bin': lib/bin.lua: attempt to load a binary chunk (mode is 't')");
+    cr_buf_free(&b);
+}
+
+static void test_load_of_a_binary_string_returns_nil_and_an_error(void **state)
+{
+    fixture *f = *state;
+    cr_buf b = {0}, body = {0};
+    bytecode(&b, "return 42");
+    /* The real bytecode, spelled as a Lua string literal in the script. */
+    cr_buf_add(&body, "local code = \"");
+    for (size_t i = 0; i < b.len; i++)
+        cr_buf_addf(&body, "\\%u", (unsigned char)b.data[i]);
+    cr_buf_add(&body, "\"\n"
+                      "local f1, e1 = load(code)\n"
+                      "local f2, e2 = load(code, \"x\", \"b\")\n"
+                      "local f3, e3 = load(string.char(27) .. \"Lua\")\n"
+                      "assert(f1 == nil and f2 == nil and f3 == nil)\n"
+                      "vars{ e1 = e1, e2 = e2, e3 = e3 }\n");
+    run_ok(f, body.data);
+    assert_string_equal(var(f, "e1"), "attempt to load a binary chunk (mode is 't')");
+    assert_string_equal(var(f, "e2"), "attempt to load a binary chunk (mode is 't')");
+    assert_string_equal(var(f, "e3"), "attempt to load a binary chunk (mode is 't')");
+    cr_buf_free(&b);
+    cr_buf_free(&body);
+}
+
+static void test_load_runs_text_in_the_sandbox_environment(void **state)
+{
+    fixture *f = *state;
+    run_ok(f, "local g = load(\"x = 40 + 2; return io, os, vm ~= nil\")\n"
+              "local io_, os_, has_vm = g()\n"
+              "assert(io_ == nil and os_ == nil and has_vm and x == 42)\n"
+              "local own = load(\"return y\", \"chunk\", \"t\", { y = 7 })\n"
+              "vars{ y = own() }\n");
+    assert_string_equal(var(f, "y"), "7");
+}
+
+static void test_loaded_chunk_names_cannot_pose_as_scenario_files(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "local g = load(\"error('boom')\", \"@fake.lua\")\n"
+                            "g()\n"),
+                     CR_EINVAL);
+    assert_string_equal(cr_error_message(), "scenario.lua:3: [string \"fake.lua\"]:1: boom");
+}
+
+static void test_infinite_loop_hits_the_instruction_limit(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "while true do end\n"), CR_ELIMIT);
+    assert_string_equal(cr_error_message(), "scenario.lua:2: instruction limit exceeded");
+}
+
+static void test_pcall_cannot_swallow_the_instruction_limit(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "local n = 0\n"
+                            "while true do\n"
+                            "  pcall(function() while true do end end)\n"
+                            "  n = n + 1\n"
+                            "end\n"),
+                     CR_ELIMIT);
+    assert_non_null(strstr(cr_error_message(), "instruction limit exceeded"));
+}
+
+static void test_coroutines_share_the_instruction_limit(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "local co = coroutine.wrap(function() while true do coroutine.yield() end end)\n"
+                            "while true do co() end\n"),
+                     CR_ELIMIT);
+    assert_non_null(strstr(cr_error_message(), "instruction limit exceeded"));
+}
+
+static void test_memory_bomb_hits_the_memory_limit(void **state)
+{
+    fixture *f = *state;
+    f->opts.instruction_limit = 0; /* the default: memory must run out first */
+    assert_int_equal(run(f, "local t = {} for i = 1, 1e9 do t[i] = string.rep(\"x\", 1000) .. i end\n"), CR_ELIMIT);
+    assert_string_equal(cr_error_message(), "scenario.lua:2: memory limit exceeded (8 MiB)");
+}
+
+static void test_one_huge_allocation_hits_the_memory_limit(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "local s = string.rep(\"x\", 64 * 1024 * 1024)\n"), CR_ELIMIT);
+    assert_string_equal(cr_error_message(), "scenario.lua:2: memory limit exceeded (8 MiB)");
+}
+
+static void test_print_does_not_crash(void **state)
+{
+    fixture *f = *state;
+    run_ok(f, "print()\n"
+              "print(nil, true, 1, 2.5, \"text\", {}, print, team)\n"
+              "print(setmetatable({}, { __tostring = function() return \"custom\" end }))\n"
+              "print(network{ name = \"lan\", cidr = \"10.1.0.0/24\" })\n");
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_io_is_nil),
+        T(test_os_is_nil),
+        T(test_debug_is_nil),
+        T(test_package_is_nil),
+        T(test_string_dump_is_nil_even_through_the_string_metatable),
+        T(test_file_and_random_functions_are_nil),
+        T(test_globals_are_exactly_the_allow_list),
+        T(test_require_of_a_parent_path_is_refused),
+        T(test_require_of_a_symlink_leaving_the_folder_is_refused),
+        T(test_binary_scenario_lua_is_refused),
+        T(test_binary_module_is_refused),
+        T(test_load_of_a_binary_string_returns_nil_and_an_error),
+        T(test_load_runs_text_in_the_sandbox_environment),
+        T(test_loaded_chunk_names_cannot_pose_as_scenario_files),
+        T(test_infinite_loop_hits_the_instruction_limit),
+        T(test_pcall_cannot_swallow_the_instruction_limit),
+        T(test_coroutines_share_the_instruction_limit),
+        T(test_memory_bomb_hits_the_memory_limit),
+        T(test_one_huge_allocation_hits_the_memory_limit),
+        T(test_print_does_not_crash),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
