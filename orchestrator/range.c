@@ -26,6 +26,7 @@
 #include "state.h"
 #include "util.h"
 
+#include <libvirt/virterror.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,32 +172,57 @@ static int run_phase(up_ctx *x, const char *phase, size_t n, cr_pool_fn fn, size
     return rc;
 }
 
-/* Removes domains and networks of the range that the plan does not have. */
+typedef struct stray_ctx {
+    cr_virt *virt;
+    const char *pool;
+    const cr_found_dom **doms;
+} stray_ctx;
+
+static int job_stray_domain(size_t i, int w, void *ctx)
+{
+    stray_ctx *x = ctx;
+    const cr_found_dom *d = x->doms[i];
+    cr_log_info("removing %s: no longer in the plan", d->name);
+    int rc = cr_virt_remove_domain(x->virt, w, d->name);
+    if (rc < 0)
+        return rc;
+    /* Its overlay goes too; a missing pool or volume is fine. */
+    char *vol = cr_xasprintf("t%d.%s.qcow2", d->meta.team, d->meta.name);
+    virStoragePoolPtr p = virStoragePoolLookupByName(cr_virt_conn(x->virt, w), x->pool);
+    virStorageVolPtr v = p ? virStorageVolLookupByName(p, vol) : NULL;
+    if (v && virStorageVolDelete(v, 0) < 0)
+        cr_log_warn("cannot delete volume %s: %s", vol, virGetLastErrorMessage());
+    if (v)
+        virStorageVolFree(v);
+    if (p)
+        virStoragePoolFree(p);
+    free(vol);
+    return 0;
+}
+
+/* Removes domains and networks of the range that the plan does not have
+ * (fewer teams, a VM or network taken out of the scenario). */
 static int remove_strays(up_ctx *x, const cr_found *f, size_t *removed)
 {
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < f->n_doms; i++) {
-        const cr_found_dom *d = &f->doms[i];
+    const cr_found_dom **doms = cr_xcalloc(f->n_doms, sizeof *doms);
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_doms; i++) {
         bool wanted = false;
         for (size_t j = 0; j < x->plan->n_vms && !wanted; j++)
-            wanted = !strcmp(x->plan->vms[j].domain, d->name);
-        if (wanted)
-            continue;
-        cr_log_info("removing %s: no longer in the plan", d->name);
-        rc = cr_virt_remove_domain(x->virt, 0, d->name);
-        /* Its overlay, if any, goes too. */
-        char *vol = cr_xasprintf("t%d.%s.qcow2", d->meta.team, d->meta.name);
-        virStoragePoolPtr p = rc == 0 ? virStoragePoolLookupByName(cr_virt_conn(x->virt, 0), x->plan->pool) : NULL;
-        virStorageVolPtr v = p ? virStorageVolLookupByName(p, vol) : NULL;
-        if (v) {
-            virStorageVolDelete(v, 0);
-            virStorageVolFree(v);
-        }
-        if (p)
-            virStoragePoolFree(p);
-        free(vol);
-        (*removed)++;
+            wanted = !strcmp(x->plan->vms[j].domain, f->doms[i].name);
+        if (!wanted)
+            doms[n++] = &f->doms[i];
     }
+    int rc = 0;
+    if (n) {
+        stray_ctx sx = {x->virt, x->plan->pool, doms};
+        cr_pool_result res;
+        cr_pool_run(&res, n, x->c->jobs, job_stray_domain, &sx, NULL, NULL);
+        rc = pool_failures(&res);
+        *removed += n - res.failed;
+        cr_pool_result_free(&res);
+    }
+    free(doms);
     for (size_t i = 0; rc == 0 && i < f->n_nets; i++) {
         bool wanted = false;
         for (size_t j = 0; j < x->plan->n_nets && !wanted; j++)
@@ -205,7 +231,7 @@ static int remove_strays(up_ctx *x, const cr_found *f, size_t *removed)
             continue;
         cr_log_info("removing %s: no longer in the plan", f->nets[i].name);
         rc = cr_virt_remove_network(x->virt, 0, f->nets[i].name);
-        (*removed)++;
+        *removed += rc == 0;
     }
     return rc;
 }

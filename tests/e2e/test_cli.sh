@@ -24,7 +24,7 @@ assert_eq 125 "$code" "exec on an unknown VM exits 125"
 assert_contains "$(cat "$WORK/e")" "has no vm 'nosuchvm' in team 1" "exec names the unknown VM"
 
 out=$(crange --json exec cli 1 attacker -- cat /etc/motd)
-assert_contains "$(echo "$out" | jq -r .stdout)" "crange" "exec --json carries stdout"
+assert_contains "$(printf "%s\n" "$out" | jq -r .stdout)" "crange" "exec --json carries stdout"
 
 # The serial console: type a command, read its output.
 out=$(printf 'echo console-$((6 * 7))\n' | crange console cli 1 attacker --linger 3)
@@ -44,13 +44,13 @@ assert_contains "$err" "scenario.lua:3:" "the error names scenario.lua and the l
 
 # Growing the range to 2 teams adds team 2 only; shrinking removes it.
 out=$(crange --json up --name cli --teams 2)
-assert_eq 3 "$(echo "$out" | jq .changes.defined)" "growing to 2 teams defines 3 new VMs"
+assert_eq 3 "$(printf "%s\n" "$out" | jq .changes.defined)" "growing to 2 teams defines 3 new VMs"
 out=$(crange --json up --name cli --teams 1)
-assert_eq 5 "$(echo "$out" | jq .changes.removed)" "shrinking to 1 team removes team 2's 3 VMs and 2 networks"
+assert_eq 5 "$(printf "%s\n" "$out" | jq .changes.removed)" "shrinking to 1 team removes team 2's 3 VMs and 2 networks"
 assert_eq 3 "$(count_domains cli)" "3 domains remain"
 
 # doctor: TCG boots; KVM is probed with a short timed boot.
 out=$(crange --json doctor || true)
-assert_eq ok "$(echo "$out" | jq -r '.checks[] | select(.check == "tcg boot") | .result')" "doctor: a TCG probe boot works"
-kvm=$(echo "$out" | jq -r '.checks[] | select(.check == "kvm boot" or .check == "kvm") | .result' | head -n 1)
+assert_eq ok "$(printf "%s\n" "$out" | jq -r '.checks[] | select(.check == "tcg boot") | .result')" "doctor: a TCG probe boot works"
+kvm=$(printf "%s\n" "$out" | jq -r '.checks[] | select(.check == "kvm boot" or .check == "kvm") | .result' | head -n 1)
 case "$kvm" in ok|warn) ok "doctor: KVM verdict is '$kvm'" ;; *) fail "doctor gave no KVM verdict: $out" ;; esac

@@ -38,11 +38,11 @@ wait_log "$WORK/up2.log" '^VMs:'
 kill_up $pid "while provisioning"
 
 out=$(crange --json up --name crash)
-assert_eq 6 "$(echo "$out" | jq .vms)" "up after the kills plans 6 VMs"
+assert_eq 6 "$(printf "%s\n" "$out" | jq .vms)" "up after the kills plans 6 VMs"
 assert_eq 6 "$(count_domains crash)" "exactly 6 domains exist"
 assert_eq 4 "$(count_networks crash)" "exactly 4 networks exist"
 st=$(crange --json status crash)
-assert_eq 6 "$(echo "$st" | jq '[.vms[] | select(.state == "running" and .agent)] | length')" \
+assert_eq 6 "$(printf "%s\n" "$st" | jq '[.vms[] | select(.state == "running" and .agent)] | length')" \
     "all 6 VMs run with their agent ready"
 for t in 1 2; do
     crange exec crash $t attacker -- wget -qO- http://10.20.0.20/index.html | grep -q intranet -i ||
@@ -53,14 +53,14 @@ crange exec crash 1 attacker -- grep -q '^trainee:' /etc/passwd || fail "team 1 
 ok "provisioning steps ran on every VM"
 
 out=$(crange --json up --name crash)
-assert_eq 0 "$(echo "$out" | jq '[.changes[]] | add')" "a further up changes nothing"
+assert_eq 0 "$(printf "%s\n" "$out" | jq '[.changes[]] | add')" "a further up changes nothing"
 
 # 3. Lose the state database, then down: metadata still finds everything.
 rm -rf "$CRANGE_STATE/ranges/crash"
 st=$(crange --json status crash)
-assert_eq 6 "$(echo "$st" | jq '.vms | length')" "status finds 6 VMs by metadata without a database"
+assert_eq 6 "$(printf "%s\n" "$st" | jq '.vms | length')" "status finds 6 VMs by metadata without a database"
 out=$(crange --json down crash)
-assert_eq 6 "$(echo "$out" | jq .domains)" "down without a database removes 6 VMs"
+assert_eq 6 "$(printf "%s\n" "$out" | jq .domains)" "down without a database removes 6 VMs"
 assert_eq 0 "$(count_domains crash)" "no domain of the range is left"
 assert_eq 0 "$(count_networks crash)" "no network of the range is left"
 assert_eq 0 "$(count_pools crash)" "no storage pool of the range is left"

@@ -7,15 +7,15 @@ track_range demo
 
 crange image build tiny >/dev/null
 out=$(crange --json up "$DEMO" --name demo --teams 2)
-assert_eq 6 "$(echo "$out" | jq .vms)" "up creates 6 VMs"
-assert_eq 6 "$(echo "$out" | jq .changes.started)" "up starts 6 VMs"
-assert_eq 6 "$(echo "$out" | jq .changes.provisioned)" "up provisions 6 VMs"
-assert_eq tcg "$(echo "$out" | jq -r .accel)" "the range runs under TCG"
+assert_eq 6 "$(printf "%s\n" "$out" | jq .vms)" "up creates 6 VMs"
+assert_eq 6 "$(printf "%s\n" "$out" | jq .changes.started)" "up starts 6 VMs"
+assert_eq 6 "$(printf "%s\n" "$out" | jq .changes.provisioned)" "up provisions 6 VMs"
+assert_eq tcg "$(printf "%s\n" "$out" | jq -r .accel)" "the range runs under TCG"
 
 st=$(crange --json status demo)
-assert_eq 6 "$(echo "$st" | jq '[.vms[] | select(.state == "running" and .agent)] | length')" \
+assert_eq 6 "$(printf "%s\n" "$st" | jq '[.vms[] | select(.state == "running" and .agent)] | length')" \
     "status: all 6 VMs running with their agent ready"
-assert_eq '["10.10.0.10"]' "$(echo "$st" | jq -c '[.vms[] | select(.team == 1 and .vm == "attacker") | .addresses[].address]')" \
+assert_eq '["10.10.0.10"]' "$(printf "%s\n" "$st" | jq -c '[.vms[] | select(.team == 1 and .vm == "attacker") | .addresses[].address]')" \
     "status shows the attacker's address"
 
 # Within a team: attacker -> router -> victim.
@@ -68,10 +68,10 @@ assert_eq 6 "$n" "one overlay per VM"
 ok "VM disks are qcow2 overlays on the base image"
 
 out=$(crange --json up "$DEMO" --name demo)
-assert_eq 0 "$(echo "$out" | jq '[.changes[]] | add')" "a second up changes nothing"
+assert_eq 0 "$(printf "%s\n" "$out" | jq '[.changes[]] | add')" "a second up changes nothing"
 
 out=$(crange --json down demo)
-assert_eq 6 "$(echo "$out" | jq .domains)" "down removes 6 VMs"
+assert_eq 6 "$(printf "%s\n" "$out" | jq .domains)" "down removes 6 VMs"
 assert_eq 0 "$(count_domains demo)" "virsh list --all shows nothing of the range"
 assert_eq 0 "$(count_networks demo)" "virsh net-list --all shows nothing of the range"
 assert_eq 0 "$(count_pools demo)" "virsh pool-list --all shows nothing of the range"

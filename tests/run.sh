@@ -1,0 +1,34 @@
+#!/bin/sh
+# The test command: installs the dependencies, builds crange twice (normal,
+# and with AddressSanitizer + UndefinedBehaviorSanitizer), runs the unit
+# tests in both builds, then the end-to-end tests on a real libvirtd and
+# QEMU (TCG), each in a private network and mount namespace it makes itself.
+#
+# Usage: sudo sh tests/run.sh      (root: namespaces, libvirtd, bridges)
+# Environment: CRANGE_TEST_E2E=0 skips the end-to-end tests.
+set -eu
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "tests/run.sh: run as root (it makes network namespaces and runs libvirtd)" >&2; exit 1; }
+
+sh tests/deps.sh
+jobs=$(nproc)
+
+echo "== build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+
+echo "== build with ASan/UBSan"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCRANGE_SANITIZE=ON -DCRANGE_E2E=OFF >/dev/null
+cmake --build build-asan -j "$jobs"
+
+echo "== unit tests (ASan/UBSan)"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure -j "$jobs")
+
+echo "== unit tests"
+(cd build && ctest -L unit --output-on-failure -j "$jobs")
+
+if [ "${CRANGE_TEST_E2E:-1}" != 0 ]; then
+    echo "== end-to-end tests (real libvirtd + QEMU/TCG in private namespaces)"
+    (cd build && ctest -L e2e --output-on-failure)
+fi
+echo "== all tests passed"
