@@ -181,9 +181,12 @@ int cr_cidr_parse(uint32_t *addr, int *prefix, const char *s)
     char ip[16];
     memcpy(ip, s, (size_t)(slash - s));
     ip[slash - s] = '\0';
+    /* strtol would also take a sign or leading blanks; a prefix is digits. */
+    if (slash[1] < '0' || slash[1] > '9')
+        return CR_EINVAL;
     char *end;
     long p = strtol(slash + 1, &end, 10);
-    if (*end || p < 0 || p > 32 || slash[1] == '+' || slash[1] == '-')
+    if (*end || p < 0 || p > 32)
         return CR_EINVAL;
     uint32_t a;
     if (cr_ipv4_parse(&a, ip) < 0)

@@ -240,7 +240,7 @@ int cr_meta_parse(cr_meta *out, const char *xml)
     attr_value(out->digest, sizeof out->digest, start, end, "digest");
     char *stop;
     long t = strtol(team, &stop, 10);
-    if (*stop || t < 0 || t > CR_MAX_TEAMS)
+    if (!team[0] || *stop || t < 0 || t > CR_MAX_TEAMS)
         return CR_ENOTFOUND;
     out->team = (int)t;
     return 0;
