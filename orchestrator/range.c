@@ -60,6 +60,7 @@ typedef struct up_ctx {
     cr_progress *progress;
     /* per-VM outcomes, written by the worker that owns the VM */
     bool *defined, *started, *volume, *provisioned, *net_changed;
+    double *vm_ms;
 } up_ctx;
 
 static const cr_image *find_image(const up_ctx *x, const char *name)
@@ -96,6 +97,7 @@ static int job_vm(size_t i, int w, void *ctx)
     const cr_image *img = find_image(x, pv->vm->image);
     char *overlay = NULL;
     int rc = 0;
+    double t0 = cr_now_seconds();
     if (img->disk) {
         char *vxml = cr_xml_volume(pv->volume, img);
         rc = cr_virt_ensure_volume(x->virt, w, x->plan->pool, pv->volume, vxml, &overlay, &x->volume[i]);
@@ -108,6 +110,7 @@ static int job_vm(size_t i, int w, void *ctx)
         free(dxml);
     }
     free(overlay);
+    x->vm_ms[i] = (cr_now_seconds() - t0) * 1000.0;
     if (rc < 0) {
         char *inner = cr_xstrdup(cr_error_message());
         cr_error_clear();
@@ -263,6 +266,29 @@ static int load_images(up_ctx *x)
     return rc;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Percentiles of the control-plane time of the VMs this run changed. */
+static void control_plane_stats(cr_up_report *rep, const up_ctx *x)
+{
+    size_t n = 0;
+    double *ms = cr_xcalloc(x->plan->n_vms, sizeof *ms);
+    for (size_t i = 0; i < x->plan->n_vms; i++)
+        if (x->defined[i] || x->started[i] || x->volume[i])
+            ms[n++] = x->vm_ms[i];
+    if (n) {
+        qsort(ms, n, sizeof *ms, cmp_double);
+        rep->vm_ms_p50 = ms[(n - 1) / 2];
+        rep->vm_ms_p95 = ms[(size_t)((double)(n - 1) * 0.95 + 0.5)];
+        rep->vm_ms_max = ms[n - 1];
+    }
+    free(ms);
+}
+
 int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
 {
     memset(rep, 0, sizeof *rep);
@@ -387,6 +413,7 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
     x.volume = cr_xcalloc(n_vms, sizeof(bool));
     x.provisioned = cr_xcalloc(n_vms, sizeof(bool));
     x.net_changed = cr_xcalloc(n_nets, sizeof(bool));
+    x.vm_ms = cr_xcalloc(n_vms, sizeof(double));
 
     cr_found found;
     rc = cr_virt_scan(&found, x.virt, u->range);
@@ -415,6 +442,7 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
         rep->domains_started += x.started[i];
         rep->provisioned += x.provisioned[i];
     }
+    control_plane_stats(rep, &x);
     rep->teams = x.scenario->n_teams;
     rep->vms = n_vms;
     rep->networks = n_nets;
@@ -448,6 +476,7 @@ cleanup:
     free(x.volume);
     free(x.provisioned);
     free(x.net_changed);
+    free(x.vm_ms);
     free(x.overlay_dir);
     cr_plan_free(x.plan);
     cr_scenario_free(x.scenario);
@@ -463,13 +492,15 @@ cleanup:
 
 json_t *cr_up_report_json(const char *range, const cr_up_report *r)
 {
-    return json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:f, s:s}", "range", range,
+    return json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:f, s:s, s:{s:f, s:f, s:f}}",
+                     "range", range,
                      "teams", (json_int_t)r->teams, "vms", (json_int_t)r->vms, "networks", (json_int_t)r->networks,
                      "changes", "networks", (json_int_t)r->networks_changed, "volumes",
                      (json_int_t)r->volumes_created, "defined", (json_int_t)r->domains_defined, "started",
                      (json_int_t)r->domains_started, "provisioned", (json_int_t)r->provisioned, "removed",
                      (json_int_t)r->removed, "failed", (json_int_t)r->failed, "seconds", r->seconds, "accel",
-                     !strcmp(r->domtype, "kvm") ? "kvm" : "tcg");
+                     !strcmp(r->domtype, "kvm") ? "kvm" : "tcg", "control_plane_ms", "p50", r->vm_ms_p50, "p95",
+                     r->vm_ms_p95, "max", r->vm_ms_max);
 }
 
 /* ---------------------------------------------------------------- down */

@@ -41,6 +41,11 @@ typedef struct cr_up_report {
     size_t failed;
     double seconds;
     char domtype[8];        /* "kvm" or "qemu" */
+    /* Control-plane time per VM created or started by this run (overlay,
+     * define, start), in milliseconds; 0 when no VM was touched. */
+    double vm_ms_p50;
+    double vm_ms_p95;
+    double vm_ms_max;
 } cr_up_report;
 
 int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep);
