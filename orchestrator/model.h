@@ -104,6 +104,59 @@ typedef struct cr_var {
     cr_where where;
 } cr_var;
 
+/* Exercise content (the scoring engine's side of a scenario). */
+
+typedef struct cr_hint {
+    cr_text text;      /* both languages required */
+    int cost;          /* points taken off when the hint is taken, >= 0 */
+} cr_hint;
+
+typedef enum {
+    CR_MODE_ONCE = 1,  /* scored the first time the check holds */
+    CR_MODE_HOLD,      /* counts only while the check holds */
+} cr_objective_mode;
+
+typedef struct cr_objective {
+    char *id;          /* unique among objectives and flags of the scenario */
+    cr_text title;
+    int points;        /* >= 0 */
+    char **prereqs;    /* ids of objectives or flags, NULL-terminated, may be NULL */
+    cr_hint *hints;
+    size_t n_hints;
+    cr_objective_mode mode;
+    bool has_check;    /* check = function(ctx) ... end was given */
+    cr_where where;
+} cr_objective;
+
+typedef enum {
+    CR_ANSWER_LITERAL = 1, /* compared after normalisation, in constant time */
+    CR_ANSWER_PATTERN,     /* a POSIX extended regular expression, anchored */
+} cr_answer_kind;
+
+typedef struct cr_flag {
+    char *id;
+    cr_text question;
+    int points;
+    int max_attempts;  /* 0: unlimited */
+    cr_answer_kind answer_kind;
+    char *answer;      /* this team's answer (a function of vars is evaluated per team) */
+    bool case_sensitive;
+    cr_hint *hints;
+    size_t n_hints;
+    cr_where where;
+} cr_flag;
+
+typedef struct cr_inject {
+    char *id;
+    cr_text title;     /* what the story says happened, shown in events */
+    int at_s;          /* seconds after the exercise starts; -1: fired by `when` */
+    bool has_when;     /* when = function(ctx) ... end */
+    bool has_action;   /* action = function(ctx) ... end */
+    char *vm;          /* run = "..." executes in this VM (NULL when not used) */
+    char **argv;       /* NULL-terminated, NULL when not used */
+    cr_where where;
+} cr_inject;
+
 typedef struct cr_team_model {
     int number;        /* 1..N */
     cr_network *networks;
@@ -112,6 +165,13 @@ typedef struct cr_team_model {
     size_t n_vms;
     cr_var *vars;
     size_t n_vars;
+    cr_objective *objectives;
+    size_t n_objectives;
+    cr_flag *flags;
+    size_t n_flags;
+    cr_inject *injects;
+    size_t n_injects;
+    bool has_solution; /* solution = function(ctx) ... end */
 } cr_team_model;
 
 typedef struct cr_scenario {
@@ -136,6 +196,8 @@ void cr_scenario_free(cr_scenario *s);
 const cr_network *cr_team_network(const cr_team_model *t, const char *name);
 const cr_vm *cr_team_vm(const cr_team_model *t, const char *name);
 const cr_var *cr_team_var(const cr_team_model *t, const char *name);
+const cr_objective *cr_team_objective(const cr_team_model *t, const char *id);
+const cr_flag *cr_team_flag(const cr_team_model *t, const char *id);
 
 /*
  * Semantic checks on one team's model, the ones the language cannot do while

@@ -1,0 +1,63 @@
+/*
+ * events.h: the append-only event log of a range (the `events` table of its
+ * database, state.h). Everything that happens in an exercise is an event:
+ * objectives met or lost, flag answers, hints, injects, trainee shell
+ * commands, console sessions, range operations. Scores and reports are
+ * computed from events alone, so the database is the whole record.
+ *
+ * Event kinds and their data (JSON object):
+ *   exercise.start       {}                                  team 0, once
+ *   objective.met        {"id", "points", "mode"}
+ *   objective.lost       {"id", "points"}
+ *   objective.failing    {"id", "reason"}                    a check error, logged when the reason changes
+ *   flag.correct         {"id", "points", "attempt"}
+ *   flag.wrong           {"id", "attempt", "answer"}
+ *   flag.rejected        {"id", "reason"}                    no attempts left, already solved
+ *   hint.taken           {"id", "index", "cost", "text": {"ja", "en"}}
+ *   inject.fired         {"id", "title": {"ja", "en"}}
+ *   inject.failed        {"id", "error"}
+ *   action.command       {"user", "cwd", "command", "boot", "seq"}   vm set
+ *   console.attach / console.detach   {}                     vm set
+ *   solution.run         {"ok", "error"}
+ *   range.up.start / range.up.done / range.up.failed / range.down   (the range engine)
+ *
+ * A dedupe key (may be NULL) makes an insert idempotent: a second event with
+ * the same key is ignored. It is what lets the engine restart without
+ * duplicating events (e.g. "action:<team>:<vm>:<boot>:<seq>").
+ *
+ * Ownership: the writer borrows the cr_state; query results are new JSON
+ * references.
+ */
+#ifndef CRANGE_EVENTS_H
+#define CRANGE_EVENTS_H
+
+#include "state.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One event; time_ms 0 means now. data may be NULL (borrowed). */
+int cr_event_add(cr_state *st, int64_t time_ms, int team, const char *vm, const char *kind, json_t *data,
+                 const char *dedupe, bool *inserted);
+
+/* A batching writer: rows go in with one prepared statement, committed
+ * every `batch` rows (and on flush/close) in BEGIN IMMEDIATE transactions. */
+typedef struct cr_event_writer cr_event_writer;
+int cr_event_writer_open(cr_event_writer **out, cr_state *st, size_t batch);
+/* data_json: the data as JSON text, or NULL. */
+int cr_event_writer_add(cr_event_writer *w, int64_t time_ms, int team, const char *vm, const char *kind,
+                        const char *data_json, const char *dedupe);
+int cr_event_writer_flush(cr_event_writer *w);
+int cr_event_writer_close(cr_event_writer *w); /* flushes; accepts NULL */
+
+/* Events in id order as a JSON array of {"id", "time", "time_ms", "team",
+ * "vm", "kind", "data"}. team 0: all teams; since_ms 0: from the start;
+ * kind_prefix NULL: every kind (else e.g. "flag." or "action."). */
+int cr_events_query(json_t **out, cr_state *st, int team, int64_t since_ms, const char *kind_prefix);
+
+/* The latest event of `kind` for (team, data.id == id); *found false if none. */
+int cr_events_last(cr_state *st, int team, const char *kind_a, const char *kind_b, const char *id, bool *found,
+                   char **kind_out, int64_t *time_ms);
+
+#endif
