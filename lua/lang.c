@@ -4,12 +4,14 @@
  * through the prelude's locals, never from the script's environment.
  *
  * The range secret lives in an upvalue of the derive helpers, so scenario
- * code (which has no debug library) cannot read it.
+ * code (which has no debug library) cannot read it. The exercise-time
+ * helpers (exec, read_file, submit, log) come from guest.c.
  */
 #include "lang.h"
 
 #include "embedded.h"
 #include "err.h"
+#include "guest.h"
 #include "scenario.h"
 #include "util.h"
 #include "vars.h"
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #define FINISH_KEY "crange.lang.finish"
+#define CONTEXT_KEY "crange.lang.context"
 
 /* where() -> file, line | nil: the innermost scenario position. */
 static int l_where(lua_State *L)
@@ -166,6 +169,7 @@ static int lang_open(lua_State *L)
         return lua_error(L);
 
     luaL_newlib(L, HOST_FUNCS);
+    cr_guest_open(L);
     unsigned char *secret = lua_newuserdatauv(L, CR_SECRET_LEN, 0);
     memcpy(secret, opts->secret, CR_SECRET_LEN);
     luaL_setfuncs(L, DERIVE_FUNCS, 1);
@@ -176,7 +180,8 @@ static int lang_open(lua_State *L)
         lua_pushinteger(L, opts->count);
     else
         lua_pushnil(L);
-    lua_call(L, 4, 1);
+    lua_call(L, 4, 2);
+    lua_setfield(L, LUA_REGISTRYINDEX, CONTEXT_KEY);
     lua_setfield(L, LUA_REGISTRYINDEX, FINISH_KEY);
     return 0;
 }
@@ -192,5 +197,11 @@ int cr_lang_open(cr_sandbox *sb, const cr_lang_opts *opts)
 void cr_lang_push_declarations(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, FINISH_KEY);
+    lua_call(L, 0, 1);
+}
+
+void cr_lang_push_context(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, CONTEXT_KEY);
     lua_call(L, 0, 1);
 }

@@ -6,8 +6,9 @@
  * CIDR parsing, per-team value derivation).
  *
  * The declarations a script makes are kept by the prelude, out of the
- * script's reach, in plain normalised tables that scenario.c turns into the
- * C model.
+ * script's reach, in plain normalised tables that convert.c turns into the
+ * C model. The functions among them (checks, inject conditions and actions,
+ * the solution) stay in the state for runtime.c.
  */
 #ifndef CRANGE_LANG_H
 #define CRANGE_LANG_H
@@ -32,5 +33,9 @@ int cr_lang_open(cr_sandbox *sb, const cr_lang_opts *opts);
  * layout is documented at the end of prelude.lua.
  */
 void cr_lang_push_declarations(lua_State *L);
+
+/* For a protected C function: pushes a new `ctx` table (runtime.h) for one
+ * call of a scenario function. */
+void cr_lang_push_context(lua_State *L);
 
 #endif

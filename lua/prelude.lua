@@ -1,12 +1,15 @@
 -- prelude.lua: the scenario language, written in Lua and compiled into
 -- crange (cmake/embed.cmake). The C side (lang.c) runs it once per Lua state,
 -- before the scenario, with the real globals as its environment, passing:
---   host   the C helpers of lang.c: where, cidr, ipv4, name_valid, derive_*
+--   host   the C helpers of lang.c (where, cidr, ipv4, name_valid, derive_*)
+--          and of guest.c (exec, read_file, submit, log: exercise time only)
 --   env    the sandbox environment the scenario will see; the declarations
 --          are added to it here
 --   TEAM   this state's team number
 --   COUNT  the number of teams, or nil until scenario{} names it
--- It returns finish(), which returns the declarations (layout at the end).
+-- It returns finish(), which returns the declarations (layout at the end),
+-- and make_ctx(), which builds the `ctx` argument of the functions a kept
+-- state runs during the exercise (runtime.c).
 --
 -- Every error raised here names the scenario position of the caller
 -- ("scenario.lua:7: vm: unknown key 'memroy'"), found by host.where().
@@ -23,7 +26,11 @@ local mtype, tointeger, maxinteger = math.type, math.tointeger, math.maxinteger
 local where, cidr_parse, ipv4_parse = host.where, host.cidr, host.ipv4
 local derive_int, derive_string, derive_choice = host.derive_int, host.derive_string, host.derive_choice
 
-local decl = { scenario = nil, networks = {}, vms = {}, vars = {} }
+local decl = {
+  scenario = nil, networks = {}, vms = {}, vars = {},
+  objectives = {}, flags = {}, injects = {}, solution = nil,
+}
+local finished = false -- the script has run; its functions may still be called
 
 ---------------------------------------------------------------------------
 -- Positions, errors and argument checking
@@ -42,6 +49,12 @@ local function fail(fmt, ...)
   error(format("%s: %s", file, msg), 0)
 end
 
+-- An error at a declaration's recorded position, for checks made after the
+-- script has finished.
+local function fail_at(file, line, fmt, ...)
+  error(format("%s:%d: %s", file, line, format(fmt, ...)), 0)
+end
+
 local function set(list)
   local s = {}
   for i = 1, #list do s[list[i]] = true end
@@ -51,6 +64,12 @@ end
 local function keyname(k)
   if type(k) == "string" then return k end
   return "[" .. tostring(k) .. "]"
+end
+
+-- Declarations describe the range before it exists; a check or an inject
+-- running during the exercise cannot add to it.
+local function declaring(what)
+  if finished then fail("%s: declarations are only allowed while the scenario loads", what) end
 end
 
 local function checktable(what, t)
@@ -70,6 +89,21 @@ local function check_keys(what, t, allowed)
     end
   end
   if unknown then fail("%s: unknown key '%s'", what, unknown) end
+end
+
+-- For a table that is a list of arguments plus named options: the smallest
+-- key that is neither; returns the list's length.
+local function check_list_keys(what, t, allowed)
+  local n = rawlen(t)
+  local unknown
+  for k in next, t do
+    if not allowed[k] and not (mtype(k) == "integer" and k >= 1 and k <= n) then
+      local s = keyname(k)
+      if not unknown or s < unknown then unknown = s end
+    end
+  end
+  if unknown then fail("%s: unknown key '%s'", what, unknown) end
+  return n
 end
 
 local function get_string(what, t, key, required)
@@ -197,6 +231,7 @@ local SCENARIO_KEYS = set{ "id", "title", "description", "sources", "teams" }
 
 function env.scenario(t)
   local what = "scenario"
+  declaring(what)
   checktable(what, t)
   if decl.scenario then
     fail("scenario: declared twice (first at %s:%d)", decl.scenario.file, decl.scenario.line)
@@ -246,6 +281,7 @@ end
 
 function env.network(t)
   local what = "network"
+  declaring(what)
   checktable(what, t)
   check_keys(what, t, NETWORK_KEYS)
   local name = get_string(what, t, "name", true)
@@ -340,15 +376,7 @@ function env.run(t)
   if type(t) ~= "table" then
     fail("run: expected a command string or a table, got %s", type(t))
   end
-  local n = rawlen(t)
-  local unknown
-  for k in next, t do
-    if not RUN_KEYS[k] and not (mtype(k) == "integer" and k >= 1 and k <= n) then
-      local s = keyname(k)
-      if not unknown or s < unknown then unknown = s end
-    end
-  end
-  if unknown then fail("run: unknown key '%s'", unknown) end
+  local n = check_list_keys(what, t, RUN_KEYS)
   local cmd = get_string(what, t, "cmd", false)
   local timeout = get_integer(what, t, "timeout", 0, 1, 86400, "a positive integer (seconds)")
   local argv
@@ -377,9 +405,11 @@ local VM_KEYS = set{
 }
 local NIC_KEYS = set{ "network", "address" }
 local vm_mt = { __metatable = "crange.vm", __name = "crange.vm" }
+local vm_handles = setmetatable({}, { __mode = "k" }) -- handle -> vm name
 
 function env.vm(t)
   local what = "vm"
+  declaring(what)
   checktable(what, t)
   check_keys(what, t, VM_KEYS)
   local v = {
@@ -422,7 +452,9 @@ function env.vm(t)
   end
   v.file, v.line = here()
   decl.vms[#decl.vms + 1] = v
-  return setmetatable({ name = v.name }, vm_mt)
+  local h = setmetatable({ name = v.name }, vm_mt)
+  vm_handles[h] = v.name
+  return h
 end
 
 ---------------------------------------------------------------------------
@@ -569,9 +601,11 @@ local function derive(s, name)
 end
 
 local var_where = {} -- name -> "file:line" of its vars{}
+local all_vars = {}  -- name -> this team's value, as vars{} returned it
 
 function env.vars(t)
   local what = "vars"
+  declaring(what)
   checktable(what, t)
   local names = {}
   for k in next, t do
@@ -602,6 +636,7 @@ function env.vars(t)
     end
     var_where[name] = format("%s:%d", file, line)
     out[name] = value
+    all_vars[name] = value
     decl.vars[#decl.vars + 1] = {
       name = name, value = text_of(value), secret = secret, file = file, line = line,
     }
@@ -609,8 +644,363 @@ function env.vars(t)
   return out
 end
 
+local function copy_vars()
+  local c = {}
+  for k, v in next, all_vars do c[k] = v end
+  return c
+end
+
 ---------------------------------------------------------------------------
--- finish() -> the declarations, for scenario.c:
+-- Exercise content: objective{}, flag{}, inject{}, solution()
+
+local MAX_POINTS = 1000000
+local content_ids = {} -- objective and flag id -> "file:line" of its declaration
+
+local function get_id(what, t)
+  local id = get_string(what, t, "id", true)
+  if #id > 31 or not match(id, "^[a-z][a-z0-9_%-]*$") then
+    fail("%s: 'id' must be a lowercase letter then lowercase letters, digits, '_' or '-' (at most 31), not '%s'",
+         what, id)
+  end
+  return id
+end
+
+-- Objectives and flags share one space of ids: prerequisites, hints and the
+-- scoring engine name either.
+local function claim_id(what, id)
+  local first = content_ids[id]
+  if first then fail("%s: duplicate id '%s' (first declared at %s)", what, id, first) end
+  local file, line = here()
+  content_ids[id] = format("%s:%d", file, line)
+end
+
+local function get_points(what, t)
+  if rawget(t, "points") == nil then fail("%s: missing required key 'points'", what) end
+  return get_integer(what, t, "points", 0, 0, MAX_POINTS, "an integer >= 0")
+end
+
+local function get_function(what, t, key, required, args)
+  local v = rawget(t, key)
+  if v == nil then
+    if required then fail("%s: missing required key '%s'", what, key) end
+    return nil
+  end
+  if type(v) ~= "function" then fail("%s: '%s' must be a function(%s) ... end", what, key, args or "ctx") end
+  return v
+end
+
+local HINT_KEYS = set{ "ja", "en", "cost" }
+
+-- hints = { { ja = "...", en = "...", cost = 2 }, ... }: bilingual, cost >= 0.
+local function get_hints(what, t)
+  local l = get_list(what, t, "hints")
+  local out = {}
+  for i = 1, #l do
+    local hw = format("%s: hints[%d]", what, i)
+    local h = l[i]
+    if type(h) ~= "table" then fail("%s: expected a table { ja = \"...\", en = \"...\", cost = N }", hw) end
+    check_keys(hw, h, HINT_KEYS)
+    local ja, en = rawget(h, "ja"), rawget(h, "en")
+    if type(ja) ~= "string" or ja == "" or type(en) ~= "string" or en == "" then
+      fail("%s: needs both 'ja' and 'en' as non-empty strings", hw)
+    end
+    out[i] = { ja = ja, en = en, cost = get_integer(hw, h, "cost", 0, 0, MAX_POINTS, "an integer >= 0") }
+  end
+  return out
+end
+
+local OBJECTIVE_KEYS = set{ "id", "title", "points", "prereqs", "hints", "mode", "check" }
+local MODES = set{ "once", "hold" }
+
+-- objective{} returns its id, so that prereqs = { o } reads well.
+function env.objective(t)
+  local what = "objective"
+  declaring(what)
+  checktable(what, t)
+  check_keys(what, t, OBJECTIVE_KEYS)
+  local id = get_id(what, t)
+  local mode = rawget(t, "mode")
+  if mode == nil then mode = "once" end
+  if not MODES[mode] then fail("objective: 'mode' must be \"once\" or \"hold\"") end
+  local o = {
+    id = id,
+    title = get_text(what, t, "title", true),
+    points = get_points(what, t),
+    prereqs = get_strings(what, t, "prereqs"),
+    hints = get_hints(what, t),
+    mode = mode,
+    check = get_function(what, t, "check", true),
+  }
+  claim_id(what, id)
+  o.file, o.line = here()
+  decl.objectives[#decl.objectives + 1] = o
+  return id
+end
+
+local FLAG_KEYS = set{ "id", "question", "points", "max_attempts", "answer", "case_sensitive", "hints" }
+local PATTERN_KEYS = set{ "pattern" }
+
+-- The kind and text of an answer value: a string, or { pattern = "..." }.
+-- (Whether a pattern compiles is checked with the team's model, model.c.)
+local function answer_of(what, v)
+  if type(v) == "string" then return "literal", v end
+  if type(v) ~= "table" then
+    fail("%s: 'answer' must be a string, { pattern = \"...\" } or a function(vars) ... end", what)
+  end
+  local aw = what .. ": 'answer'"
+  check_keys(aw, v, PATTERN_KEYS)
+  return "pattern", get_string(aw, v, "pattern", true)
+end
+
+function env.flag(t)
+  local what = "flag"
+  declaring(what)
+  checktable(what, t)
+  check_keys(what, t, FLAG_KEYS)
+  local id = get_id(what, t)
+  local f = {
+    id = id,
+    question = get_text(what, t, "question", true),
+    points = get_points(what, t),
+    max_attempts = get_integer(what, t, "max_attempts", 0, 0, MAX_POINTS, "an integer >= 0 (0: unlimited)"),
+    case_sensitive = get_boolean(what, t, "case_sensitive", false),
+    hints = get_hints(what, t),
+  }
+  local answer = rawget(t, "answer")
+  if answer == nil then fail("flag: missing required key 'answer'") end
+  if type(answer) == "function" then
+    f.answer_fn = answer -- called by finish(), once every vars{} is known
+  else
+    f.answer_kind, f.answer = answer_of(what, answer)
+  end
+  claim_id(what, id)
+  f.file, f.line = here()
+  decl.flags[#decl.flags + 1] = f
+  return id
+end
+
+-- A function answer gives this team's answer from this team's vars.
+local function resolve_answer(f)
+  local v = f.answer_fn(copy_vars())
+  if type(v) == "string" then
+    f.answer_kind, f.answer = "literal", v
+    return
+  end
+  if type(v) == "table" and next(v) == "pattern" and next(v, "pattern") == nil
+     and type(rawget(v, "pattern")) == "string" then
+    f.answer_kind, f.answer = "pattern", rawget(v, "pattern")
+    return
+  end
+  fail_at(f.file, f.line, "flag '%s': the answer function must return a string or { pattern = \"...\" }, not %s%s",
+          f.id, type(v) == "table" and "another table" or type(v),
+          type(v) == "number" and " (use tostring)" or "")
+end
+
+local INJECT_KEYS = set{ "id", "title", "at", "when", "run", "action" }
+local INJECT_RUN_KEYS = set{ "vm", "cmd", "argv" }
+local MAX_AT = 7 * 86400
+local UNITS = { h = 3600, m = 60, s = 1 }
+local UNIT_ORDER = { h = 1, m = 2, s = 3 }
+
+-- Seconds from the start: a number, or "90s", "10m", "1h", "1h30m" (units in
+-- that order, each at most once). nil when it is neither or too late.
+local function parse_at(v)
+  local total = as_integer(v)
+  if not total and type(v) == "string" and v ~= "" then
+    total = 0
+    local rest, prev = v, 0
+    while rest ~= "" do
+      local n, u, tail = match(rest, "^(%d+)([hms])(.*)$")
+      if not n or #n > 7 or UNIT_ORDER[u] <= prev then return nil end
+      total, rest, prev = total + tonumber(n) * UNITS[u], tail, UNIT_ORDER[u]
+    end
+  end
+  if not total or total < 0 or total > MAX_AT then return nil end
+  return total
+end
+
+function env.inject(t)
+  local what = "inject"
+  declaring(what)
+  checktable(what, t)
+  check_keys(what, t, INJECT_KEYS)
+  local i = {
+    id = get_id(what, t),
+    title = get_text(what, t, "title", true),
+    when = get_function(what, t, "when", false),
+    action = get_function(what, t, "action", false),
+    at = -1,
+  }
+  local at = rawget(t, "at")
+  if (at == nil) == (i.when == nil) then fail("inject: give exactly one of 'at' and 'when'") end
+  if at ~= nil then
+    i.at = parse_at(at)
+    if not i.at then
+      fail("inject: 'at' must be a number of seconds or a duration like \"90s\", \"10m\", \"1h30m\" (at most 7 days)")
+    end
+  end
+  local run = rawget(t, "run")
+  if run ~= nil then
+    local rw = "inject: run"
+    if type(run) ~= "table" then
+      fail("inject: 'run' must be a table { vm = \"...\", cmd = \"...\" } or { vm = \"...\", argv = { ... } }")
+    end
+    check_keys(rw, run, INJECT_RUN_KEYS)
+    local vm = rawget(run, "vm")
+    if vm == nil then fail("%s: missing required key 'vm'", rw) end
+    i.vm = type(vm) == "string" and vm or vm_handles[vm]
+    if not i.vm then fail("%s: 'vm' must be a vm name or a handle from vm{}", rw) end
+    local cmd = get_string(rw, run, "cmd", false)
+    if (cmd == nil) == (rawget(run, "argv") == nil) then fail("%s: give exactly one of 'cmd' and 'argv'", rw) end
+    if cmd then
+      i.argv = { "/bin/sh", "-c", cmd }
+    else
+      i.argv = get_strings(rw, run, "argv")
+      if #i.argv == 0 then fail("%s: 'argv' must not be empty", rw) end
+    end
+  end
+  if run == nil and i.action == nil then fail("inject: needs 'run', 'action' or both") end
+  i.file, i.line = here()
+  decl.injects[#decl.injects + 1] = i
+  return i.id
+end
+
+-- solution(function(ctx) ... end): the reference solution, at most once.
+local function declare_solution(fn)
+  declaring("solution")
+  if type(fn) ~= "function" then
+    fail("solution: expected a function(ctx) ... end, got %s", type(fn))
+  end
+  if decl.solution then
+    fail("solution: declared twice (first at %s:%d)", decl.solution.file, decl.solution.line)
+  end
+  local file, line = here()
+  decl.solution = { fn = fn, file = file, line = line }
+end
+env.solution = declare_solution
+
+---------------------------------------------------------------------------
+-- Exercise time: ctx, the argument of checks, inject functions and the
+-- solution. The host functions fail unless runtime.c is running one of them.
+
+local guest_exec, guest_read, guest_submit, guest_log = host.exec, host.read_file, host.submit, host.log
+local guests = setmetatable({}, { __mode = "k" }) -- handle -> vm name
+local guest_methods = {}
+local guest_mt = {
+  __index = guest_methods,
+  __metatable = "crange.guest",
+  __name = "crange.guest",
+  __tostring = function(h) return "vm " .. tostring(guests[h]) end,
+}
+
+local function guest_of(self, method)
+  local name = guests[self]
+  if not name then fail("%s: call it as ctx.vm(\"name\"):%s(...)", method, method) end
+  return name
+end
+
+local EXEC_KEYS = set{ "input" }
+
+-- vm:exec("shell string") or vm:exec{ "prog", "arg", ..., input = "stdin" }
+--   -> { code =, stdout =, stderr =, signal =, truncated = }
+function guest_methods.exec(self, cmd)
+  local name = guest_of(self, "exec")
+  local argv, input
+  if type(cmd) == "string" then
+    argv = { "/bin/sh", "-c", cmd }
+  elseif type(cmd) == "table" then
+    local n = check_list_keys("exec", cmd, EXEC_KEYS)
+    if n == 0 then fail("exec: needs a command: exec(\"shell string\") or exec{ \"prog\", \"arg\", ... }") end
+    argv = {}
+    for i = 1, n do
+      local a = rawget(cmd, i)
+      if mtype(a) == "integer" then a = text_of(a) end
+      if type(a) ~= "string" then fail("exec: argument %d must be a string", i) end
+      argv[i] = a
+    end
+    input = get_string("exec", cmd, "input", false)
+  else
+    fail("exec: expected a command string or a table, got %s", type(cmd))
+  end
+  return guest_exec(name, argv, input)
+end
+
+-- vm:read_file(path) -> contents, or nil and a message
+function guest_methods.read_file(self, path)
+  local name = guest_of(self, "read_file")
+  if type(path) ~= "string" then fail("read_file: expected a path, got %s", type(path)) end
+  return guest_read(name, path)
+end
+
+-- vm:file_exists(path) -> boolean (a dangling symlink exists too)
+function guest_methods.file_exists(self, path)
+  local name = guest_of(self, "file_exists")
+  if type(path) ~= "string" then fail("file_exists: expected a path, got %s", type(path)) end
+  return guest_exec(name, { "/bin/sh", "-c", 'test -e "$1" || test -L "$1"', "sh", path }).code == 0
+end
+
+-- Probes from inside the VM. OpenBSD, traditional and nmap nc have -z;
+-- busybox's (1.35, as in the tiny image) has not, and exits 0 once it has
+-- connected when its stdin is empty. Arguments are passed as $1..$3, never
+-- pasted into the script.
+-- With -z (netcat-openbsd) nc only connects. busybox nc has no -z: it
+-- connects, then waits for the server to close; -w bounds only the connect.
+-- So an nc still running after the connect timeout is connected (to a
+-- silent server), and `timeout` ending it (124 GNU, 143 busybox) means open.
+local TCP_PROBE = 'if nc -h 2>&1 | grep -q -e -z; then exec nc -z -w "$1" "$2" "$3"; fi; '
+               .. 'timeout $(($1 + 1)) nc -w "$1" "$2" "$3" </dev/null >/dev/null 2>&1; rc=$?; '
+               .. '[ $rc -eq 0 ] || [ $rc -eq 124 ] || [ $rc -eq 143 ]'
+
+-- vm:tcp_open(ip, port [, timeout_s = 2]) -> boolean
+function guest_methods.tcp_open(self, ip, port, timeout)
+  local name = guest_of(self, "tcp_open")
+  if type(ip) ~= "string" or not match(ip, "^[%w][%w%.:%-]*$") then
+    fail("tcp_open: expected an address or host name, got '%s'", tostring(ip))
+  end
+  local p = as_integer(port)
+  if not p or p < 1 or p > 65535 then fail("tcp_open: the port must be an integer from 1 to 65535") end
+  local w = 2
+  if timeout ~= nil then
+    w = as_integer(timeout)
+    if not w or w < 1 or w > 60 then fail("tcp_open: the timeout must be an integer from 1 to 60 (seconds)") end
+  end
+  local r = guest_exec(name, { "/bin/sh", "-c", TCP_PROBE, "sh", text_of(w), ip, text_of(p) })
+  return r.code == 0
+end
+
+local function ctx_vm(name)
+  if vm_handles[name] then name = vm_handles[name] end
+  if type(name) ~= "string" then
+    fail("ctx.vm: expected a vm name, got %s (call it as ctx.vm(\"name\"), not ctx:vm)", type(name))
+  end
+  local known = false
+  for i = 1, #decl.vms do
+    if decl.vms[i].name == name then known = true end
+  end
+  if not known then fail("ctx.vm: no vm '%s' in this team", name) end
+  local h = setmetatable({ name = name }, guest_mt)
+  guests[h] = name
+  return h
+end
+
+local function ctx_submit(flag, answer)
+  if type(flag) ~= "string" then fail("ctx.submit: the flag id must be a string, got %s", type(flag)) end
+  if type(answer) == "number" then answer = text_of(answer) end
+  if type(answer) ~= "string" then fail("ctx.submit: the answer must be a string, got %s", type(answer)) end
+  return guest_submit(flag, answer)
+end
+
+local function ctx_log(msg)
+  guest_log(tostring(msg))
+end
+
+-- A fresh ctx per call: whatever a function does to it is gone afterwards.
+local function make_ctx()
+  return { team = TEAM, vars = copy_vars(), vm = ctx_vm, submit = ctx_submit, log = ctx_log }
+end
+
+---------------------------------------------------------------------------
+-- finish() -> the declarations, for convert.c:
 --   scenario = { id, title = {ja, en}, description = {ja, en}, sources = {..},
 --                teams, file, line }
 --   networks = { { name, addr, prefix, dhcp, forward?, file, line }, ... }
@@ -622,11 +1012,33 @@ end
 --                          | { kind = "run", argv, timeout }, ... },
 --                  file, line }, ... }
 --   vars     = { { name, value (text), secret, file, line }, ... }
+--   objectives = { { id, title = {ja, en}, points, prereqs = { id, ... },
+--                    hints = { { ja, en, cost }, ... }, mode = "once"|"hold",
+--                    check (function), file, line }, ... }
+--   flags    = { { id, question = {ja, en}, points, max_attempts,
+--                  answer_kind = "literal"|"pattern", answer (text),
+--                  answer_fn? (function), case_sensitive, hints, file, line }, ... }
+--   injects  = { { id, title = {ja, en}, at (seconds, -1 with when),
+--                  when? , action? (functions), vm?, argv?, file, line }, ... }
+--   solution = { fn, file, line } | nil
 -- Addresses are integers in host byte order; 0 means none.
+-- The first call also resolves function answers (scenario code runs).
 
-return function()
+local function finish()
   if not decl.scenario then
     error("scenario.lua: no scenario{} declaration", 0)
   end
+  if not finished then
+    finished = true
+    if rawget(env, "solution") ~= declare_solution then
+      error("scenario.lua: solution: declare it as solution(function(ctx) ... end); "
+            .. "assigning the global 'solution' is not supported", 0)
+    end
+    for i = 1, #decl.flags do
+      if decl.flags[i].answer_fn then resolve_answer(decl.flags[i]) end
+    end
+  end
   return decl
 end
+
+return finish, make_ctx

@@ -9,8 +9,9 @@
  *
  * Limits: the allocator refuses to grow past the memory limit (Lua then
  * raises a memory error), and a count hook stops the script once the
- * instruction limit is spent, re-arming itself on every instruction so that
- * a script catching the error with pcall cannot run on.
+ * instruction limit is spent or the call's deadline has passed, re-arming
+ * itself on every instruction so that a script catching the error with pcall
+ * cannot run on. A kept state (runtime.c) gets a fresh budget per call.
  */
 #include "sandbox.h"
 
@@ -36,6 +37,8 @@
 #define HOOK_STEP 1000 /* instructions between two count hook calls */
 #define WHERE_MAX 256
 
+typedef enum { LIMIT_NONE, LIMIT_INSN, LIMIT_TIME } limit_kind;
+
 struct cr_sandbox {
     lua_State *L;
     char *dir; /* resolved, without a trailing slash */
@@ -48,8 +51,12 @@ struct cr_sandbox {
     uint64_t insn_limit;
     uint64_t insn_count;
     int hook_step;
-    bool insn_hit;
-    char insn_where[WHERE_MAX];
+    int64_t deadline_ms; /* monotonic; 0: none */
+    int timeout_s;       /* what the deadline was, for the message */
+    limit_kind hit;      /* the limit that stopped the current call */
+    char hit_where[WHERE_MAX];
+    char origin_file[WHERE_MAX - 16]; /* cr_sandbox_set_origin; line 0: none */
+    int origin_line;
 };
 
 /* The registry key of the require cache, and the mark of a module being loaded. */
@@ -80,7 +87,19 @@ int cr_sandbox_where(lua_State *L, char *file, size_t n)
         snprintf(file, n, "%s", ar.source + 1);
         return ar.currentline > 0 ? ar.currentline : 0;
     }
+    cr_sandbox *sb = sandbox_of(L);
+    if (sb->origin_line > 0) {
+        snprintf(file, n, "%s", sb->origin_file);
+        return sb->origin_line;
+    }
     return -1;
+}
+
+void cr_sandbox_set_origin(lua_State *L, const char *file, int line)
+{
+    cr_sandbox *sb = sandbox_of(L);
+    snprintf(sb->origin_file, sizeof sb->origin_file, "%s", file);
+    sb->origin_line = line;
 }
 
 static void where_text(lua_State *L, char *out, size_t n)
@@ -123,21 +142,42 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+static void count_hook(lua_State *L, lua_Debug *ar);
+
+/* Stops the current call: from now on every instruction of this thread
+ * fails, so a script catching the error with pcall cannot run on. */
+static int raise_limit(lua_State *L, cr_sandbox *sb, limit_kind kind)
+{
+    if (!sb->hit) {
+        sb->hit = kind;
+        where_text(L, sb->hit_where, sizeof sb->hit_where);
+    }
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    if (sb->hit == LIMIT_TIME)
+        lua_pushliteral(L, "timed out");
+    else
+        lua_pushliteral(L, "instruction limit exceeded");
+    return lua_error(L);
+}
+
+static bool deadline_passed(const cr_sandbox *sb)
+{
+    return sb->deadline_ms && cr_now_ms() >= sb->deadline_ms;
+}
+
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     cr_sandbox *sb = sandbox_of(L);
-    if (!sb->insn_hit) {
+    if (!sb->hit) {
         sb->insn_count += (uint64_t)sb->hook_step;
-        if (sb->insn_count <= sb->insn_limit)
-            return;
-        sb->insn_hit = true;
-        where_text(L, sb->insn_where, sizeof sb->insn_where);
+        if (sb->insn_count > sb->insn_limit)
+            raise_limit(L, sb, LIMIT_INSN);
+        if (deadline_passed(sb))
+            raise_limit(L, sb, LIMIT_TIME);
+        return;
     }
-    /* From now on every instruction of this thread fails. */
-    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
-    lua_pushliteral(L, "instruction limit exceeded");
-    lua_error(L);
+    raise_limit(L, sb, sb->hit);
 }
 
 /* "name.lua:" at the start: the message already says which file. */
@@ -157,7 +197,7 @@ static bool has_file(const char *m)
 static int msgh(lua_State *L)
 {
     cr_sandbox *sb = sandbox_of(L);
-    if (sb->insn_hit)
+    if (sb->hit)
         return 1; /* the message will be the limit's; spend nothing */
     const char *msg = lua_tostring(L, 1);
     if (!msg) {
@@ -193,34 +233,49 @@ static void limit_text(char *out, size_t n, size_t bytes)
         snprintf(out, n, "%zu bytes", bytes);
 }
 
-/* Turns a failed call's status and error object (popped) into the message. */
-static int report(cr_sandbox *sb, int status)
+/* Turns a failed call's status and error object (popped) into a one-line
+ * message in OUT; returns the code. */
+static int describe(cr_sandbox *sb, int status, char *out, size_t n)
 {
     lua_State *L = sb->L;
     char limit[32];
     int rc;
-    if (sb->insn_hit) {
-        rc = cr_error_set(CR_ELIMIT, "%s: instruction limit exceeded", sb->insn_where);
+    if (sb->hit == LIMIT_INSN) {
+        rc = CR_ELIMIT;
+        snprintf(out, n, "%s: instruction limit exceeded", sb->hit_where);
+    } else if (sb->hit == LIMIT_TIME) {
+        rc = CR_ETIMEOUT;
+        snprintf(out, n, "%s: timed out after %d s", sb->hit_where, sb->timeout_s);
     } else if (status == LUA_ERRMEM && sb->mem_refused) {
+        rc = CR_ELIMIT;
         limit_text(limit, sizeof limit, sb->mem_limit);
-        rc = cr_error_set(CR_ELIMIT, "%s: memory limit exceeded (%s)", sb->mem_where, limit);
+        snprintf(out, n, "%s: memory limit exceeded (%s)", sb->mem_where, limit);
     } else if (status == LUA_ERRMEM) {
-        rc = cr_error_set(CR_ERROR, "scenario.lua: out of memory");
+        rc = CR_ERROR;
+        snprintf(out, n, "scenario.lua: out of memory");
     } else {
         const char *msg = lua_tostring(L, -1);
         char one[900];
         size_t i = 0;
+        rc = CR_EINVAL;
         /* One line: a user's multi-line error() must not break the format. */
         for (const char *p = msg ? msg : "unknown error"; *p && i + 1 < sizeof one; p++)
             one[i++] = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
         one[i] = '\0';
         if (has_file(one))
-            rc = cr_error_set(CR_EINVAL, "%s", one);
+            snprintf(out, n, "%s", one);
         else
-            rc = cr_error_set(CR_EINVAL, "scenario.lua: %s", one);
+            snprintf(out, n, "scenario.lua: %s", one);
     }
     lua_pop(L, 1);
     return rc;
+}
+
+static int report(cr_sandbox *sb, int status)
+{
+    char msg[1024];
+    int rc = describe(sb, status, msg, sizeof msg);
+    return cr_error_set(rc, "%s", msg);
 }
 
 int cr_sandbox_error(lua_State *L, const char *fmt, ...)
@@ -632,6 +687,63 @@ static int run_file(lua_State *L)
     load_file(L, relpath, NULL);
     lua_call(L, 0, 0);
     return 0;
+}
+
+int cr_sandbox_pcall_reason(cr_sandbox *sb, int nargs, int nresults, char **reason)
+{
+    lua_State *L = sb->L;
+    char msg[1024];
+    int base = lua_gettop(L) - nargs;
+    *reason = NULL;
+    lua_pushcfunction(L, msgh);
+    lua_insert(L, base);
+    int st = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    if (st == LUA_OK)
+        return 0;
+    int rc = describe(sb, st, msg, sizeof msg);
+    *reason = cr_xstrdup(msg);
+    return rc;
+}
+
+void cr_sandbox_call_begin(cr_sandbox *sb, int timeout_s)
+{
+    sb->insn_count = 0;
+    sb->hit = LIMIT_NONE;
+    sb->mem_refused = false;
+    sb->timeout_s = timeout_s > 0 ? timeout_s : 0;
+    sb->deadline_ms = timeout_s > 0 ? cr_now_ms() + (int64_t)timeout_s * 1000 : 0;
+    sb->origin_line = 0;
+    lua_sethook(sb->L, count_hook, LUA_MASKCOUNT, sb->hook_step);
+}
+
+void cr_sandbox_call_end(cr_sandbox *sb)
+{
+    sb->deadline_ms = 0;
+    sb->timeout_s = 0;
+    sb->insn_count = 0;
+    sb->hit = LIMIT_NONE;
+    sb->origin_line = 0;
+    lua_sethook(sb->L, count_hook, LUA_MASKCOUNT, sb->hook_step);
+}
+
+int cr_sandbox_time_left(lua_State *L)
+{
+    cr_sandbox *sb = sandbox_of(L);
+    if (!sb->deadline_ms)
+        return 0;
+    int64_t left = sb->deadline_ms - cr_now_ms();
+    int s = (int)((left + 999) / 1000);
+    return s < 1 ? 1 : s;
+}
+
+void cr_sandbox_check_deadline(lua_State *L)
+{
+    cr_sandbox *sb = sandbox_of(L);
+    if (sb->hit)
+        raise_limit(L, sb, sb->hit);
+    if (deadline_passed(sb))
+        raise_limit(L, sb, LIMIT_TIME);
 }
 
 int cr_sandbox_run_file(cr_sandbox *sb, const char *relpath)

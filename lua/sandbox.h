@@ -51,9 +51,42 @@ lua_State *cr_sandbox_lua(cr_sandbox *sb);
  */
 int cr_sandbox_pcall(cr_sandbox *sb, int nargs, int nresults);
 
+/* Like cr_sandbox_pcall, but leaves the thread's error message alone: on
+ * failure *reason (never NULL then) gets the one-line message, the caller's
+ * to free(). Used where a failure is an outcome (a check not met), not an
+ * error to report. */
+int cr_sandbox_pcall_reason(cr_sandbox *sb, int nargs, int nresults, char **reason);
+
 /* Loads RELPATH (relative to the folder, which it must not leave) as a text
  * chunk in the environment and calls it, under cr_sandbox_pcall. */
 int cr_sandbox_run_file(cr_sandbox *sb, const char *relpath);
+
+/*
+ * Per-call limits, for a state kept alive after the scenario ran (runtime.h).
+ * cr_sandbox_call_begin gives the next calls a fresh instruction budget (the
+ * sandbox's instruction limit) and, when timeout_s > 0, a wall-clock deadline
+ * that the count hook checks; a call that passes it fails with CR_ETIMEOUT
+ * and "FILE:LINE: timed out after N s". cr_sandbox_call_end drops the
+ * deadline and re-arms the hook, whatever the call did, so the state can be
+ * used again after a failure. Neither raises nor allocates.
+ */
+void cr_sandbox_call_begin(cr_sandbox *sb, int timeout_s);
+void cr_sandbox_call_end(cr_sandbox *sb);
+
+/* During a call: the position cr_sandbox_where falls back to when no
+ * scenario frame is on the stack, which happens when the called function
+ * tail-calls out of scenario code (`return vm:tcp_open(...)`: Lua drops the
+ * caller's frame). runtime.c sets it to where the called function starts;
+ * cr_sandbox_call_begin/end clear it. Never raises. */
+void cr_sandbox_set_origin(lua_State *L, const char *file, int line);
+
+/* Whole seconds left before the deadline, at least 1; 0 without a deadline.
+ * For the timeouts of host operations that block outside the count hook. */
+int cr_sandbox_time_left(lua_State *L);
+
+/* Raises the time limit (uncatchable, like the instruction limit) when the
+ * deadline has passed; returns otherwise. For C functions after they block. */
+void cr_sandbox_check_deadline(lua_State *L);
 
 /*
  * The innermost stack frame running scenario code (a chunk named "@...").

@@ -3,6 +3,7 @@
  * are an interface (scripts, CI and later issues rely on them).
  */
 #include "cli.h"
+#include "cmd_catalog.h"
 #include "commands.h"
 
 #include <stddef.h>
@@ -47,6 +48,56 @@ const cr_command cr_commands[] = {
      "database). The range's database is archived under <state>/archive.",
      "Options:\n"
      "  --purge          delete the range's database instead of archiving it\n"},
+    {"run", cr_cmd_run, "run RANGE [--interval S] [--check-timeout S] [--once] [--no-actions]",
+     "The exercise engine: every interval, run every team's objective checks inside the VMs, fire injects, and "
+     "collect trainee shell commands; everything is recorded as events. Stop with Ctrl-C; restart any time.",
+     "Options:\n"
+     "  --interval S       seconds between scoring rounds (default 15)\n"
+     "  --check-timeout S  time limit of one check (default 10)\n"
+     "  --once             run one round and exit (prints what it did)\n"
+     "  --no-actions       do not collect trainee commands\n"},
+    {"score", cr_cmd_score, "score RANGE",
+     "The scoreboard: points of objectives met and flags solved, minus hint costs; ties go to the team that "
+     "reached its score first.",
+     NULL},
+    {"submit", cr_cmd_submit, "submit RANGE TEAM FLAG ANSWER",
+     "Submit a team's answer to a flag. Exits 0 when it is correct, 1 otherwise.", NULL},
+    {"hint", cr_cmd_hint, "hint RANGE TEAM OBJECTIVE",
+     "Take the next hint of an objective or flag for a team (its cost is taken off the team's score).", NULL},
+    {"solve", cr_cmd_solve, "solve RANGE TEAM",
+     "Run the scenario's reference solution for a team, then score that team.", NULL},
+    {"events", cr_cmd_events, "events RANGE [--team N] [--since T] [--kind PREFIX]",
+     "The range's event log: objectives, flags, hints, injects, trainee commands, console sessions.",
+     "Options:\n"
+     "  --team N         one team only\n"
+     "  --since T        10m, 90s, 2h ago, an ISO 8601 UTC time, or epoch milliseconds\n"
+     "  --kind PREFIX    e.g. action. or flag.\n"},
+    {"report", cr_cmd_report, "report RANGE|FILE.db --format json|csv|html -o FILE",
+     "Write an exercise report. HTML is one self-contained page with a per-team timeline plot. RANGE may also be "
+     "a range database file, e.g. one archived by `down`.",
+     NULL},
+    {"scenario add", cr_cmd_scenario_add, "scenario add URL|PATH [--name NAME] [--ref BRANCH|TAG|COMMIT]",
+     "Add a scenario repository to the catalog: clone it, pin it to one commit and validate every scenario in it.",
+     "Options:\n"
+     "  --name NAME      the entry's name (default: the repository's basename without .git)\n"
+     "  --ref REF        a branch (followed by `scenario update`), a tag or a commit (both fixed);\n"
+     "                   default: the branch the remote's HEAD names\n"
+     "URL: https://..., ssh://... or user@host:path, file://...; or the PATH of a local repository.\n"
+     "Credentials: $CRANGE_GIT_TOKEN (user $CRANGE_GIT_USER, default x-access-token) for https, ssh-agent for ssh.\n"
+     "A repository holds scenario.lua at its root or scenarios/SUB/scenario.lua (or both);\n"
+     "bring one up with: crange up catalog:NAME[/SUB] --name RANGE\n"},
+    {"scenario list", cr_cmd_scenario_list, "scenario list [--json]",
+     "List the catalog: each repository's URL, ref and pinned commit, and its scenarios with their titles.", NULL},
+    {"scenario show", cr_cmd_scenario_show, "scenario show NAME [--json]",
+     "Show a catalog entry: URL, ref, pinned commit with its date and message, every scenario with id and titles.",
+     NULL},
+    {"scenario update", cr_cmd_scenario_update, "scenario update NAME",
+     "Fetch an entry's repository and fast-forward its pin to the new head of its branch, after validating it.",
+     "Refused, leaving the pin where it is, when the entry is pinned to a tag or a commit (re-add it with another\n"
+     "--ref), when the branch's history was rewritten (re-add it to accept the new history), and when the new\n"
+     "commit does not validate.\n"},
+    {"scenario remove", cr_cmd_scenario_remove, "scenario remove NAME",
+     "Remove an entry, its clone and its materialised older commits from the catalog.", NULL},
     {"doctor", cr_cmd_doctor, "doctor [--no-probe]",
      "Check this host: libvirt, TCG, whether KVM really works (a timed probe boot), the state folder, tools.",
      "Options:\n"

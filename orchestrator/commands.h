@@ -20,5 +20,12 @@ int cr_cmd_doctor(cr_config *cfg, int argc, char **argv);
 int cr_cmd_image_build(cr_config *cfg, int argc, char **argv);
 int cr_cmd_image_list(cr_config *cfg, int argc, char **argv);
 int cr_cmd_image_verify(cr_config *cfg, int argc, char **argv);
+int cr_cmd_run(cr_config *cfg, int argc, char **argv);
+int cr_cmd_score(cr_config *cfg, int argc, char **argv);
+int cr_cmd_submit(cr_config *cfg, int argc, char **argv);
+int cr_cmd_hint(cr_config *cfg, int argc, char **argv);
+int cr_cmd_solve(cr_config *cfg, int argc, char **argv);
+int cr_cmd_events(cr_config *cfg, int argc, char **argv);
+int cr_cmd_report(cr_config *cfg, int argc, char **argv);
 
 #endif

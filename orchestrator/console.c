@@ -8,6 +8,9 @@
 #include "cli.h"
 #include "commands.h"
 #include "err.h"
+#include "log.h"
+#include "events.h"
+#include "state.h"
 #include "range.h"
 #include "util.h"
 
@@ -111,6 +114,17 @@ static void on_timer(int timer, void *opaque)
         c->quit = true;
 }
 
+/* Records a console session in the range's event log, when it has one. */
+static void console_event(const cr_config *cfg, const char *range, int team, const char *vm, const char *kind)
+{
+    cr_state *st = NULL;
+    if (cr_state_open(&st, cfg->state_dir, range, false) == 0 &&
+        cr_event_add(st, 0, team, vm, kind, NULL, NULL, NULL) < 0)
+        cr_log_warn("cannot record %s: %s", kind, cr_error_message());
+    cr_state_close(st);
+    cr_error_clear();
+}
+
 int cr_cmd_console(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("console");
@@ -155,6 +169,7 @@ int cr_cmd_console(cr_config *cfg, int argc, char **argv)
     }
     c.stdin_watch = virEventAddHandle(STDIN_FILENO, VIR_EVENT_HANDLE_READABLE, on_stdin, &c, NULL);
     int timer = virEventAddTimeout(200, on_timer, &c, NULL);
+    console_event(cfg, pos[0], team, pos[2], "console.attach");
     if (c.tty) {
         fprintf(stderr, "Connected to %s (escape character is ^])\r\n", virDomainGetName(dom));
         tcgetattr(STDIN_FILENO, &saved);
@@ -175,6 +190,7 @@ int cr_cmd_console(cr_config *cfg, int argc, char **argv)
         virEventRemoveHandle(c.stdin_watch);
     virStreamEventRemoveCallback(c.stream);
     virStreamFinish(c.stream);
+    console_event(cfg, pos[0], team, pos[2], "console.detach");
     if (c.failed) {
         cr_error_set(CR_ERROR, "console of %s closed with an error", virDomainGetName(dom));
         rc = cr_cli_fail(cfg);

@@ -1,7 +1,8 @@
 /*
  * model.c: freeing, lookups and the semantic validation of the scenario
  * model (model.h). Validation runs on one team at a time, because a team's
- * model is what becomes one isolated copy of the range.
+ * model is what becomes one isolated copy of the range (and the exercise
+ * content can differ per team: flag answers are functions of vars).
  */
 #include "model.h"
 
@@ -9,6 +10,7 @@
 #include "util.h"
 
 #include <limits.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,44 @@ static void free_vm(cr_vm *vm)
     free(vm->where.file);
 }
 
+static void free_hints(cr_hint *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free_text(&h[i].text);
+    free(h);
+}
+
+static void free_content(cr_team_model *t)
+{
+    for (size_t i = 0; i < t->n_objectives; i++) {
+        cr_objective *o = &t->objectives[i];
+        free(o->id);
+        free_text(&o->title);
+        free_strv(o->prereqs);
+        free_hints(o->hints, o->n_hints);
+        free(o->where.file);
+    }
+    free(t->objectives);
+    for (size_t i = 0; i < t->n_flags; i++) {
+        cr_flag *f = &t->flags[i];
+        free(f->id);
+        free_text(&f->question);
+        free(f->answer);
+        free_hints(f->hints, f->n_hints);
+        free(f->where.file);
+    }
+    free(t->flags);
+    for (size_t i = 0; i < t->n_injects; i++) {
+        cr_inject *in = &t->injects[i];
+        free(in->id);
+        free_text(&in->title);
+        free(in->vm);
+        free_strv(in->argv);
+        free(in->where.file);
+    }
+    free(t->injects);
+}
+
 static void free_team(cr_team_model *t)
 {
     for (size_t i = 0; i < t->n_networks; i++) {
@@ -74,6 +114,7 @@ static void free_team(cr_team_model *t)
         free(t->vars[i].where.file);
     }
     free(t->vars);
+    free_content(t);
 }
 
 void cr_scenario_free(cr_scenario *s)
@@ -115,6 +156,22 @@ const cr_var *cr_team_var(const cr_team_model *t, const char *name)
     for (size_t i = 0; i < t->n_vars; i++)
         if (!strcmp(t->vars[i].name, name))
             return &t->vars[i];
+    return NULL;
+}
+
+const cr_objective *cr_team_objective(const cr_team_model *t, const char *id)
+{
+    for (size_t i = 0; i < t->n_objectives; i++)
+        if (!strcmp(t->objectives[i].id, id))
+            return &t->objectives[i];
+    return NULL;
+}
+
+const cr_flag *cr_team_flag(const cr_team_model *t, const char *id)
+{
+    for (size_t i = 0; i < t->n_flags; i++)
+        if (!strcmp(t->flags[i].id, id))
+            return &t->flags[i];
     return NULL;
 }
 
@@ -230,6 +287,143 @@ static int validate_vm(const cr_scenario *s, const cr_team_model *t, const cr_vm
     return 0;
 }
 
+/* The index of objective ID, or -1 (a flag, or nothing). */
+static long objective_index(const cr_team_model *t, const char *id)
+{
+    const cr_objective *o = cr_team_objective(t, id);
+    return o ? o - t->objectives : -1;
+}
+
+/*
+ * Depth-first search for a path of prerequisites from objective `at` back
+ * to `target`; path[0..*depth) holds the objectives on the way. seen keeps
+ * the search linear per start.
+ */
+static bool prereq_path(const cr_team_model *t, size_t at, size_t target, bool *seen, size_t *path, size_t *depth)
+{
+    path[(*depth)++] = at;
+    for (char **p = t->objectives[at].prereqs; p && *p; p++) {
+        long next = objective_index(t, *p);
+        if (next < 0)
+            continue;
+        if ((size_t)next == target)
+            return true;
+        if (seen[next])
+            continue;
+        seen[next] = true;
+        if (prereq_path(t, (size_t)next, target, seen, path, depth))
+            return true;
+    }
+    (*depth)--;
+    return false;
+}
+
+/* The first objective (in declaration order) that is its own prerequisite,
+ * directly or not, is reported with the cycle: "a -> b -> a". */
+static int check_prereq_cycles(const cr_team_model *t)
+{
+    int rc = 0;
+    size_t n = t->n_objectives;
+    bool *seen = cr_xcalloc(n ? n : 1, sizeof *seen);
+    size_t *path = cr_xcalloc(n ? n : 1, sizeof *path);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t depth = 0;
+        memset(seen, 0, n * sizeof *seen);
+        seen[i] = true;
+        if (!prereq_path(t, i, i, seen, path, &depth))
+            continue;
+        cr_buf b = {0};
+        for (size_t k = 0; k < depth; k++)
+            cr_buf_addf(&b, "%s -> ", t->objectives[path[k]].id);
+        cr_buf_add(&b, t->objectives[i].id);
+        rc = cr_model_error(&t->objectives[i].where, "objective '%s': prerequisites form a cycle (%s)",
+                            t->objectives[i].id, b.data);
+        cr_buf_free(&b);
+    }
+    free(seen);
+    free(path);
+    return rc;
+}
+
+static const cr_where *content_where(const cr_team_model *t, const char *id)
+{
+    const cr_objective *o = cr_team_objective(t, id);
+    if (o)
+        return &o->where;
+    const cr_flag *f = cr_team_flag(t, id);
+    return f ? &f->where : NULL;
+}
+
+static int validate_flag(const cr_flag *f)
+{
+    if (!f->answer || !f->answer[0])
+        return cr_model_error(&f->where, "flag '%s': the answer is empty", f->id);
+    if (f->answer_kind == CR_ANSWER_PATTERN) {
+        regex_t re;
+        int err = regcomp(&re, f->answer, REG_EXTENDED | REG_NOSUB);
+        if (err) {
+            char why[256];
+            regerror(err, &re, why, sizeof why);
+            return cr_model_error(&f->where, "flag '%s': bad pattern '%s': %s", f->id, f->answer, why);
+        }
+        regfree(&re);
+    }
+    return 0;
+}
+
+/*
+ * The exercise content: ids unique across objectives and flags (hints,
+ * prerequisites and the scoring engine name either by id), prerequisites
+ * that exist and form no cycle, answers that can be compared, injects with
+ * unique ids whose `run` names a VM of the team.
+ */
+static int validate_content(const cr_team_model *t)
+{
+    char here[PATH_MAX];
+    /* The prelude already refuses a duplicate at its declaration, where the
+     * order across objectives and flags is known; this guards other
+     * producers of the model (objectives are taken as declared first). */
+    for (size_t i = 0; i < t->n_objectives + t->n_flags; i++) {
+        bool is_obj = i < t->n_objectives;
+        const char *id = is_obj ? t->objectives[i].id : t->flags[i - t->n_objectives].id;
+        const cr_where *w = is_obj ? &t->objectives[i].where : &t->flags[i - t->n_objectives].where;
+        for (size_t j = 0; j < i; j++) {
+            bool j_obj = j < t->n_objectives;
+            if (strcmp(id, j_obj ? t->objectives[j].id : t->flags[j - t->n_objectives].id) != 0)
+                continue;
+            where_text(here, sizeof here, j_obj ? &t->objectives[j].where : &t->flags[j - t->n_objectives].where);
+            return cr_model_error(w, "duplicate id '%s' (first declared at %s)", id, here);
+        }
+    }
+    for (size_t i = 0; i < t->n_objectives; i++) {
+        const cr_objective *o = &t->objectives[i];
+        for (char **p = o->prereqs; p && *p; p++)
+            if (!content_where(t, *p))
+                return cr_model_error(&o->where, "objective '%s': unknown prerequisite '%s' (not an objective or flag)",
+                                      o->id, *p);
+    }
+    int rc = check_prereq_cycles(t);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < t->n_flags; i++) {
+        rc = validate_flag(&t->flags[i]);
+        if (rc < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < t->n_injects; i++) {
+        const cr_inject *in = &t->injects[i];
+        for (size_t j = 0; j < i; j++) {
+            if (!strcmp(in->id, t->injects[j].id)) {
+                where_text(here, sizeof here, &t->injects[j].where);
+                return cr_model_error(&in->where, "duplicate inject '%s' (first declared at %s)", in->id, here);
+            }
+        }
+        if (in->vm && !cr_team_vm(t, in->vm))
+            return cr_model_error(&in->where, "inject '%s': run: unknown vm '%s'", in->id, in->vm);
+    }
+    return 0;
+}
+
 int cr_model_validate(const cr_scenario *s, const cr_team_model *t,
                       bool (*image_known)(const char *name, void *ctx), void *ctx)
 {
@@ -289,5 +483,5 @@ int cr_model_validate(const cr_scenario *s, const cr_team_model *t,
             }
         }
     }
-    return 0;
+    return validate_content(t);
 }

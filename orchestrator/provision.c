@@ -123,7 +123,8 @@ static const char user_script[] =
 /* Sets static addresses through the agent, for images booted from disk. */
 static const char addr_script[] =
     "set -e\n"
-    "mac=$1 addr=$2 gw=$3\n"
+    "mac=$1 addr=$2 gw=$3 name=$4\n"
+    "[ -z \"$name\" ] || hostname \"$name\"\n"
     "for d in /sys/class/net/*; do\n"
     "  [ \"$(cat \"$d/address\")\" = \"$mac\" ] || continue\n"
     "  dev=${d##*/}\n"
@@ -147,7 +148,7 @@ static int set_addresses(virDomainPtr dom, const cr_plan_vm *pv)
             spec = cr_xstrdup("none");
         }
         const char *argv[] = {"/bin/sh", "-c", addr_script, "sh", pv->nics[k].mac, spec,
-                              k + 1 == pv->n_nics ? gw : "", NULL};
+                              k + 1 == pv->n_nics ? gw : "", k == 0 ? pv->vm->name : "", NULL};
         int rc = run_step(dom, pv, &pv->vm->where, "setting addresses", argv, NULL, 0, 30);
         free(spec);
         if (rc < 0)

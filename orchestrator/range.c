@@ -23,6 +23,7 @@
 #include "progress.h"
 #include "provision.h"
 #include "scenario.h"
+#include "score.h"
 #include "state.h"
 #include "util.h"
 
@@ -403,6 +404,10 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
         rc = cr_state_commit(st);
     else
         cr_state_rollback(st);
+    /* The exercise content (objectives, flags, points) for scoreboards and
+     * reports; a transaction of its own. */
+    if (rc == 0)
+        rc = cr_score_save_content(st, x.scenario);
     free(hosts_text);
     if (rc < 0)
         goto cleanup;

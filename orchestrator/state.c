@@ -59,6 +59,24 @@ static const char *const migrations[] = {
     "  kind TEXT NOT NULL,"
     "  data TEXT);"
     "CREATE INDEX events_team_time ON events (team, time_ms);",
+    /* 1 -> 2: scoring. An optional dedupe key makes an event insert
+     * idempotent (a restarted engine re-sends what it already logged);
+     * scores look events up by kind and team; the scenario's objectives and
+     * flags, without their answers, so that scoreboards and reports need
+     * nothing but this file. */
+    "ALTER TABLE events ADD COLUMN dedupe TEXT;"
+    "CREATE UNIQUE INDEX events_dedupe ON events (dedupe) WHERE dedupe IS NOT NULL;"
+    "CREATE INDEX events_kind_team ON events (kind, team);"
+    "CREATE TABLE content ("
+    "  id TEXT PRIMARY KEY,"
+    "  seq INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('objective', 'flag')),"
+    "  title_ja TEXT, title_en TEXT,"
+    "  points INTEGER NOT NULL,"
+    "  mode TEXT CHECK (mode IN ('once', 'hold')),"
+    "  max_attempts INTEGER NOT NULL DEFAULT 0,"
+    "  prereqs TEXT NOT NULL DEFAULT '[]',"
+    "  hints TEXT NOT NULL DEFAULT '[]');",
 };
 
 static int db_error(sqlite3 *db, const char *what)

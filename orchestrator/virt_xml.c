@@ -6,9 +6,11 @@
  * Domain choices, and why:
  * - machine "pc" with <acpi/>: without ACPI q35/pc guests log IRQ errors.
  * - no graphics, video, USB or balloon: less to emulate under TCG.
- * - a pty serial console (crange console), a unix channel for the QEMU guest
- *   agent, and a pty channel org.crange.actions.0 for the trainee action log
- *   (read through virDomainOpenChannel, so it also works on remote hosts).
+ * - a pty serial console (crange console), and two unix-socket channels
+ *   (libvirt picks their paths): the QEMU guest agent, and
+ *   org.crange.actions.0 for the trainee action log, read through
+ *   virDomainOpenChannel (which needs a unix socket), so it also works on
+ *   remote hosts.
  * - virtio-rng so that guests have entropy early (sshd, TLS keys).
  */
 #include "virt.h"
@@ -169,7 +171,7 @@ char *cr_xml_domain(const cr_plan *p, const cr_plan_vm *pv, const cr_image *img,
     cr_buf_add(&body, "    <serial type=\"pty\"><target port=\"0\"/></serial>\n"
                       "    <console type=\"pty\"><target type=\"serial\" port=\"0\"/></console>\n"
                       "    <channel type=\"unix\"><target type=\"virtio\" name=\"org.qemu.guest_agent.0\"/></channel>\n"
-                      "    <channel type=\"pty\"><target type=\"virtio\" name=\"org.crange.actions.0\"/></channel>\n"
+                      "    <channel type=\"unix\"><target type=\"virtio\" name=\"org.crange.actions.0\"/></channel>\n"
                       "    <controller type=\"usb\" model=\"none\"/>\n"
                       "    <memballoon model=\"none\"/>\n"
                       "    <rng model=\"virtio\"><backend model=\"random\">/dev/urandom</backend></rng>\n"

@@ -16,14 +16,14 @@
  *   hint.taken           {"id", "index", "cost", "text": {"ja", "en"}}
  *   inject.fired         {"id", "title": {"ja", "en"}}
  *   inject.failed        {"id", "error"}
- *   action.command       {"user", "cwd", "command", "boot", "seq"}   vm set
+ *   action.command       {"user", "cwd", "command", "spool", "seq", "guest_time"}   vm set
  *   console.attach / console.detach   {}                     vm set
  *   solution.run         {"ok", "error"}
  *   range.up.start / range.up.done / range.up.failed / range.down   (the range engine)
  *
  * A dedupe key (may be NULL) makes an insert idempotent: a second event with
  * the same key is ignored. It is what lets the engine restart without
- * duplicating events (e.g. "action:<team>:<vm>:<boot>:<seq>").
+ * duplicating events (e.g. "action:<team>:<vm>:<spool>:<seq>").
  *
  * Ownership: the writer borrows the cr_state; query results are new JSON
  * references.

@@ -64,12 +64,11 @@ mkdir -p "$out"
 (cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible) |
     gzip -9 -n > "$work/initrd.img"
 
-# A small data disk, the base that per-VM qcow2 overlays point at.
-mkdir -p "$work/disk"
-echo "crange tiny data disk" > "$work/disk/README"
-touch -d "@$SOURCE_DATE_EPOCH" "$work/disk/README" "$work/disk"
-E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH mke2fs -q -t ext4 -L crange-data -U 6b0f1c4e-8d1e-4c55-9a39-1f0c0de0c0de \
-    -E hash_seed=6b0f1c4e-8d1e-4c55-9a39-1f0c0de0c0de -d "$work/disk" "$work/disk.raw" 16M >/dev/null
+# A small, empty data disk: the base that per-VM qcow2 overlays point at.
+# Fixed UUID, hash seed and time, and 128-byte inodes (no nanosecond or
+# creation times), so the image is the same bit for bit on every build.
+E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH mke2fs -q -t ext4 -I 128 -L crange-data -U 6b0f1c4e-8d1e-4c55-9a39-1f0c0de0c0de \
+    -E hash_seed=6b0f1c4e-8d1e-4c55-9a39-1f0c0de0c0de "$work/disk.raw" 16M >/dev/null
 qemu-img convert -q -f raw -O qcow2 "$work/disk.raw" "$work/disk.qcow2"
 
 cp "$kernel" "$work/vmlinuz"

@@ -6,6 +6,19 @@
 track_range cli
 
 crange image build tiny >/dev/null
+sums() { jq -r '[.files[].sha256] | join(" ")' "$CRANGE_STATE/images/tiny/image.json"; }
+h1=$(sums)
+assert_eq false "$(crange --json image build tiny | jq .rebuilt)" "an unchanged recipe is not rebuilt"
+assert_eq true "$(crange --json image build tiny --force | jq .rebuilt)" "--force rebuilds"
+assert_eq "$h1" "$(sums)" "the tiny image builds bit for bit the same twice"
+crange image verify tiny >/dev/null
+chmod u+w "$CRANGE_STATE/images/tiny/disk.qcow2"
+printf 'x' | dd of="$CRANGE_STATE/images/tiny/disk.qcow2" bs=1 seek=100000 conv=notrunc 2>/dev/null
+err=$(expect_fail crange image verify tiny)
+assert_contains "$err" "disk.qcow2 does not match its checksum" "image verify catches a changed file"
+crange image build tiny >/dev/null
+crange image verify tiny >/dev/null
+ok "image build repairs a damaged image"
 crange up "$DEMO" --name cli --teams 1 >/dev/null
 
 set +e

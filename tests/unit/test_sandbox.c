@@ -129,9 +129,10 @@ static void test_globals_are_exactly_the_allow_list(void **state)
               "table.sort(names)\n"
               "vars{ r = table.concat(names, \" \") }\n");
     assert_string_equal(var(f, "r"),
-                        "_G _VERSION assert coroutine error file getmetatable ipairs load math network next "
-                        "pairs pcall print random rawequal rawget rawlen rawset require run scenario select "
-                        "setmetatable string table team tonumber tostring type user utf8 vars vm xpcall");
+                        "_G _VERSION assert coroutine error file flag getmetatable inject ipairs load math "
+                        "network next objective pairs pcall print random rawequal rawget rawlen rawset require "
+                        "run scenario select setmetatable solution string table team tonumber tostring type user "
+                        "utf8 vars vm xpcall");
 }
 
 static void test_require_of_a_parent_path_is_refused(void **state)

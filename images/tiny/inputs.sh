@@ -1,0 +1,4 @@
+#!/bin/sh
+# The Debian packages this recipe is made of (their versions change the recipe hash).
+dpkg-query -W linux-image-cloud-amd64 busybox-static qemu-guest-agent 2>/dev/null
+ls /lib/modules | grep -- '-cloud-amd64$' | sort -V | tail -n 1

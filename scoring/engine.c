@@ -1,0 +1,500 @@
+/*
+ * engine.c: the exercise engine of engine.h: guest operations over the QEMU
+ * guest agent for the Lua runtimes, scoring rounds (checks, transitions,
+ * injects) over a worker pool, the solution, and the run loop.
+ */
+#include "engine.h"
+
+#include "actions.h"
+#include "agent.h"
+#include "err.h"
+#include "events.h"
+#include "image.h"
+#include "log.h"
+#include "plan.h"
+#include "pool.h"
+#include "runtime.h"
+#include "scenario.h"
+#include "score.h"
+#include "state.h"
+#include "util.h"
+#include "virt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The last failure reason logged per (team, objective), so that a check
+ * failing the same way every round is logged once, not every round. */
+typedef struct reason_slot {
+    char *reason;
+} reason_slot;
+
+struct cr_engine {
+    const cr_config *cfg;
+    char *range;
+    char *db_path;
+    cr_range_row row;
+    int teams;
+    int check_timeout_s;
+    cr_scenario *scenario;      /* every team's model, from the same load */
+    cr_runtime **rt;            /* per team */
+    cr_state **st;              /* per worker: SQLite handles are not shared across transactions */
+    int workers;
+    cr_virt *virt;
+    cr_actions *actions;
+    int64_t start_ms;           /* exercise.start */
+    reason_slot **reasons;      /* [team-1][objective] */
+};
+
+/* ------------------------------------------------------------ guest ops */
+
+typedef struct guest_ctx {
+    cr_engine *e;
+    int team;
+    int worker;
+    bool solution;
+} guest_ctx;
+
+static int lookup(virDomainPtr *dom, guest_ctx *g, const char *vm)
+{
+    if (!cr_team_vm(&g->e->scenario->teams[g->team - 1], vm))
+        return cr_error_set(CR_ENOTFOUND, "team %d has no vm '%s'", g->team, vm);
+    char *name = cr_name_domain(g->e->range, g->team, vm);
+    int rc = cr_virt_domain(dom, g->e->virt, g->worker, name);
+    free(name);
+    return rc;
+}
+
+static int op_exec(void *ctx, const char *vm, const char *const *argv, const void *input, size_t input_len,
+                   int timeout_s, cr_exec_result *out)
+{
+    virDomainPtr dom = NULL;
+    int rc = lookup(&dom, ctx, vm);
+    if (rc == 0) {
+        rc = cr_agent_exec(out, dom, argv, input, input_len, timeout_s);
+        virDomainFree(dom);
+    }
+    return rc;
+}
+
+static int op_read_file(void *ctx, const char *vm, const char *path, size_t max, char **out, size_t *len)
+{
+    virDomainPtr dom = NULL;
+    int rc = lookup(&dom, ctx, vm);
+    if (rc == 0) {
+        rc = cr_agent_read_file(out, len, dom, path, max);
+        virDomainFree(dom);
+    }
+    return rc;
+}
+
+static int op_submit(void *ctx, const char *flag, const char *answer, char **verdict)
+{
+    guest_ctx *g = ctx;
+    const cr_flag *f = cr_team_flag(&g->e->scenario->teams[g->team - 1], flag);
+    if (!f)
+        return cr_error_set(CR_ENOTFOUND, "no flag '%s'", flag);
+    cr_submit_verdict v;
+    int left;
+    int rc = cr_score_submit(g->e->st[g->worker], g->team, f, answer, &v, &left);
+    if (rc == 0)
+        *verdict = cr_xstrdup(cr_submit_verdict_name(v));
+    return rc;
+}
+
+static cr_guest_ops guest_ops(guest_ctx *g)
+{
+    return (cr_guest_ops){op_exec, op_read_file, g->solution ? op_submit : NULL, g};
+}
+
+/* ---------------------------------------------------------------- open */
+
+void cr_engine_close(cr_engine *e)
+{
+    if (!e)
+        return;
+    size_t stored = cr_actions_stop(e->actions);
+    if (stored)
+        cr_log_info("stored %zu trainee actions", stored);
+    for (int t = 0; e->rt && t < e->teams; t++)
+        cr_runtime_free(e->rt[t]);
+    free(e->rt);
+    for (int t = 0; e->reasons && t < e->teams; t++) {
+        const cr_team_model *tm = &e->scenario->teams[t];
+        for (size_t i = 0; i < tm->n_objectives; i++)
+            free(e->reasons[t][i].reason);
+        free(e->reasons[t]);
+    }
+    free(e->reasons);
+    for (int w = 0; e->st && w < e->workers; w++)
+        cr_state_close(e->st[w]);
+    free(e->st);
+    cr_virt_close(e->virt);
+    cr_scenario_free(e->scenario);
+    cr_range_row_free(&e->row);
+    free(e->range);
+    free(e->db_path);
+    free(e);
+}
+
+static int exercise_start(cr_engine *e)
+{
+    json_t *ev = json_object();
+    bool inserted = false;
+    int rc = cr_event_add(e->st[0], 0, 0, NULL, "exercise.start", ev, "exercise.start", &inserted);
+    json_decref(ev);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v3(cr_state_db(e->st[0]), "SELECT time_ms FROM events WHERE dedupe = 'exercise.start'", -1,
+                           0, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        e->start_ms = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if (inserted)
+        cr_log_info("exercise %s started", e->range);
+    return 0;
+}
+
+int cr_engine_open(cr_engine **out, const cr_config *c, const cr_engine_opts *o)
+{
+    *out = NULL;
+    if (!cr_range_name_valid(o->range))
+        return cr_error_set(CR_EINVAL, "bad range name '%s'", o->range);
+    cr_engine *e = cr_xcalloc(1, sizeof *e);
+    e->cfg = c;
+    e->range = cr_xstrdup(o->range);
+    e->check_timeout_s = o->check_timeout_s > 0 ? o->check_timeout_s : CR_CHECK_TIMEOUT_S;
+    e->workers = c->jobs;
+    e->st = cr_xcalloc((size_t)e->workers, sizeof *e->st);
+    e->db_path = cr_range_db_path(c->state_dir, o->range);
+    char *store = cr_config_images(c);
+    char digest[65];
+    int rc = 0;
+    for (int w = 0; rc == 0 && w < e->workers; w++)
+        rc = cr_state_open(&e->st[w], c->state_dir, o->range, false);
+    if (rc == 0)
+        rc = cr_state_get_range(e->st[0], &e->row);
+    if (rc < 0)
+        goto fail;
+    e->teams = e->row.teams;
+    cr_load_opts lo = {.teams = e->teams, .secret = e->row.secret, .image_known = cr_image_known, .image_ctx = store};
+    rc = cr_scenario_load(&e->scenario, e->row.scenario_dir, &lo);
+    if (rc < 0)
+        goto fail;
+    cr_hex(digest, e->scenario->digest, sizeof e->scenario->digest);
+    if (strcmp(digest, e->row.scenario_digest)) {
+        rc = cr_error_set(CR_EINVAL,
+                          "the scenario in %s changed since range '%s' was brought up; run `crange up --name %s` to "
+                          "apply it first",
+                          e->row.scenario_dir, o->range, o->range);
+        goto fail;
+    }
+    e->rt = cr_xcalloc((size_t)e->teams, sizeof *e->rt);
+    e->reasons = cr_xcalloc((size_t)e->teams, sizeof *e->reasons);
+    for (int t = 0; rc == 0 && t < e->teams; t++) {
+        rc = cr_runtime_open(&e->rt[t], e->row.scenario_dir, t + 1, &lo, NULL);
+        e->reasons[t] = cr_xcalloc(e->scenario->teams[t].n_objectives + 1, sizeof(reason_slot));
+    }
+    if (rc < 0)
+        goto fail;
+
+    json_t *hosts = json_loads(e->row.hosts, 0, NULL);
+    const char *uri = json_string_value(json_array_get(hosts, 0));
+    char *uri_copy = cr_xstrdup(uri ? uri : c->connect);
+    json_decref(hosts);
+    if (o->actions) {
+        /* The collector registers libvirt's event loop: before any connection. */
+        size_t n = 0;
+        for (int t = 0; t < e->teams; t++)
+            n += e->scenario->teams[t].n_vms;
+        cr_actions_vm *vms = cr_xcalloc(n, sizeof *vms);
+        char **names = cr_xcalloc(n, sizeof *names);
+        size_t k = 0;
+        for (int t = 0; t < e->teams; t++)
+            for (size_t i = 0; i < e->scenario->teams[t].n_vms; i++, k++) {
+                names[k] = cr_name_domain(o->range, t + 1, e->scenario->teams[t].vms[i].name);
+                vms[k] = (cr_actions_vm){t + 1, e->scenario->teams[t].vms[i].name, names[k]};
+            }
+        rc = cr_actions_start(&e->actions, uri_copy, e->db_path, vms, n);
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
+        free(names);
+        free(vms);
+    }
+    if (rc == 0)
+        rc = cr_virt_open(&e->virt, uri_copy, (e->workers + 3) / 4);
+    free(uri_copy);
+    if (rc == 0)
+        rc = exercise_start(e);
+    if (rc < 0)
+        goto fail;
+    free(store);
+    *out = e;
+    return 0;
+fail:
+    free(store);
+    cr_engine_close(e);
+    return rc;
+}
+
+const cr_team_model *cr_engine_team(cr_engine *e, int team)
+{
+    return team >= 1 && team <= e->teams ? &e->scenario->teams[team - 1] : NULL;
+}
+
+int cr_engine_teams(const cr_engine *e)
+{
+    return e->teams;
+}
+
+/* --------------------------------------------------------------- rounds */
+
+typedef struct round_ctx {
+    cr_engine *e;
+    int only_team;          /* 0: all */
+    double *ms;             /* check durations, per team slot */
+    size_t *n_ms;
+    size_t cap_per_team;
+    size_t *met, *transitions, *injects;
+} round_ctx;
+
+static bool objective_done_once(cr_state *st, int team, const cr_objective *o)
+{
+    if (o->mode != CR_MODE_ONCE)
+        return false;
+    bool found = false;
+    char *kind = NULL;
+    int64_t t;
+    if (cr_events_last(st, team, "objective.met", "objective.met", o->id, &found, &kind, &t) < 0) {
+        cr_error_clear();
+        return false;
+    }
+    free(kind);
+    return found;
+}
+
+/* Logs a check's failure reason when it differs from last round's. */
+static void note_reason(cr_engine *e, cr_state *st, int team, size_t idx, const cr_objective *o, const char *reason)
+{
+    reason_slot *slot = &e->reasons[team - 1][idx];
+    bool is_error = reason && strcmp(reason, "returned false") && strcmp(reason, "returned nil");
+    if (!is_error) {
+        free(slot->reason);
+        slot->reason = NULL;
+        return;
+    }
+    if (slot->reason && !strcmp(slot->reason, reason))
+        return;
+    free(slot->reason);
+    slot->reason = cr_xstrdup(reason);
+    cr_log_warn("team %d objective '%s': check failed: %s", team, o->id, reason);
+    json_t *ev = json_pack("{s:s, s:s}", "id", o->id, "reason", reason);
+    if (cr_event_add(st, 0, team, NULL, "objective.failing", ev, NULL, NULL) < 0)
+        cr_error_clear();
+    json_decref(ev);
+}
+
+static bool inject_fired(cr_state *st, int team, const cr_inject *in)
+{
+    bool found = false;
+    char *kind = NULL;
+    int64_t t;
+    if (cr_events_last(st, team, "inject.fired", "inject.fired", in->id, &found, &kind, &t) < 0)
+        cr_error_clear();
+    free(kind);
+    return found;
+}
+
+static int team_round(size_t job, int w, void *ctx)
+{
+    round_ctx *x = ctx;
+    cr_engine *e = x->e;
+    int team = x->only_team ? x->only_team : (int)job + 1;
+    const cr_team_model *tm = &e->scenario->teams[team - 1];
+    cr_state *st = e->st[w];
+    guest_ctx g = {e, team, w, false};
+    cr_guest_ops ops = guest_ops(&g);
+    size_t slot = x->only_team ? 0 : job;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < tm->n_objectives; i++) {
+        const cr_objective *o = &tm->objectives[i];
+        if (!o->has_check || objective_done_once(st, team, o))
+            continue;
+        bool ready = false;
+        rc = cr_score_prereqs_met(st, team, tm, o, &ready);
+        if (rc < 0 || !ready)
+            continue;
+        bool met = false;
+        char *reason = NULL;
+        double t0 = cr_now_seconds();
+        rc = cr_runtime_check(e->rt[team - 1], o->id, &ops, e->check_timeout_s, &met, &reason);
+        double ms = (cr_now_seconds() - t0) * 1000.0;
+        if (x->n_ms[slot] < x->cap_per_team)
+            x->ms[slot * x->cap_per_team + x->n_ms[slot]++] = ms;
+        if (rc < 0) {
+            free(reason);
+            break;
+        }
+        note_reason(e, st, team, i, o, met ? NULL : reason);
+        free(reason);
+        bool changed = false;
+        rc = cr_score_record_objective(st, team, o, met, &changed);
+        x->met[slot] += met;
+        if (changed) {
+            x->transitions[slot]++;
+            cr_log_info("team %d: objective '%s' %s (%s%d)", team, o->id, met ? "met" : "lost", met ? "+" : "-",
+                        o->points);
+        }
+    }
+
+    double elapsed = (double)(cr_wall_ms() - e->start_ms) / 1000.0;
+    for (size_t i = 0; rc == 0 && i < tm->n_injects; i++) {
+        const cr_inject *in = &tm->injects[i];
+        if (inject_fired(st, team, in))
+            continue;
+        bool due = in->at_s >= 0 && elapsed >= in->at_s;
+        if (in->at_s < 0 && in->has_when) {
+            char *reason = NULL;
+            rc = cr_runtime_inject_when(e->rt[team - 1], in->id, &ops, e->check_timeout_s, &due, &reason);
+            free(reason);
+        }
+        if (rc < 0 || !due)
+            continue;
+        /* Recorded first, performed after: an inject fires at most once,
+         * even if this process dies half-way. */
+        char dedupe[96];
+        snprintf(dedupe, sizeof dedupe, "inject:%d:%s", team, in->id);
+        json_t *ev = json_pack("{s:s, s:{s:s?, s:s?}}", "id", in->id, "title", "ja", in->title.ja, "en", in->title.en);
+        bool inserted = false;
+        rc = cr_event_add(st, 0, team, in->vm, "inject.fired", ev, dedupe, &inserted);
+        json_decref(ev);
+        if (rc < 0 || !inserted)
+            continue;
+        x->injects[slot]++;
+        cr_log_info("team %d: inject '%s' fired", team, in->id);
+        if (cr_runtime_inject_fire(e->rt[team - 1], in->id, &ops, e->check_timeout_s * 3) < 0) {
+            json_t *fail = json_pack("{s:s, s:s}", "id", in->id, "error", cr_error_message());
+            cr_log_warn("team %d: inject '%s' failed: %s", team, in->id, cr_error_message());
+            cr_error_clear();
+            rc = cr_event_add(st, 0, team, in->vm, "inject.failed", fail, NULL, NULL);
+            json_decref(fail);
+        }
+    }
+    return rc;
+}
+
+static int cmp_ms(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int cr_engine_round(cr_engine *e, int team, cr_round_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    if (team < 0 || team > e->teams)
+        return cr_error_set(CR_EINVAL, "range '%s' has teams 1 to %d, not %d", e->range, e->teams, team);
+    double t0 = cr_now_seconds();
+    size_t slots = team ? 1 : (size_t)e->teams;
+    size_t cap = 0;
+    for (int t = 0; t < e->teams; t++)
+        if (e->scenario->teams[t].n_objectives > cap)
+            cap = e->scenario->teams[t].n_objectives;
+    round_ctx x = {e, team, cr_xcalloc(slots * (cap ? cap : 1), sizeof(double)), cr_xcalloc(slots, sizeof(size_t)),
+                   cap ? cap : 1, cr_xcalloc(slots, sizeof(size_t)), cr_xcalloc(slots, sizeof(size_t)),
+                   cr_xcalloc(slots, sizeof(size_t))};
+    cr_pool_result res;
+    cr_pool_run(&res, slots, e->workers, team_round, &x, NULL, NULL);
+    int rc = 0;
+    for (size_t i = 0; i < res.n; i++) {
+        if (res.codes[i] >= 0)
+            continue;
+        if (rc == 0)
+            rc = cr_error_set(res.codes[i], "%s", res.messages[i]);
+        else
+            cr_log_error("%s", res.messages[i]);
+    }
+    cr_pool_result_free(&res);
+
+    /* Gather durations into one sorted array for percentiles. */
+    size_t n = 0;
+    for (size_t s = 0; s < slots; s++) {
+        memmove(&x.ms[n], &x.ms[s * x.cap_per_team], x.n_ms[s] * sizeof(double));
+        n += x.n_ms[s];
+        rep->met += x.met[s];
+        rep->transitions += x.transitions[s];
+        rep->injects += x.injects[s];
+    }
+    rep->checks = n;
+    if (n) {
+        qsort(x.ms, n, sizeof(double), cmp_ms);
+        rep->check_ms_p50 = x.ms[(n - 1) / 2];
+        rep->check_ms_p95 = x.ms[(size_t)((double)(n - 1) * 0.95 + 0.5)];
+        rep->check_ms_max = x.ms[n - 1];
+    }
+    free(x.ms);
+    free(x.n_ms);
+    free(x.met);
+    free(x.transitions);
+    free(x.injects);
+    rep->seconds = cr_now_seconds() - t0;
+    return rc;
+}
+
+int cr_engine_solve(cr_engine *e, int team, cr_round_report *rep)
+{
+    if (team < 1 || team > e->teams)
+        return cr_error_set(CR_EINVAL, "range '%s' has teams 1 to %d, not %d", e->range, e->teams, team);
+    if (!e->scenario->teams[team - 1].has_solution)
+        return cr_error_set(CR_ENOTFOUND, "scenario '%s' has no reference solution", e->scenario->id);
+    guest_ctx g = {e, team, 0, true};
+    cr_guest_ops ops = guest_ops(&g);
+    int rc = cr_runtime_solution(e->rt[team - 1], &ops, e->check_timeout_s * 30);
+    char *err = rc < 0 ? cr_xstrdup(cr_error_message()) : NULL;
+    cr_error_clear();
+    json_t *ev = json_pack("{s:b, s:s?}", "ok", rc == 0, "error", err);
+    if (cr_event_add(e->st[0], 0, team, NULL, "solution.run", ev, NULL, NULL) < 0)
+        cr_error_clear();
+    json_decref(ev);
+    if (err) {
+        rc = cr_error_set(rc, "%s", err);
+        free(err);
+        return rc;
+    }
+    return cr_engine_round(e, team, rep);
+}
+
+int cr_engine_run(cr_engine *e, int interval_s, volatile sig_atomic_t *stop)
+{
+    int rounds = 0;
+    while (!*stop) {
+        cr_round_report rep;
+        int rc = cr_engine_round(e, 0, &rep);
+        if (rc < 0) {
+            /* A round can fail for a passing reason (libvirt restarting);
+             * the engine keeps going and says so. */
+            cr_log_error("round %d: %s", rounds + 1, cr_error_message());
+            cr_error_clear();
+        } else {
+            cr_log_debug("round %d: %zu checks (%zu met), %zu changes, %zu injects in %.2f s (p95 %.0f ms)",
+                         rounds + 1, rep.checks, rep.met, rep.transitions, rep.injects, rep.seconds,
+                         rep.check_ms_p95);
+        }
+        rounds++;
+        int64_t until = cr_now_ms() + (int64_t)interval_s * 1000;
+        while (!*stop && cr_now_ms() < until)
+            cr_sleep_ms(100);
+    }
+    return 0;
+}
+
+json_t *cr_round_report_json(const cr_round_report *r)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f}, s:f}", "checks", (json_int_t)r->checks, "met",
+                     (json_int_t)r->met, "transitions", (json_int_t)r->transitions, "injects",
+                     (json_int_t)r->injects, "check_ms", "p50", r->check_ms_p50, "p95", r->check_ms_p95, "max",
+                     r->check_ms_max, "seconds", r->seconds);
+}

@@ -1,0 +1,69 @@
+/*
+ * engine.h: the exercise engine behind `crange run`, `crange solve` and the
+ * scoring commands. It keeps one Lua runtime per team (lua/runtime.h), runs
+ * every team's objective checks through the guest agent in a bounded worker
+ * pool, fires injects, collects trainee actions (actions.h) and records
+ * everything as events (events.h, score.h).
+ *
+ * Restart safety: all state lives in the range database. Objective
+ * transitions are recorded atomically (only on a change), injects carry a
+ * dedupe key and are recorded before they are performed (at most once), and
+ * actions are acknowledged to the guest only once stored. A `crange run`
+ * killed with -9 and started again loses and duplicates nothing.
+ *
+ * Ownership: a cr_engine owns its runtimes, database handles and libvirt
+ * connections; it borrows the configuration. cr_engine_close accepts NULL.
+ */
+#ifndef CRANGE_ENGINE_H
+#define CRANGE_ENGINE_H
+
+#include "config.h"
+#include "model.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+
+#define CR_CHECK_TIMEOUT_S 10
+
+typedef struct cr_engine cr_engine;
+
+typedef struct cr_engine_opts {
+    const char *range;
+    bool actions;         /* collect action channels (crange run) */
+    int check_timeout_s;  /* 0: CR_CHECK_TIMEOUT_S */
+} cr_engine_opts;
+
+/* Opens the range: its database, the scenario (which must be unchanged
+ * since `up`: same digest), one runtime per team, libvirt connections. */
+int cr_engine_open(cr_engine **out, const cr_config *c, const cr_engine_opts *o);
+void cr_engine_close(cr_engine *e);
+
+/* What a scoring round did. */
+typedef struct cr_round_report {
+    size_t checks;
+    size_t met;          /* checks that held */
+    size_t transitions;  /* objective.met / objective.lost recorded */
+    size_t injects;      /* injects fired */
+    double check_ms_p50;
+    double check_ms_p95;
+    double check_ms_max;
+    double seconds;
+} cr_round_report;
+
+/* One round for one team (team >= 1) or every team (0). */
+int cr_engine_round(cr_engine *e, int team, cr_round_report *rep);
+
+/* Runs the reference solution for a team, then a round for that team. */
+int cr_engine_solve(cr_engine *e, int team, cr_round_report *rep);
+
+/* Rounds every interval_s seconds until *stop is set (by a signal). */
+int cr_engine_run(cr_engine *e, int interval_s, volatile sig_atomic_t *stop);
+
+/* The team's model (borrowed), or NULL for a bad team number. */
+const cr_team_model *cr_engine_team(cr_engine *e, int team);
+int cr_engine_teams(const cr_engine *e);
+
+json_t *cr_round_report_json(const cr_round_report *r);
+
+#endif

@@ -1,0 +1,252 @@
+/*
+ * events.c: the event log of events.h on the range database (state.h):
+ * single idempotent inserts, a batching writer for high-rate sources
+ * (trainee shell commands), queries for the API and reports, and the
+ * "latest event of a kind for an id" lookup the scoring engine builds on.
+ *
+ * Relies on schema version 2 (state.c): events.dedupe with a unique partial
+ * index and an index on (kind, team). Every insert here checks that data is
+ * JSON, so json_extract never meets a malformed row.
+ */
+#include "events.h"
+
+#include "err.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ON CONFLICT DO NOTHING without a target covers the dedupe index only:
+ * it is the one uniqueness constraint an insert can hit (id is assigned).
+ * Unlike INSERT OR IGNORE it does not swallow NOT NULL errors.
+ *
+ * Data must be JSON: json_extract over one malformed row would break every
+ * score query. json_valid passes good text through as it is; json() on bad
+ * text fails the insert with "malformed JSON". This check lives here, not
+ * in a schema trigger: a trigger that may abort makes SQLite keep a
+ * statement journal for every insert, which halved the batched rate
+ * (bench_events). */
+#define INSERT_SQL                                                                                                     \
+    "INSERT INTO events (time_ms, team, vm, kind, data, dedupe)"                                                       \
+    " VALUES (?1, ?2, ?3, ?4, CASE WHEN ?5 IS NULL OR json_valid(?5) THEN ?5 ELSE json(?5) END, ?6)"                   \
+    " ON CONFLICT DO NOTHING"
+
+static int db_error(sqlite3 *db, const char *what)
+{
+    return cr_error_set(CR_ERROR, "events: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static void bind_event(sqlite3_stmt *q, int64_t time_ms, int team, const char *vm, const char *kind,
+                       const char *data, const char *dedupe)
+{
+    sqlite3_bind_int64(q, 1, time_ms ? time_ms : cr_wall_ms());
+    sqlite3_bind_int(q, 2, team);
+    sqlite3_bind_text(q, 3, vm, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, data, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, dedupe, -1, SQLITE_STATIC);
+}
+
+int cr_event_add(cr_state *st, int64_t time_ms, int team, const char *vm, const char *kind, json_t *data,
+                 const char *dedupe, bool *inserted)
+{
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    char *text = NULL;
+    int rc = 0;
+    if (inserted)
+        *inserted = false;
+    if (!kind || !*kind)
+        return cr_error_set(CR_EINVAL, "events: an event needs a kind");
+    if (sqlite3_prepare_v3(db, INSERT_SQL, -1, 0, &q, NULL) != SQLITE_OK) {
+        rc = db_error(db, "add");
+        goto cleanup;
+    }
+    text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    bind_event(q, time_ms, team, vm, kind, text, dedupe);
+    if (sqlite3_step(q) != SQLITE_DONE) {
+        rc = db_error(db, kind);
+        goto cleanup;
+    }
+    if (inserted)
+        *inserted = sqlite3_changes(db) == 1;
+cleanup:
+    sqlite3_finalize(q);
+    free(text);
+    return rc;
+}
+
+/* While rows are pending the writer's connection holds the database's
+ * write lock (an open BEGIN IMMEDIATE): other writers wait for it, up to
+ * the busy timeout, and the same cr_state cannot start another transaction.
+ * So a source that trickles events must flush when it goes idle (or on a
+ * timer); the batch size only bounds the work of one transaction. */
+struct cr_event_writer {
+    cr_state *st;
+    sqlite3_stmt *ins;
+    size_t batch;
+    size_t pending;  /* rows in the open transaction */
+    bool in_txn;
+};
+
+int cr_event_writer_open(cr_event_writer **out, cr_state *st, size_t batch)
+{
+    *out = NULL;
+    sqlite3 *db = cr_state_db(st);
+    cr_event_writer *w = cr_xcalloc(1, sizeof *w);
+    w->st = st;
+    w->batch = batch ? batch : 1;
+    if (sqlite3_prepare_v3(db, INSERT_SQL, -1, SQLITE_PREPARE_PERSISTENT, &w->ins, NULL) != SQLITE_OK) {
+        int rc = db_error(db, "writer");
+        free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+/* A failed batch is rolled back whole: the writer cannot tell which of its
+ * rows the caller would want kept, and a half batch would be committed by
+ * the next one otherwise. */
+static int writer_fail(cr_event_writer *w, int rc)
+{
+    if (w->in_txn)
+        cr_state_rollback(w->st);
+    if (w->pending) {
+        char msg[1024]; /* the message buffer cannot be both source and target */
+        snprintf(msg, sizeof msg, "%s", cr_error_message());
+        cr_error_replace(rc, "%s (%zu pending events discarded)", msg, w->pending);
+    }
+    w->in_txn = false;
+    w->pending = 0;
+    return rc;
+}
+
+int cr_event_writer_add(cr_event_writer *w, int64_t time_ms, int team, const char *vm, const char *kind,
+                        const char *data_json, const char *dedupe)
+{
+    sqlite3 *db = cr_state_db(w->st);
+    if (!kind || !*kind)
+        return cr_error_set(CR_EINVAL, "events: an event needs a kind");
+    if (!w->in_txn) {
+        int rc = cr_state_begin(w->st);
+        if (rc < 0)
+            return rc;
+        w->in_txn = true;
+    }
+    sqlite3_reset(w->ins);
+    bind_event(w->ins, time_ms, team, vm, kind, data_json, dedupe);
+    if (sqlite3_step(w->ins) != SQLITE_DONE)
+        return writer_fail(w, db_error(db, kind));
+    w->pending++;
+    /* Drop the borrowed bindings now: the caller may free them. */
+    sqlite3_reset(w->ins);
+    sqlite3_clear_bindings(w->ins);
+    if (w->pending >= w->batch)
+        return cr_event_writer_flush(w);
+    return 0;
+}
+
+int cr_event_writer_flush(cr_event_writer *w)
+{
+    if (!w->in_txn)
+        return 0;
+    int rc = cr_state_commit(w->st);
+    if (rc < 0)
+        return writer_fail(w, rc);
+    w->in_txn = false;
+    w->pending = 0;
+    return 0;
+}
+
+int cr_event_writer_close(cr_event_writer *w)
+{
+    if (!w)
+        return 0;
+    int rc = cr_event_writer_flush(w);
+    sqlite3_finalize(w->ins);
+    free(w);
+    return rc;
+}
+
+int cr_events_query(json_t **out, cr_state *st, int team, int64_t since_ms, const char *kind_prefix)
+{
+    *out = NULL;
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    int rc = 0;
+    /* A prefix compared with substr, not LIKE: '_' and '%' in a kind are
+     * plain characters. since_ms is inclusive, so a poller that passes the
+     * time of the last event it saw misses nothing (it may see it twice). */
+    const char *sql = "SELECT id, time_ms, team, vm, kind, data FROM events"
+                      " WHERE (?1 = 0 OR team = ?1) AND time_ms >= ?2"
+                      " AND (?3 IS NULL OR substr(kind, 1, length(?3)) = ?3) ORDER BY id";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "query");
+    sqlite3_bind_int(q, 1, team);
+    sqlite3_bind_int64(q, 2, since_ms);
+    sqlite3_bind_text(q, 3, kind_prefix, -1, SQLITE_STATIC);
+    json_t *arr = json_array();
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t t = sqlite3_column_int64(q, 1);
+        char iso[32];
+        cr_iso8601(iso, t);
+        const char *vm = (const char *)sqlite3_column_text(q, 3);
+        const char *text = (const char *)sqlite3_column_text(q, 5);
+        json_t *data = text ? json_loads(text, JSON_DECODE_ANY, NULL) : json_object();
+        if (!data) /* predates the JSON trigger; keep it readable */
+            data = json_string(text);
+        json_array_append_new(arr, json_pack("{s:I, s:s, s:I, s:i, s:o, s:s, s:o}", "id",
+                                             (json_int_t)sqlite3_column_int64(q, 0), "time", iso, "time_ms",
+                                             (json_int_t)t, "team", sqlite3_column_int(q, 2), "vm",
+                                             vm ? json_string(vm) : json_null(), "kind",
+                                             (const char *)sqlite3_column_text(q, 4), "data",
+                                             data ? data : json_null()));
+    }
+    if (step != SQLITE_DONE) {
+        rc = db_error(db, "query");
+        json_decref(arr);
+    } else {
+        *out = arr;
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int cr_events_last(cr_state *st, int team, const char *kind_a, const char *kind_b, const char *id, bool *found,
+                   char **kind_out, int64_t *time_ms)
+{
+    *found = false;
+    if (kind_out)
+        *kind_out = NULL;
+    if (time_ms)
+        *time_ms = 0;
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    /* Latest by id, the order events were logged in: that is the order the
+     * state transitions happened, whatever time a caller stamped them with. */
+    const char *sql = "SELECT kind, time_ms FROM events"
+                      " WHERE kind IN (?1, ?2) AND team = ?3 AND json_extract(data, '$.id') = ?4"
+                      " ORDER BY id DESC LIMIT 1";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "last");
+    sqlite3_bind_text(q, 1, kind_a, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, kind_b, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, team);
+    sqlite3_bind_text(q, 4, id, -1, SQLITE_STATIC);
+    int rc = 0;
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        *found = true;
+        if (kind_out)
+            *kind_out = cr_xstrdup((const char *)sqlite3_column_text(q, 0));
+        if (time_ms)
+            *time_ms = sqlite3_column_int64(q, 1);
+    } else if (step != SQLITE_DONE) {
+        rc = db_error(db, "last");
+    }
+    sqlite3_finalize(q);
+    return rc;
+}

@@ -1,0 +1,573 @@
+/*
+ * report.c: exercise reports (report.h) from a range database alone: the
+ * range row, the stored content (score.h), the scoreboard and timeline, and
+ * the event log (events.h).
+ *
+ *   JSON  {"generated", "range", "scoreboard", "content", "timeline", "events"}
+ *   CSV   RFC 4180 (CRLF, quoted where needed): team, kind, id, title_en,
+ *         points, met, met_at per team and objective/flag in content order,
+ *         then a row "team,total,,,<score>,,<reached>" per team.
+ *   HTML  one file, inline <style> and <svg>, no scripts and no external
+ *         URLs, so it can be mailed or archived as is; every text escaped.
+ *
+ * "Met" means counting now, as on the scoreboard: a hold objective that was
+ * lost is not met; the time is when it started to count (load_met).
+ */
+#include "report.h"
+
+#include "err.h"
+#include "events.h"
+#include "score.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cr_report_format_parse(cr_report_format *out, const char *s)
+{
+    if (s && strcmp(s, "json") == 0)
+        *out = CR_REPORT_JSON;
+    else if (s && strcmp(s, "csv") == 0)
+        *out = CR_REPORT_CSV;
+    else if (s && strcmp(s, "html") == 0)
+        *out = CR_REPORT_HTML;
+    else
+        return cr_error_set(CR_EINVAL, "unknown report format '%s' (json, csv or html)", s ? s : "");
+    return 0;
+}
+
+/* ---- what every format needs ------------------------------------------ */
+
+typedef struct citem {
+    char *kind; /* "objective" or "flag" */
+    char *id;
+    char *title_ja, *title_en;
+    char *mode; /* NULL for flags */
+    int points;
+    int max_attempts;
+    char *prereqs, *hints; /* JSON text */
+} citem;
+
+typedef struct met_at {
+    bool met;
+    int64_t ms;
+} met_at;
+
+typedef struct report {
+    cr_range_row range;
+    int teams;
+    citem *items;
+    size_t n_items;
+    json_t *board;      /* cr_score_board */
+    json_t **by_team;   /* board entries by team - 1 (borrowed) */
+    json_t *timeline;   /* cr_score_timeline */
+    met_at *met;        /* [team - 1][item] */
+    int64_t t0, t1;     /* the plotted span */
+    int64_t generated_ms;
+} report;
+
+static void report_free(report *r)
+{
+    cr_range_row_free(&r->range);
+    for (size_t i = 0; i < r->n_items; i++) {
+        citem *c = &r->items[i];
+        free(c->kind);
+        free(c->id);
+        free(c->title_ja);
+        free(c->title_en);
+        free(c->mode);
+        free(c->prereqs);
+        free(c->hints);
+    }
+    free(r->items);
+    json_decref(r->board);
+    free(r->by_team);
+    json_decref(r->timeline);
+    free(r->met);
+}
+
+static char *col_text(sqlite3_stmt *q, int i)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+    return t ? cr_xstrdup((const char *)t) : NULL;
+}
+
+static int load_content(report *r, sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL;
+    size_t cap = 0;
+    const char *sql = "SELECT kind, id, title_ja, title_en, mode, points, max_attempts, prereqs, hints"
+                      " FROM content ORDER BY seq, id";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return cr_error_set(CR_ERROR, "report: content: %s", sqlite3_errmsg(db));
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        cr_grow(&r->items, &cap, r->n_items + 1, sizeof *r->items);
+        citem *c = &r->items[r->n_items++];
+        c->kind = col_text(q, 0);
+        c->id = col_text(q, 1);
+        c->title_ja = col_text(q, 2);
+        c->title_en = col_text(q, 3);
+        c->mode = col_text(q, 4);
+        c->points = sqlite3_column_int(q, 5);
+        c->max_attempts = sqlite3_column_int(q, 6);
+        c->prereqs = col_text(q, 7);
+        c->hints = col_text(q, 8);
+    }
+    int rc = step == SQLITE_DONE ? 0 : cr_error_set(CR_ERROR, "report: content: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* The time of the first event of kind, or of any event when kind is NULL
+ * (last: the latest instead). 0 when there is none. */
+static int64_t event_time(sqlite3 *db, const char *kind, bool last)
+{
+    sqlite3_stmt *q = NULL;
+    int64_t t = 0;
+    const char *sql = last ? "SELECT max(time_ms) FROM events WHERE ?1 IS NULL OR kind = ?1"
+                           : "SELECT min(time_ms) FROM events WHERE ?1 IS NULL OR kind = ?1";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            t = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    return t;
+}
+
+/* When each team met each item, as the scoreboard counts it: a flag's
+ * first flag.correct; a once objective's first objective.met; a hold
+ * objective's first objective.met after its last objective.lost (none:
+ * not met now). Ids are unique across objectives and flags, so a flag id
+ * never has objective.lost events. */
+static int load_met(report *r, sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL;
+    const char *sql = "SELECT time_ms FROM events WHERE kind = ?1 AND team = ?2 AND json_extract(data, '$.id') = ?3"
+                      " AND (?4 OR id > coalesce((SELECT max(id) FROM events WHERE kind = 'objective.lost'"
+                      " AND team = ?2 AND json_extract(data, '$.id') = ?3), 0)) ORDER BY id LIMIT 1";
+    r->met = cr_xcalloc((size_t)r->teams * r->n_items + 1, sizeof *r->met);
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK)
+        return cr_error_set(CR_ERROR, "report: met times: %s", sqlite3_errmsg(db));
+    int rc = 0;
+    for (int t = 1; rc == 0 && t <= r->teams; t++) {
+        for (size_t i = 0; rc == 0 && i < r->n_items; i++) {
+            const citem *c = &r->items[i];
+            bool flag = strcmp(c->kind, "flag") == 0;
+            sqlite3_reset(q);
+            sqlite3_bind_text(q, 1, flag ? "flag.correct" : "objective.met", -1, SQLITE_STATIC);
+            sqlite3_bind_int(q, 2, t);
+            sqlite3_bind_text(q, 3, c->id, -1, SQLITE_STATIC);
+            sqlite3_bind_int(q, 4, flag || (c->mode && strcmp(c->mode, "once") == 0));
+            met_at *m = &r->met[(size_t)(t - 1) * r->n_items + i];
+            int step = sqlite3_step(q);
+            if (step == SQLITE_ROW) {
+                m->met = true;
+                m->ms = sqlite3_column_int64(q, 0);
+            } else if (step != SQLITE_DONE) {
+                rc = cr_error_set(CR_ERROR, "report: met times: %s", sqlite3_errmsg(db));
+            }
+        }
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int report_load(report *r, cr_state *st)
+{
+    memset(r, 0, sizeof *r);
+    sqlite3 *db = cr_state_db(st);
+    r->generated_ms = cr_wall_ms();
+    int rc = cr_state_get_range(st, &r->range);
+    if (rc == 0) {
+        r->teams = r->range.teams;
+        rc = load_content(r, db);
+    }
+    if (rc == 0)
+        rc = cr_score_board(&r->board, st, r->teams);
+    if (rc == 0)
+        rc = cr_score_timeline(&r->timeline, st, r->teams);
+    if (rc == 0)
+        rc = load_met(r, db);
+    if (rc < 0)
+        return rc;
+    r->by_team = cr_xcalloc((size_t)r->teams + 1, sizeof *r->by_team);
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r->board, "teams"), i, e) {
+        int t = (int)json_integer_value(json_object_get(e, "team"));
+        if (t >= 1 && t <= r->teams)
+            r->by_team[t - 1] = e;
+    }
+    /* The plot runs from the exercise's start (else the first event, else
+     * the range's creation) to the last event. */
+    r->t0 = event_time(db, "exercise.start", false);
+    if (!r->t0)
+        r->t0 = event_time(db, NULL, false);
+    if (!r->t0)
+        r->t0 = r->range.created_ms;
+    r->t1 = event_time(db, NULL, true);
+    if (r->t1 < r->t0 + 60000)
+        r->t1 = r->t0 + 60000;
+    return 0;
+}
+
+static int team_score(const report *r, int team)
+{
+    return (int)json_integer_value(json_object_get(r->by_team[team - 1], "score"));
+}
+
+/* ---- JSON ------------------------------------------------------------- */
+
+static json_t *json_text_or_raw(const char *text)
+{
+    json_t *j = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    return j ? j : json_array();
+}
+
+static int render_json(char **out, cr_state *st, const report *r)
+{
+    json_t *events = NULL;
+    int rc = cr_events_query(&events, st, 0, 0, NULL);
+    if (rc < 0)
+        return rc;
+    json_t *content = json_array();
+    for (size_t i = 0; i < r->n_items; i++) {
+        const citem *c = &r->items[i];
+        json_array_append_new(content,
+                              json_pack("{s:s, s:s, s:{s:s?, s:s?}, s:i, s:s?, s:i, s:o, s:o}", "kind", c->kind, "id",
+                                        c->id, "title", "ja", c->title_ja, "en", c->title_en, "points", c->points,
+                                        "mode", c->mode, "max_attempts", c->max_attempts, "prereqs",
+                                        json_text_or_raw(c->prereqs), "hints", json_text_or_raw(c->hints)));
+    }
+    char gen[32], created[32];
+    cr_iso8601(gen, r->generated_ms);
+    cr_iso8601(created, r->range.created_ms);
+    json_t *doc = json_pack(
+        "{s:s, s:I, s:{s:s?, s:s?, s:s, s:I, s:i, s:{s:s?, s:{s:s?, s:s?}, s:s?}}, s:O, s:o, s:O, s:o}", "generated",
+        gen, "generated_ms", (json_int_t)r->generated_ms, "range", "name", r->range.name, "status", r->range.status,
+        "created", created, "created_ms", (json_int_t)r->range.created_ms, "teams", r->teams, "scenario", "id",
+        r->range.scenario_id, "title", "ja", r->range.title_ja, "en", r->range.title_en, "digest",
+        r->range.scenario_digest, "scoreboard", r->board, "content", content, "timeline", r->timeline, "events",
+        events);
+    if (!doc)
+        return cr_error_set(CR_ERROR, "report: cannot build the JSON document (invalid UTF-8 in a text?)");
+    *out = json_dumps(doc, JSON_INDENT(2));
+    json_decref(doc);
+    return *out ? 0 : cr_error_set(CR_ERROR, "report: cannot serialise the JSON document");
+}
+
+/* ---- CSV -------------------------------------------------------------- */
+
+static void csv_field(cr_buf *b, const char *s, bool last)
+{
+    if (!s)
+        s = "";
+    if (strpbrk(s, ",\"\r\n")) {
+        cr_buf_add(b, "\"");
+        for (const char *p = s; *p; p++) {
+            if (*p == '"')
+                cr_buf_add(b, "\"\"");
+            else
+                cr_buf_addn(b, p, 1);
+        }
+        cr_buf_add(b, "\"");
+    } else {
+        cr_buf_add(b, s);
+    }
+    cr_buf_add(b, last ? "\r\n" : ",");
+}
+
+static int render_csv(char **out, const report *r)
+{
+    cr_buf b = {0};
+    cr_buf_add(&b, "team,kind,id,title_en,points,met,met_at\r\n");
+    for (int t = 1; t <= r->teams; t++) {
+        char team[16], num[16], iso[32];
+        snprintf(team, sizeof team, "%d", t);
+        for (size_t i = 0; i < r->n_items; i++) {
+            const citem *c = &r->items[i];
+            const met_at *m = &r->met[(size_t)(t - 1) * r->n_items + i];
+            snprintf(num, sizeof num, "%d", c->points);
+            if (m->met)
+                cr_iso8601(iso, m->ms);
+            csv_field(&b, team, false);
+            csv_field(&b, c->kind, false);
+            csv_field(&b, c->id, false);
+            csv_field(&b, c->title_en, false);
+            csv_field(&b, num, false);
+            csv_field(&b, m->met ? "yes" : "no", false);
+            csv_field(&b, m->met ? iso : "", true);
+        }
+        json_t *e = r->by_team[t - 1];
+        json_t *reached = json_object_get(e, "reached");
+        snprintf(num, sizeof num, "%d", team_score(r, t));
+        csv_field(&b, team, false);
+        csv_field(&b, "total", false);
+        csv_field(&b, "", false);
+        csv_field(&b, "", false);
+        csv_field(&b, num, false);
+        csv_field(&b, "", false);
+        csv_field(&b, json_is_string(reached) ? json_string_value(reached) : "", true);
+    }
+    *out = cr_buf_steal(&b);
+    return 0;
+}
+
+/* ---- HTML ------------------------------------------------------------- */
+
+/* Inline SVG inside HTML needs no xmlns, which keeps the page free of any
+ * URL at all. */
+
+static void esc(cr_buf *b, const char *s)
+{
+    if (s)
+        cr_buf_add_xml(b, s);
+}
+
+/* Both languages: "ja / en", or whichever exists. */
+static void esc_both(cr_buf *b, const char *ja, const char *en)
+{
+    esc(b, ja);
+    if (ja && en && *ja && *en)
+        cr_buf_add(b, " / ");
+    esc(b, en);
+}
+
+/* Ten distinct colours (Tableau 10); teams past ten reuse them dashed. */
+static const char *const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                      "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+#define N_PALETTE (sizeof palette / sizeof *palette)
+
+static void team_style(cr_buf *b, int team)
+{
+    size_t k = (size_t)(team - 1);
+    cr_buf_addf(b, " stroke=\"%s\"", palette[k % N_PALETTE]);
+    if (k >= N_PALETTE)
+        cr_buf_addf(b, " stroke-dasharray=\"%zu %zu\"", 2 + 3 * (k / N_PALETTE), 3 + k / N_PALETTE);
+}
+
+/* A round tick step giving at most max_ticks intervals over span. */
+static double nice_step(double span, int max_ticks)
+{
+    static const double mult[] = {1, 2, 5};
+    for (double p = 1; ; p *= 10)
+        for (size_t i = 0; i < 3; i++)
+            if (span / (mult[i] * p) <= max_ticks)
+                return mult[i] * p;
+}
+
+static void elapsed(char out[32], int64_t ms)
+{
+    int64_t s = ms / 1000;
+    if (s < 0)
+        s = 0;
+    snprintf(out, 32, "+%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60));
+}
+
+static void render_plot(cr_buf *b, const report *r)
+{
+    const double W = 900, L = 64, R = 170, T = 20, B = 56;
+    double H = 380;
+    if (H < T + B + 18.0 * r->teams)
+        H = T + B + 18.0 * r->teams;
+    const double pw = W - L - R, ph = H - T - B;
+
+    int ymin = 0, ymax = (int)json_integer_value(json_object_get(r->board, "full_marks"));
+    size_t i, k;
+    json_t *e, *pt;
+    json_array_foreach(r->timeline, i, e) {
+        json_array_foreach(json_object_get(e, "points"), k, pt) {
+            int s = (int)json_integer_value(json_array_get(pt, 1));
+            if (s < ymin)
+                ymin = s;
+            if (s > ymax)
+                ymax = s;
+        }
+    }
+    if (ymax <= ymin)
+        ymax = ymin + 1;
+    double ystep = nice_step(ymax - ymin, 6);
+    double y0 = ystep * floor(ymin / ystep), y1 = ystep * ceil(ymax / ystep);
+    double minutes = (double)(r->t1 - r->t0) / 60000.0;
+    double xstep = nice_step(minutes, 8);
+    if (xstep < 1)
+        xstep = 1;
+
+#define X(ms) (L + pw * (double)((ms) < r->t0 ? 0 : (ms) - r->t0) / (double)(r->t1 - r->t0))
+#define Y(v) (T + ph * (1.0 - ((double)(v) - y0) / (y1 - y0)))
+
+    cr_buf_addf(b,
+                "<svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\""
+                " role=\"img\" aria-label=\"score timeline\">\n",
+                W, H, W, H);
+    /* Grid, ticks and their labels. */
+    for (double v = y0; v <= y1 + 1e-9; v += ystep)
+        cr_buf_addf(b,
+                    "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                    "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+                    L, Y(v), L + pw, Y(v), L - 6, Y(v) + 4, v);
+    for (double m = 0; m <= minutes + 1e-9; m += xstep) {
+        int64_t ms = r->t0 + (int64_t)(m * 60000.0);
+        cr_buf_addf(b,
+                    "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                    "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+                    X(ms), T, X(ms), T + ph, X(ms), T + ph + 16, m);
+    }
+    cr_buf_addf(b,
+                "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+                L, T, L, T + ph, L, T + ph, L + pw, T + ph);
+    if (y0 < 0) /* hint costs can take a score below zero */
+        cr_buf_addf(b, "<line class=\"zero\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", L, Y(0), L + pw,
+                    Y(0));
+    cr_buf_addf(b,
+                "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
+                "経過時間（分） / elapsed time (min)</text>\n"
+                "<text class=\"label\" transform=\"translate(16 %.1f) rotate(-90)\" text-anchor=\"middle\">"
+                "得点 / score</text>\n",
+                L + pw / 2, H - 12, T + ph / 2);
+    /* One step line per team: flat until an event changes the score. */
+    json_array_foreach(r->timeline, i, e) {
+        int team = (int)json_integer_value(json_object_get(e, "team"));
+        cr_buf_addf(b, "<path class=\"line\" fill=\"none\" stroke-width=\"2\"");
+        team_style(b, team);
+        cr_buf_addf(b, " d=\"M%.1f %.1f", X(r->t0), Y(0));
+        json_array_foreach(json_object_get(e, "points"), k, pt) {
+            int64_t ms = json_integer_value(json_array_get(pt, 0));
+            int s = (int)json_integer_value(json_array_get(pt, 1));
+            cr_buf_addf(b, " H%.1f V%.1f", X(ms), Y(s));
+        }
+        cr_buf_addf(b, " H%.1f\"><title>チーム / team %d</title></path>\n", X(r->t1), team);
+    }
+    /* Legend, right of the plot. */
+    for (int t = 1; t <= r->teams; t++) {
+        double ly = T + 8 + 18.0 * (t - 1);
+        cr_buf_addf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"3\"", L + pw + 14, ly,
+                    L + pw + 38, ly);
+        team_style(b, t);
+        cr_buf_addf(b, "/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\">チーム %d / team %d (%d)</text>\n", L + pw + 44,
+                    ly + 4, t, t, team_score(r, t));
+    }
+    cr_buf_add(b, "</svg>\n");
+#undef X
+#undef Y
+}
+
+static const char *const css =
+    "body{font-family:system-ui,'Hiragino Sans','Noto Sans CJK JP',sans-serif;margin:2em;color:#222}"
+    "h1{margin-bottom:.2em}h1 .en{display:block;font-size:.6em;color:#555}"
+    "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
+    "th{background:#f3f3f3}td.num{text-align:right}td.no{color:#aaa}.meta{color:#555}"
+    ".wide{overflow-x:auto}svg{max-width:100%;height:auto}"
+    "svg .grid{stroke:#e5e5e5}svg .axis{stroke:#333}svg .zero{stroke:#999;stroke-dasharray:4 3}"
+    "svg .tick{font-size:12px;fill:#333}"
+    "svg .label{font-size:13px;fill:#222}";
+
+static int render_html(char **out, const report *r)
+{
+    cr_buf b = {0};
+    const cr_range_row *rg = &r->range;
+    char gen[32], iso[32], el[32];
+    cr_iso8601(gen, r->generated_ms);
+
+    cr_buf_add(&b, "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
+    esc_both(&b, rg->title_ja, rg->title_en);
+    cr_buf_add(&b, " — ");
+    esc(&b, rg->name);
+    cr_buf_addf(&b, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", css);
+    esc(&b, rg->title_ja);
+    cr_buf_add(&b, "<span class=\"en\" lang=\"en\">");
+    esc(&b, rg->title_en);
+    cr_buf_add(&b, "</span></h1>\n<p class=\"meta\">演習 / range <b>");
+    esc(&b, rg->name);
+    cr_buf_add(&b, "</b> · シナリオ / scenario <code>");
+    esc(&b, rg->scenario_id);
+    cr_buf_add(&b, "</code> (<code>");
+    esc(&b, rg->scenario_digest);
+    cr_buf_addf(&b, "</code>) · チーム数 / teams %d · 満点 / full marks %d · 作成 / generated %s</p>\n", r->teams,
+                (int)json_integer_value(json_object_get(r->board, "full_marks")), gen);
+
+    /* Scoreboard. */
+    cr_buf_add(&b, "<h2>得点表 / Scoreboard</h2>\n<table>\n<tr><th>順位 / rank</th><th>チーム / team</th>"
+                   "<th>得点 / score</th><th>目標 / objectives</th><th>フラグ / flags</th>"
+                   "<th>ヒント / hints</th><th>到達時刻 / reached (UTC)</th></tr>\n");
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r->board, "teams"), i, e) {
+        json_t *reached = json_object_get(e, "reached");
+        cr_buf_addf(&b,
+                    "<tr><td class=\"num\">%d</td><td>%d</td><td class=\"num\">%d</td><td class=\"num\">%zu</td>"
+                    "<td class=\"num\">%zu</td><td class=\"num\">%d</td><td>",
+                    (int)json_integer_value(json_object_get(e, "rank")),
+                    (int)json_integer_value(json_object_get(e, "team")),
+                    (int)json_integer_value(json_object_get(e, "score")),
+                    json_array_size(json_object_get(e, "objectives")), json_array_size(json_object_get(e, "flags")),
+                    -(int)json_integer_value(json_object_get(e, "hints_cost")));
+        esc(&b, json_is_string(reached) ? json_string_value(reached) : "—");
+        cr_buf_add(&b, "</td></tr>\n");
+    }
+    cr_buf_add(&b, "</table>\n");
+
+    /* Timeline. */
+    cr_iso8601(iso, r->t0);
+    cr_buf_addf(&b, "<h2>得点の推移 / Score over time</h2>\n<p class=\"meta\">開始 / start %s (UTC)</p>\n<div class=\"wide\">",
+                iso);
+    render_plot(&b, r);
+    cr_buf_add(&b, "</div>\n");
+
+    /* Objectives and flags, with the time each team met them. */
+    cr_buf_add(&b, "<h2>目標とフラグ / Objectives and flags</h2>\n<div class=\"wide\"><table>\n<tr><th>種類 / kind</th>"
+                   "<th>ID</th><th>タイトル / title</th><th>点 / points</th>");
+    for (int t = 1; t <= r->teams; t++)
+        cr_buf_addf(&b, "<th>チーム / team %d</th>", t);
+    cr_buf_add(&b, "</tr>\n");
+    for (size_t k = 0; k < r->n_items; k++) {
+        const citem *c = &r->items[k];
+        bool flag = strcmp(c->kind, "flag") == 0;
+        cr_buf_addf(&b, "<tr><td>%s</td><td><code>", flag ? "フラグ / flag" : "目標 / objective");
+        esc(&b, c->id);
+        cr_buf_add(&b, "</code></td><td>");
+        esc(&b, c->title_ja);
+        cr_buf_add(&b, "<br><span lang=\"en\">");
+        esc(&b, c->title_en);
+        cr_buf_addf(&b, "</span></td><td class=\"num\">%d</td>", c->points);
+        for (int t = 1; t <= r->teams; t++) {
+            const met_at *m = &r->met[(size_t)(t - 1) * r->n_items + k];
+            if (!m->met) {
+                cr_buf_add(&b, "<td class=\"no\">—</td>");
+                continue;
+            }
+            cr_iso8601(iso, m->ms);
+            elapsed(el, m->ms - r->t0);
+            cr_buf_addf(&b, "<td title=\"%s\">%s</td>", iso, el);
+        }
+        cr_buf_add(&b, "</tr>\n");
+    }
+    cr_buf_add(&b, "</table></div>\n<p class=\"meta\">時刻は開始からの経過時間（時:分:秒） / times are elapsed since the "
+                   "start (h:mm:ss)</p>\n</body>\n</html>\n");
+    *out = cr_buf_steal(&b);
+    return 0;
+}
+
+int cr_report_write(cr_state *st, cr_report_format fmt, const char *path)
+{
+    report r;
+    char *text = NULL;
+    int rc = report_load(&r, st);
+    if (rc == 0) {
+        switch (fmt) {
+        case CR_REPORT_JSON: rc = render_json(&text, st, &r); break;
+        case CR_REPORT_CSV: rc = render_csv(&text, &r); break;
+        case CR_REPORT_HTML: rc = render_html(&text, &r); break;
+        default: rc = cr_error_set(CR_EINVAL, "report: unknown format %d", (int)fmt);
+        }
+    }
+    if (rc == 0)
+        rc = cr_write_file_atomic(path, text, strlen(text), 0644);
+    free(text);
+    report_free(&r);
+    return rc;
+}

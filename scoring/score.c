@@ -1,0 +1,598 @@
+/*
+ * score.c: scoring from the event log (score.h). The scoreboard and the
+ * timeline replay the scoring events (objective.met/lost, flag.correct,
+ * hint.taken) in the order they were logged; every event carries its own
+ * points or cost, so nothing but the database is needed. The stored content
+ * table only gives full marks (and the reports their titles).
+ *
+ * The writers (record_objective, submit, hint) each run in one BEGIN
+ * IMMEDIATE transaction: read the current state, then append at most one
+ * event. SQLite serialises such transactions across connections and
+ * processes, so two engines deciding at once never log a transition twice.
+ *
+ * Lookups in the model are local (not cr_team_objective/flag) so that this
+ * module depends only on the model's plain structs.
+ */
+#include "score.h"
+
+#include "answer.h"
+#include "err.h"
+#include "events.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int db_error(sqlite3 *db, const char *what)
+{
+    return cr_error_set(CR_ERROR, "scoring: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static const cr_objective *find_objective(const cr_team_model *tm, const char *id)
+{
+    for (size_t i = 0; i < tm->n_objectives; i++)
+        if (tm->objectives[i].id && strcmp(tm->objectives[i].id, id) == 0)
+            return &tm->objectives[i];
+    return NULL;
+}
+
+static const cr_flag *find_flag(const cr_team_model *tm, const char *id)
+{
+    for (size_t i = 0; i < tm->n_flags; i++)
+        if (tm->flags[i].id && strcmp(tm->flags[i].id, id) == 0)
+            return &tm->flags[i];
+    return NULL;
+}
+
+static const char *mode_name(cr_objective_mode m)
+{
+    return m == CR_MODE_ONCE ? "once" : "hold";
+}
+
+/* ---- content ---------------------------------------------------------- */
+
+static json_t *hints_json(const cr_hint *h, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:s?, s:s?, s:i}", "ja", h[i].text.ja, "en", h[i].text.en, "cost",
+                                           h[i].cost));
+    return a;
+}
+
+static json_t *prereqs_json(char **p)
+{
+    json_t *a = json_array();
+    for (; p && *p; p++)
+        json_array_append_new(a, json_string(*p));
+    return a;
+}
+
+static int insert_content(sqlite3 *db, sqlite3_stmt *q, int seq, const char *kind, const char *id,
+                          const cr_text *title, int points, const char *mode, int max_attempts, json_t *prereqs,
+                          json_t *hints)
+{
+    char *p = json_dumps(prereqs, JSON_COMPACT);
+    char *h = json_dumps(hints, JSON_COMPACT);
+    sqlite3_reset(q);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, seq);
+    sqlite3_bind_text(q, 3, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, title->ja, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, title->en, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 6, points);
+    sqlite3_bind_text(q, 7, mode, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 8, max_attempts);
+    sqlite3_bind_text(q, 9, p, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 10, h, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = cr_error_set(CR_ERROR, "scoring: save %s '%s': %s", kind, id ? id : "?", sqlite3_errmsg(db));
+    sqlite3_reset(q);
+    free(p);
+    free(h);
+    json_decref(prereqs);
+    json_decref(hints);
+    return rc;
+}
+
+int cr_score_save_content(cr_state *st, const cr_scenario *s)
+{
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *del = NULL, *ins = NULL;
+    int rc = cr_state_begin(st);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_prepare_v3(db, "DELETE FROM content", -1, 0, &del, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db,
+                           "INSERT INTO content (id, seq, kind, title_ja, title_en, points, mode, max_attempts,"
+                           " prereqs, hints) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           -1, 0, &ins, NULL) != SQLITE_OK) {
+        rc = db_error(db, "save content");
+        goto cleanup;
+    }
+    if (sqlite3_step(del) != SQLITE_DONE) {
+        rc = db_error(db, "save content");
+        goto cleanup;
+    }
+    const cr_team_model *tm = s->n_teams ? &s->teams[0] : NULL;
+    int seq = 0;
+    for (size_t i = 0; rc == 0 && tm && i < tm->n_objectives; i++) {
+        const cr_objective *o = &tm->objectives[i];
+        rc = insert_content(db, ins, seq++, "objective", o->id, &o->title, o->points, mode_name(o->mode), 0,
+                            prereqs_json(o->prereqs), hints_json(o->hints, o->n_hints));
+    }
+    for (size_t i = 0; rc == 0 && tm && i < tm->n_flags; i++) {
+        const cr_flag *f = &tm->flags[i];
+        rc = insert_content(db, ins, seq++, "flag", f->id, &f->question, f->points, NULL, f->max_attempts,
+                            json_array(), hints_json(f->hints, f->n_hints));
+    }
+cleanup:
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    if (rc == 0)
+        rc = cr_state_commit(st);
+    if (rc < 0)
+        cr_state_rollback(st);
+    return rc;
+}
+
+/* ---- replaying the log ------------------------------------------------ */
+
+typedef struct item {
+    char *id;
+    bool flag;
+    bool once;
+    bool met;    /* now */
+    bool ever;
+    int points;
+} item;
+
+typedef struct hint_seen {
+    char *id;
+    int index;
+} hint_seen;
+
+typedef struct tally {
+    int team;
+    int score;
+    int hints_cost;
+    bool scored;        /* some event changed the score */
+    int64_t reached_ms; /* when it last changed */
+    item *items;
+    size_t n_items, cap_items;
+    hint_seen *hints;
+    size_t n_hints, cap_hints;
+    json_t *points;     /* [[time_ms, score], ...] */
+} tally;
+
+static void tallies_free(tally *t, int n)
+{
+    for (int i = 0; t && i < n; i++) {
+        for (size_t k = 0; k < t[i].n_items; k++)
+            free(t[i].items[k].id);
+        for (size_t k = 0; k < t[i].n_hints; k++)
+            free(t[i].hints[k].id);
+        free(t[i].items);
+        free(t[i].hints);
+        json_decref(t[i].points);
+    }
+    free(t);
+}
+
+static item *tally_item(tally *t, const char *id, bool flag)
+{
+    for (size_t k = 0; k < t->n_items; k++)
+        if (t->items[k].flag == flag && strcmp(t->items[k].id, id) == 0)
+            return &t->items[k];
+    cr_grow(&t->items, &t->cap_items, t->n_items + 1, sizeof *t->items);
+    item *it = &t->items[t->n_items++];
+    memset(it, 0, sizeof *it);
+    it->id = cr_xstrdup(id);
+    it->flag = flag;
+    return it;
+}
+
+static int item_value(const item *it)
+{
+    return (it->once ? it->ever : it->met) ? it->points : 0;
+}
+
+/* Applies one scoring event; returns the change of score. */
+static int tally_apply(tally *t, const char *kind, const char *id, int points, const char *mode, int index)
+{
+    if (strcmp(kind, "hint.taken") == 0) {
+        for (size_t k = 0; k < t->n_hints; k++)
+            if (t->hints[k].index == index && strcmp(t->hints[k].id, id) == 0)
+                return 0;
+        cr_grow(&t->hints, &t->cap_hints, t->n_hints + 1, sizeof *t->hints);
+        t->hints[t->n_hints].id = cr_xstrdup(id);
+        t->hints[t->n_hints++].index = index;
+        t->hints_cost += points;
+        return -points;
+    }
+    bool flag = strcmp(kind, "flag.correct") == 0;
+    item *it = tally_item(t, id, flag);
+    int before = item_value(it);
+    if (strcmp(kind, "objective.lost") == 0) {
+        it->met = false;
+    } else {
+        if (!flag && mode)
+            it->once = strcmp(mode, "once") == 0;
+        /* A once objective keeps the points it was first met with. */
+        if (!(it->once && it->ever))
+            it->points = points;
+        it->met = it->ever = true;
+    }
+    return item_value(it) - before;
+}
+
+/* Replays every scoring event for teams 1..teams. */
+static int tally_run(tally **out, cr_state *st, int teams)
+{
+    *out = NULL;
+    if (teams < 0)
+        return cr_error_set(CR_EINVAL, "scoring: %d teams", teams);
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    const char *sql = "SELECT team, time_ms, kind, json_extract(data, '$.id'),"
+                      " coalesce(json_extract(data, '$.points'), json_extract(data, '$.cost'), 0),"
+                      " json_extract(data, '$.mode'), coalesce(json_extract(data, '$.index'), 0)"
+                      " FROM events WHERE kind IN ('objective.met', 'objective.lost', 'flag.correct', 'hint.taken')"
+                      " AND team BETWEEN 1 AND ?1 ORDER BY id";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "replay events");
+    sqlite3_bind_int(q, 1, teams);
+    tally *t = cr_xcalloc((size_t)teams + 1, sizeof *t);
+    for (int i = 0; i < teams; i++) {
+        t[i].team = i + 1;
+        t[i].points = json_array();
+    }
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        tally *tt = &t[sqlite3_column_int(q, 0) - 1];
+        const char *id = (const char *)sqlite3_column_text(q, 3);
+        if (!id)
+            continue; /* not an event this engine wrote */
+        int64_t when = sqlite3_column_int64(q, 1);
+        int delta = tally_apply(tt, (const char *)sqlite3_column_text(q, 2), id, sqlite3_column_int(q, 4),
+                                (const char *)sqlite3_column_text(q, 5), sqlite3_column_int(q, 6));
+        if (delta != 0) {
+            tt->score += delta;
+            tt->scored = true;
+            tt->reached_ms = when;
+            json_array_append_new(tt->points, json_pack("[I, i]", (json_int_t)when, tt->score));
+        }
+    }
+    int rc = 0;
+    if (step != SQLITE_DONE) {
+        rc = db_error(db, "replay events");
+        tallies_free(t, teams);
+    } else {
+        *out = t;
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Higher score first; at equal score, whoever reached it first; teams that
+ * never scored after those; then by team number. */
+static int rank_cmp(const void *pa, const void *pb)
+{
+    const tally *a = pa, *b = pb;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    if (a->scored != b->scored)
+        return a->scored ? -1 : 1;
+    if (a->scored && a->reached_ms != b->reached_ms)
+        return a->reached_ms < b->reached_ms ? -1 : 1;
+    return a->team - b->team;
+}
+
+static int full_marks(cr_state *st, int *out)
+{
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    *out = 0;
+    if (sqlite3_prepare_v3(db, "SELECT coalesce(sum(points), 0) FROM content", -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "full marks");
+    int rc = 0;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *out = sqlite3_column_int(q, 0);
+    else
+        rc = db_error(db, "full marks");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int cr_score_board(json_t **out, cr_state *st, int teams)
+{
+    *out = NULL;
+    int marks = 0;
+    int rc = full_marks(st, &marks);
+    tally *t = NULL;
+    if (rc == 0)
+        rc = tally_run(&t, st, teams);
+    if (rc < 0)
+        return rc;
+    if (teams > 0)
+        qsort(t, (size_t)teams, sizeof *t, rank_cmp);
+    json_t *list = json_array();
+    for (int i = 0; i < teams; i++) {
+        json_t *objs = json_array(), *flags = json_array();
+        for (size_t k = 0; k < t[i].n_items; k++) {
+            const item *it = &t[i].items[k];
+            if (it->flag ? it->met : (it->once ? it->ever : it->met))
+                json_array_append_new(it->flag ? flags : objs, json_string(it->id));
+        }
+        char iso[32];
+        cr_iso8601(iso, t[i].reached_ms);
+        json_array_append_new(list,
+                              json_pack("{s:i, s:i, s:i, s:o, s:o, s:i, s:o, s:o}", "rank", i + 1, "team", t[i].team,
+                                        "score", t[i].score, "objectives", objs, "flags", flags, "hints_cost",
+                                        t[i].hints_cost, "reached_ms",
+                                        t[i].scored ? json_integer(t[i].reached_ms) : json_null(), "reached",
+                                        t[i].scored ? json_string(iso) : json_null()));
+    }
+    *out = json_pack("{s:i, s:o}", "full_marks", marks, "teams", list);
+    tallies_free(t, teams);
+    return 0;
+}
+
+int cr_score_timeline(json_t **out, cr_state *st, int teams)
+{
+    *out = NULL;
+    tally *t = NULL;
+    int rc = tally_run(&t, st, teams);
+    if (rc < 0)
+        return rc;
+    json_t *list = json_array();
+    for (int i = 0; i < teams; i++)
+        json_array_append_new(list, json_pack("{s:i, s:O}", "team", t[i].team, "points", t[i].points));
+    tallies_free(t, teams);
+    *out = list;
+    return 0;
+}
+
+/* Appends a scoring event now. data is NULL when json_pack met a text that
+ * is not UTF-8 (from the scenario): refuse rather than log an empty event. */
+static int add_event(cr_state *st, int team, const char *kind, json_t *data)
+{
+    if (!data)
+        return cr_error_set(CR_EINVAL, "scoring: cannot record %s: a text is not valid UTF-8", kind);
+    return cr_event_add(st, 0, team, NULL, kind, data, NULL, NULL);
+}
+
+/* ---- writers ---------------------------------------------------------- */
+
+/* Events of kind for (team, data.id == id). */
+static int count_events(cr_state *st, int team, const char *kind, const char *id, int *n)
+{
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v3(db,
+                           "SELECT count(*) FROM events WHERE kind = ? AND team = ? AND json_extract(data, '$.id') = ?",
+                           -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "count events");
+    sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, team);
+    sqlite3_bind_text(q, 3, id, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *n = sqlite3_column_int(q, 0);
+    else
+        rc = db_error(db, "count events");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Finishes a writer's transaction: commit on success, else roll back. */
+static int finish(cr_state *st, int rc)
+{
+    if (rc == 0)
+        rc = cr_state_commit(st);
+    if (rc < 0)
+        cr_state_rollback(st);
+    return rc;
+}
+
+int cr_score_record_objective(cr_state *st, int team, const cr_objective *o, bool met, bool *changed)
+{
+    if (changed)
+        *changed = false;
+    bool once = o->mode == CR_MODE_ONCE;
+    if (once && !met)
+        return 0; /* a once objective is never lost; not met yet is no news */
+    int rc = cr_state_begin(st);
+    if (rc < 0)
+        return rc;
+    bool found = false;
+    char *last = NULL;
+    /* once: ever met; hold: the latest transition. */
+    rc = once ? cr_events_last(st, team, "objective.met", NULL, o->id, &found, &last, NULL)
+              : cr_events_last(st, team, "objective.met", "objective.lost", o->id, &found, &last, NULL);
+    bool now = found && strcmp(last, "objective.met") == 0;
+    if (rc == 0 && now != met) {
+        json_t *data = met ? json_pack("{s:s, s:i, s:s}", "id", o->id, "points", o->points, "mode", mode_name(o->mode))
+                           : json_pack("{s:s, s:i}", "id", o->id, "points", o->points);
+        rc = add_event(st, team, met ? "objective.met" : "objective.lost", data);
+        json_decref(data);
+        if (rc == 0 && changed)
+            *changed = true;
+    }
+    free(last);
+    rc = finish(st, rc);
+    if (rc < 0 && changed)
+        *changed = false;
+    return rc;
+}
+
+/* Whether prerequisite `id` holds for the team. */
+static int prereq_holds(cr_state *st, int team, const cr_team_model *tm, const cr_objective *o, const char *id,
+                        bool *ok)
+{
+    bool found = false;
+    char *last = NULL;
+    int rc;
+    const cr_objective *p = find_objective(tm, id);
+    if (p && p->mode == CR_MODE_ONCE) {
+        rc = cr_events_last(st, team, "objective.met", NULL, id, &found, NULL, NULL);
+        *ok = found;
+    } else if (p) {
+        rc = cr_events_last(st, team, "objective.met", "objective.lost", id, &found, &last, NULL);
+        *ok = found && strcmp(last, "objective.met") == 0;
+    } else if (find_flag(tm, id)) {
+        rc = cr_events_last(st, team, "flag.correct", NULL, id, &found, NULL, NULL);
+        *ok = found;
+    } else {
+        rc = cr_error_set(CR_ENOTFOUND, "objective '%s': prerequisite '%s' is neither an objective nor a flag",
+                          o->id, id);
+    }
+    free(last);
+    return rc;
+}
+
+int cr_score_prereqs_met(cr_state *st, int team, const cr_team_model *tm, const cr_objective *o, bool *ok)
+{
+    *ok = true;
+    for (char **p = o->prereqs; p && *p; p++) {
+        bool holds = false;
+        int rc = prereq_holds(st, team, tm, o, *p, &holds);
+        if (rc < 0) {
+            *ok = false;
+            return rc;
+        }
+        if (!holds) {
+            *ok = false;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int reject(cr_state *st, int team, const cr_flag *f, const char *reason)
+{
+    json_t *data = json_pack("{s:s, s:s}", "id", f->id, "reason", reason);
+    int rc = add_event(st, team, "flag.rejected", data);
+    json_decref(data);
+    return rc;
+}
+
+int cr_score_submit(cr_state *st, int team, const cr_flag *f, const char *answer, cr_submit_verdict *verdict,
+                    int *attempts_left)
+{
+    *verdict = 0;
+    if (attempts_left)
+        *attempts_left = -1;
+    int rc = cr_state_begin(st);
+    if (rc < 0)
+        return rc;
+    bool solved = false;
+    int wrong = 0, left = -1;
+    rc = cr_events_last(st, team, "flag.correct", NULL, f->id, &solved, NULL, NULL);
+    if (rc == 0)
+        rc = count_events(st, team, "flag.wrong", f->id, &wrong);
+    if (rc < 0)
+        goto done;
+    int max = f->max_attempts;
+    left = max > 0 ? (wrong < max ? max - wrong : 0) : -1;
+    if (solved) {
+        *verdict = CR_SUBMIT_ALREADY_SOLVED;
+        rc = reject(st, team, f, "already solved");
+        goto done;
+    }
+    if (max > 0 && wrong >= max) {
+        /* The answer is not even looked at: no oracle after the limit. */
+        *verdict = CR_SUBMIT_NO_ATTEMPTS_LEFT;
+        rc = reject(st, team, f, "no attempts left");
+        goto done;
+    }
+    bool correct = false;
+    rc = cr_answer_check(f, answer, &correct);
+    if (rc < 0)
+        goto done; /* a malformed answer is not an attempt */
+    json_t *data;
+    if (correct) {
+        *verdict = CR_SUBMIT_CORRECT;
+        data = json_pack("{s:s, s:i, s:i}", "id", f->id, "points", f->points, "attempt", wrong + 1);
+    } else {
+        *verdict = CR_SUBMIT_WRONG;
+        data = json_pack("{s:s, s:i, s:s}", "id", f->id, "attempt", wrong + 1, "answer", answer);
+        if (max > 0)
+            left--;
+    }
+    rc = add_event(st, team, correct ? "flag.correct" : "flag.wrong", data);
+    json_decref(data);
+done:
+    rc = finish(st, rc);
+    if (rc < 0)
+        *verdict = 0;
+    else if (attempts_left)
+        *attempts_left = left;
+    return rc;
+}
+
+const char *cr_submit_verdict_name(cr_submit_verdict v)
+{
+    switch (v) {
+    case CR_SUBMIT_CORRECT: return "correct";
+    case CR_SUBMIT_WRONG: return "wrong";
+    case CR_SUBMIT_ALREADY_SOLVED: return "already solved";
+    case CR_SUBMIT_NO_ATTEMPTS_LEFT: return "no attempts left";
+    }
+    return "unknown";
+}
+
+int cr_score_hint(cr_state *st, int team, const cr_team_model *tm, const char *id, json_t **hint_out)
+{
+    *hint_out = NULL;
+    const cr_hint *hints = NULL;
+    size_t n = 0;
+    const cr_objective *o = find_objective(tm, id);
+    const cr_flag *f = o ? NULL : find_flag(tm, id);
+    if (o)
+        hints = o->hints, n = o->n_hints;
+    else if (f)
+        hints = f->hints, n = f->n_hints;
+    else
+        return cr_error_set(CR_ENOTFOUND, "no objective or flag '%s'", id);
+
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    json_t *data = NULL;
+    int rc = cr_state_begin(st);
+    if (rc < 0)
+        return rc;
+    /* Hints are taken in order, so the next one follows the highest taken. */
+    if (sqlite3_prepare_v3(db,
+                           "SELECT coalesce(max(json_extract(data, '$.index')) + 1, 0) FROM events"
+                           " WHERE kind = 'hint.taken' AND team = ? AND json_extract(data, '$.id') = ?",
+                           -1, 0, &q, NULL) != SQLITE_OK) {
+        rc = db_error(db, "hint");
+        goto done;
+    }
+    sqlite3_bind_int(q, 1, team);
+    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        rc = db_error(db, "hint");
+        goto done;
+    }
+    int64_t next = sqlite3_column_int64(q, 0);
+    if (next < 0 || (uint64_t)next >= n) {
+        rc = cr_error_set(CR_ENOTFOUND, "no more hints for '%s'", id);
+        goto done;
+    }
+    const cr_hint *h = &hints[next];
+    data = json_pack("{s:s, s:I, s:i, s:{s:s?, s:s?}}", "id", id, "index", (json_int_t)next, "cost", h->cost, "text",
+                     "ja", h->text.ja, "en", h->text.en);
+    rc = add_event(st, team, "hint.taken", data);
+done:
+    sqlite3_finalize(q);
+    rc = finish(st, rc);
+    if (rc == 0)
+        *hint_out = data;
+    else
+        json_decref(data);
+    return rc;
+}

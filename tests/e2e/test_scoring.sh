@@ -1,0 +1,120 @@
+#!/bin/sh
+# End to end, the scoring engine on real QEMU: a fresh range scores 0; flags
+# are per team, wrong answers are recorded and the attempt limit holds; the
+# reference solution gives its team full marks and nothing to the other; a
+# hint's cost counts; a command typed on a console becomes an event; a
+# `hold` objective is lost when the fix is undone; and `crange run` killed
+# with -9 and restarted loses and duplicates no events.
+. "$(dirname "$0")/lib.sh"
+track_range sc
+
+crange image build tiny >/dev/null
+crange up "$DEMO" --name sc --teams 2 >/dev/null
+
+score_of() { crange --json score sc | jq ".teams[] | select(.team == $1) | .score"; }
+count_events() { crange --json events sc --kind "$1" | jq "$2"; }
+
+full=$(crange --json score sc | jq .full_marks)
+assert_eq 0 "$(score_of 1)" "a fresh range scores 0 for team 1"
+assert_eq 0 "$(score_of 2)" "a fresh range scores 0 for team 2"
+
+# Per-team flags: team 2's token is not team 1's answer.
+tok1=$(crange exec sc 1 attacker -- wget -qO- http://10.20.0.20/token.txt)
+tok2=$(crange exec sc 2 attacker -- wget -qO- http://10.20.0.20/token.txt)
+set +e
+crange submit sc 1 token "$tok2" >/dev/null
+code=$?
+set -e
+assert_eq 1 "$code" "team 2's token is rejected as team 1's answer"
+assert_eq 1 "$(count_events flag.wrong '[.[] | select(.team == 1)] | length')" "the wrong answer is recorded"
+
+# The reference solution: full marks for team 1, nothing for team 2.
+crange solve sc 1 >/dev/null
+assert_eq "$full" "$(score_of 1)" "solve gives team 1 full marks ($full)"
+assert_eq 0 "$(score_of 2)" "team 2 still has 0"
+
+# The attempt limit: 5 wrong answers, then even the right one is refused.
+for i in 1 2 3 4 5; do crange submit sc 2 token "wrong-$i" >/dev/null || true; done
+out=$(crange --json submit sc 2 token "$tok2" || true)
+assert_eq "no attempts left" "$(printf '%s\n' "$out" | jq -r .verdict)" "after 5 wrong answers the right one is refused"
+assert_eq 0 "$(score_of 2)" "team 2's score is unchanged by wrong answers"
+# Full-width digits and letters typed with a Japanese input method still match.
+wide=$(printf '%s' "$tok1" | sed 's/0/０/g; s/1/１/g; s/a/ａ/g; s/b/ｂ/g')
+crange --json submit sc 1 token "$wide" | jq -e '.verdict == "already solved"' >/dev/null
+ok "a solved flag is not scored twice"
+
+# A hint's cost comes off the score.
+crange hint sc 2 remove_token >/dev/null
+cost=$(count_events hint.taken '[.[] | select(.team == 2)][0].data.cost')
+assert_eq "-$cost" "$(score_of 2)" "team 2's hint costs $cost points"
+
+# The engine: commands typed on a console become events.
+"$CRANGE_BIN" run sc --interval 2 >"$WORK/run1.log" 2>&1 &
+run=$!
+printf 'echo marker-one\n' | crange console sc 2 attacker --linger 2 >/dev/null
+i=0
+until [ "$(count_events action. '[.[] | select(.data.command == "echo marker-one")] | length')" = 1 ] || [ $i -ge 60 ]; do
+    sleep 0.5; i=$((i + 1))
+done
+ev=$(crange --json events sc --kind action. | jq -c '[.[] | select(.data.command == "echo marker-one")][0]')
+assert_eq '2 "attacker" "root" "/root"' "$(printf '%s\n' "$ev" | jq -r '"\(.team) \"\(.vm)\" \"\(.data.user)\" \"\(.data.cwd)\""')" \
+    "a console command is an event with its team, VM, user and directory"
+printf '%s\n' "$ev" | jq -e '.time | test("^20")' >/dev/null || fail "the action event has no time"
+ok "the action event has its time"
+
+# Undo team 1's fix: the hold objective is lost at the next round.
+crange exec sc 1 victim -- sh -c 'echo again > /srv/www/token.txt'
+i=0
+until [ "$(count_events objective.lost '[.[] | select(.team == 1 and .data.id == "remove_token")] | length')" = 1 ] || [ $i -ge 60 ]; do
+    sleep 0.5; i=$((i + 1))
+done
+lost=$(crange --json events sc --kind objective.lost | jq '[.[] | select(.team == 1)][0].data.points')
+assert_eq "$((full - lost))" "$(score_of 1)" "undoing the fix loses the hold objective's $lost points"
+
+# The ISP notice inject fires 30 s into the exercise, once per team.
+i=0
+until [ "$(count_events inject.fired 'length')" = 2 ] || [ $i -ge 120 ]; do sleep 0.5; i=$((i + 1)); done
+assert_eq 2 "$(count_events inject.fired 'length')" "the inject fires once for each team"
+crange exec sc 2 victim -- cat /srv/www/notice.txt | grep -q ISP || fail "the inject did not run in team 2's victim"
+ok "the inject ran its command in the victim"
+
+# kill -9 the engine; type while it is down; restart: nothing lost, nothing twice.
+kill -9 $run
+wait $run 2>/dev/null || true
+before=$(crange --json events sc | jq length)
+printf 'echo marker-two\necho marker-three\n' | crange console sc 2 attacker --linger 2 >/dev/null
+"$CRANGE_BIN" run sc --interval 2 >"$WORK/run2.log" 2>&1 &
+run=$!
+i=0
+until [ "$(count_events action. '[.[] | select(.data.command == "echo marker-three")] | length')" -ge 1 ] || [ $i -ge 60 ]; do
+    sleep 0.5; i=$((i + 1))
+done
+sleep 3
+kill -9 $run
+wait $run 2>/dev/null || true
+"$CRANGE_BIN" run sc --interval 2 >"$WORK/run3.log" 2>&1 &
+run=$!
+sleep 6
+kill $run
+wait $run 2>/dev/null || true
+for m in one two three; do
+    assert_eq 1 "$(count_events action. "[.[] | select(.data.command == \"echo marker-$m\")] | length")" \
+        "'echo marker-$m' is stored exactly once across engine kills"
+done
+assert_eq 2 "$(count_events inject.fired 'length')" "no inject fired twice across engine kills"
+dups=$(crange --json events sc | jq '[.[] | select(.kind | test("^objective\\.(met|lost)$")) | "\(.team) \(.kind) \(.data.id)"] | group_by(.) | map(select(length > 1)) | length')
+assert_eq 0 "$dups" "no objective transition is recorded twice"
+after=$(crange --json events sc | jq length)
+[ "$after" -ge "$before" ] || fail "events were lost ($before before, $after after)"
+ok "no event was lost ($before before the kill, $after after)"
+
+# Reports: JSON, CSV and a self-contained HTML page.
+crange report sc --format html -o "$WORK/r.html" >/dev/null
+crange report sc --format csv -o "$WORK/r.csv" >/dev/null
+crange report sc --format json -o "$WORK/r.json" >/dev/null
+grep -q '<svg' "$WORK/r.html" || fail "the HTML report has no plot"
+if grep -Eq 'src="https?:|href="https?:' "$WORK/r.html"; then fail "the HTML report loads something from the network"; fi
+ok "the HTML report is self-contained with an SVG plot"
+assert_eq "$full" "$(jq .scoreboard.full_marks "$WORK/r.json")" "the JSON report has the scoreboard"
+grep -q remove_token "$WORK/r.csv" || fail "the CSV report lacks the objectives"
+ok "the CSV report lists the objectives"

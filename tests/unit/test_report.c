@@ -1,0 +1,260 @@
+/*
+ * test_report.c: exercise reports (report.h) from a range database with a
+ * hand-built scenario and a few scoring events: the JSON parses and holds
+ * the scoreboard, the CSV has one row per team and item plus totals with
+ * RFC 4180 quoting, and the HTML is one self-contained, escaped page with
+ * the timeline plot and both languages.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "err.h"
+#include "events.h"
+#include "report.h"
+#include "score.h"
+#include "state.h"
+#include "testutil.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T0 1700000000000LL /* 2023-11-14T22:13:20Z */
+
+static cr_hint hints[] = {{{"ログ", "Logs"}, 4}};
+static cr_objective objectives[] = {
+    {.id = "o_block", .title = {"攻撃を<b>&\"遮断\"", "Stop \"evil\", now"}, .points = 10, .hints = hints,
+     .n_hints = 1, .mode = CR_MODE_HOLD},
+    {.id = "o_find", .title = {"痕跡を発見", "Find the trace"}, .points = 5, .mode = CR_MODE_ONCE},
+};
+static cr_flag flags[] = {
+    {.id = "f_pw", .question = {"パスワード", "Password\nline two"}, .points = 20, .answer_kind = CR_ANSWER_LITERAL,
+     .answer = "hunter2"},
+};
+static cr_team_model team_model = {.number = 1, .objectives = objectives, .n_objectives = 2, .flags = flags,
+                                   .n_flags = 1};
+static cr_scenario scenario = {.id = "demo", .teams = &team_model, .n_teams = 1};
+
+typedef struct fixture {
+    char *dir;
+    cr_state *st;
+} fixture;
+
+static void add(cr_state *st, int64_t t, int team, const char *kind, const char *data_json)
+{
+    json_t *data = json_loads(data_json, 0, NULL);
+    assert_non_null(data);
+    assert_int_equal(cr_event_add(st, t, team, NULL, kind, data, NULL, NULL), 0);
+    json_decref(data);
+}
+
+static int setup(void **state)
+{
+    fixture *f = cr_xcalloc(1, sizeof *f);
+    f->dir = tu_tmpdir();
+    char *path = cr_path_join(f->dir, "range.db");
+    cr_error_clear();
+    if (cr_state_open_file(&f->st, path, true) < 0)
+        fail_msg("open: %s", cr_error_message());
+    free(path);
+    cr_range_row r = {
+        .name = "drill",
+        .scenario_id = "demo",
+        .scenario_dir = "/srv/demo",
+        .scenario_digest = "beef",
+        .title_ja = "演習 <b>&\"タイトル\"",
+        .title_en = "Drill <b>&\"title\"",
+        .teams = 3,
+        .hosts = "[]",
+        .accel = "tcg",
+        .status = "up",
+        .created_ms = T0 - 60000,
+    };
+    assert_int_equal(cr_state_put_range(f->st, &r), 0);
+    assert_int_equal(cr_score_save_content(f->st, &scenario), 0);
+    add(f->st, T0, 0, "exercise.start", "{}");
+    add(f->st, T0 + 60000, 1, "objective.met", "{\"id\":\"o_block\",\"points\":10,\"mode\":\"hold\"}");
+    add(f->st, T0 + 90000, 2, "flag.wrong", "{\"id\":\"f_pw\",\"attempt\":1,\"answer\":\"<script>\"}");
+    add(f->st, T0 + 120000, 2, "flag.correct", "{\"id\":\"f_pw\",\"points\":20,\"attempt\":2}");
+    add(f->st, T0 + 180000, 1, "hint.taken",
+        "{\"id\":\"o_block\",\"index\":0,\"cost\":4,\"text\":{\"ja\":\"ログ\",\"en\":\"Logs\"}}");
+    add(f->st, T0 + 240000, 1, "objective.met", "{\"id\":\"o_find\",\"points\":5,\"mode\":\"once\"}");
+    add(f->st, T0 + 300000, 1, "objective.lost", "{\"id\":\"o_block\",\"points\":10}");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    cr_state_close(f->st);
+    tu_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Writes the report and reads it back (a new string). */
+static char *write_report(fixture *f, const char *format, const char *name)
+{
+    cr_report_format fmt = 0;
+    assert_int_equal(cr_report_format_parse(&fmt, format), 0);
+    char *path = cr_path_join(f->dir, name);
+    cr_error_clear();
+    if (cr_report_write(f->st, fmt, path) < 0)
+        fail_msg("report %s: %s", format, cr_error_message());
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(cr_read_file(&text, &len, path), 0);
+    assert_int_equal(strlen(text), len);
+    free(path);
+    return text;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static void test_report_format_names_parse(void **state)
+{
+    (void)state;
+    cr_report_format fmt = 0;
+    assert_int_equal(cr_report_format_parse(&fmt, "json"), 0);
+    assert_int_equal(fmt, CR_REPORT_JSON);
+    assert_int_equal(cr_report_format_parse(&fmt, "csv"), 0);
+    assert_int_equal(fmt, CR_REPORT_CSV);
+    assert_int_equal(cr_report_format_parse(&fmt, "html"), 0);
+    assert_int_equal(fmt, CR_REPORT_HTML);
+    cr_error_clear();
+    assert_int_equal(cr_report_format_parse(&fmt, "pdf"), CR_EINVAL);
+    assert_non_null(strstr(cr_error_message(), "'pdf'"));
+    cr_error_clear();
+}
+
+static void test_report_json_parses_and_holds_the_scoreboard(void **state)
+{
+    fixture *f = *state;
+    char *text = write_report(f, "json", "report.json");
+    json_error_t jerr;
+    json_t *doc = json_loads(text, 0, &jerr);
+    if (!doc)
+        fail_msg("JSON: %s at line %d", jerr.text, jerr.line);
+    json_t *range = json_object_get(doc, "range");
+    assert_string_equal(json_string_value(json_object_get(range, "name")), "drill");
+    assert_int_equal(json_integer_value(json_object_get(range, "teams")), 3);
+    json_t *scen = json_object_get(range, "scenario");
+    assert_string_equal(json_string_value(json_object_get(scen, "id")), "demo");
+    assert_string_equal(json_string_value(json_object_get(scen, "digest")), "beef");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(scen, "title"), "en")),
+                        "Drill <b>&\"title\"");
+
+    json_t *board = json_object_get(doc, "scoreboard");
+    assert_int_equal(json_integer_value(json_object_get(board, "full_marks")), 35);
+    json_t *teams = json_object_get(board, "teams");
+    assert_int_equal(json_array_size(teams), 3);
+    /* Team 2: 20. Team 1: 10 - 4 + 5 - 10 = 1. Team 3: nothing. */
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(teams, 0), "team")), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(teams, 0), "score")), 20);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(teams, 1), "score")), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(teams, 2), "team")), 3);
+
+    assert_int_equal(json_array_size(json_object_get(doc, "content")), 3);
+    json_t *c0 = json_array_get(json_object_get(doc, "content"), 0);
+    assert_string_equal(json_string_value(json_object_get(c0, "id")), "o_block");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(c0, "hints"), 0), "cost")), 4);
+    assert_int_equal(json_array_size(json_object_get(doc, "timeline")), 3);
+    assert_int_equal(json_array_size(json_object_get(doc, "events")), 7);
+    assert_null(strstr(text, "hunter2")); /* no answers in reports */
+    json_decref(doc);
+    free(text);
+}
+
+static void test_report_csv_has_a_row_per_team_and_item_with_quoting(void **state)
+{
+    fixture *f = *state;
+    char *text = write_report(f, "csv", "report.csv");
+    /* 1 header + 3 teams x (3 items + 1 total), each line ending in CRLF. */
+    assert_int_equal(count(text, "\r\n"), 1 + 3 * 4);
+    assert_int_equal(strncmp(text, "team,kind,id,title_en,points,met,met_at\r\n", 41), 0);
+    /* Team 1: o_block was met, then lost: not met now. */
+    assert_non_null(strstr(text, "\r\n1,objective,o_block,\"Stop \"\"evil\"\", now\",10,no,\r\n"));
+    assert_non_null(strstr(text, "\r\n1,objective,o_find,Find the trace,5,yes,2023-11-14T22:17:20Z\r\n"));
+    assert_non_null(strstr(text, "\r\n1,flag,f_pw,\"Password\nline two\",20,no,\r\n"));
+    assert_non_null(strstr(text, "\r\n1,total,,,1,,2023-11-14T22:18:20Z\r\n"));
+    assert_non_null(strstr(text, "\r\n2,flag,f_pw,\"Password\nline two\",20,yes,2023-11-14T22:15:20Z\r\n"));
+    assert_non_null(strstr(text, "\r\n2,total,,,20,,2023-11-14T22:15:20Z\r\n"));
+    assert_non_null(strstr(text, "\r\n3,total,,,0,,\r\n"));
+    free(text);
+}
+
+static void test_report_html_is_self_contained_escaped_and_bilingual(void **state)
+{
+    fixture *f = *state;
+    char *text = write_report(f, "html", "report.html");
+    /* Self-contained: nothing fetched from anywhere. */
+    assert_null(strstr(text, "http://"));
+    assert_null(strstr(text, "https://"));
+    assert_null(strstr(text, "<script"));
+    assert_null(strstr(text, "<link"));
+    assert_non_null(strstr(text, "<style>"));
+    assert_non_null(strstr(text, "<svg"));
+    /* Escaped: the raw markup of the titles never appears. */
+    assert_null(strstr(text, "<b>&"));
+    assert_non_null(strstr(text, "演習 &lt;b&gt;&amp;&quot;タイトル&quot;"));
+    assert_non_null(strstr(text, "Drill &lt;b&gt;&amp;&quot;title&quot;"));
+    assert_non_null(strstr(text, "攻撃を&lt;b&gt;&amp;&quot;遮断&quot;"));
+    assert_non_null(strstr(text, "Stop &quot;evil&quot;, now"));
+    /* Both languages, the scoreboard, and a step line plus legend per team. */
+    assert_non_null(strstr(text, "得点表 / Scoreboard"));
+    assert_non_null(strstr(text, "経過時間"));
+    assert_non_null(strstr(text, "elapsed time (min)"));
+    assert_int_equal(count(text, "<path class=\"line\""), 3);
+    assert_non_null(strstr(text, "チーム 3 / team 3"));
+    /* The met time of each team, as elapsed time with the UTC time as a tooltip. */
+    assert_non_null(strstr(text, "<td title=\"2023-11-14T22:15:20Z\">+0:02:00</td>"));
+    free(text);
+
+    /* Written atomically: no temporary file is left behind. */
+    DIR *d = opendir(f->dir);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        assert_null(strstr(e->d_name, ".tmp"));
+    closedir(d);
+}
+
+static void test_report_of_a_database_without_a_range_is_an_error(void **state)
+{
+    fixture *f = *state;
+    char *path = cr_path_join(f->dir, "empty.db");
+    char *out = cr_path_join(f->dir, "empty.html");
+    cr_state *st = NULL;
+    assert_int_equal(cr_state_open_file(&st, path, true), 0);
+    cr_error_clear();
+    assert_int_equal(cr_report_write(st, CR_REPORT_HTML, out), CR_ENOTFOUND);
+    assert_false(cr_path_exists(out));
+    cr_error_clear();
+    cr_state_close(st);
+    free(path);
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_report_format_names_parse),
+        cmocka_unit_test_setup_teardown(test_report_json_parses_and_holds_the_scoreboard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_csv_has_a_row_per_team_and_item_with_quoting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_html_is_self_contained_escaped_and_bilingual, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_of_a_database_without_a_range_is_an_error, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
