@@ -1313,9 +1313,10 @@ char *cr_provenance_describe(const cr_provenance *p)
     short_hex(p->content_hash, h);
     switch (p->kind) {
     case CR_PROV_CATALOG: {
-        bool root = !p->subpath || !strcmp(p->subpath, ".");
-        const char *sub = root ? "" : strrchr(p->subpath, '/') ? strrchr(p->subpath, '/') + 1 : p->subpath;
-        return cr_xasprintf("catalog:%s%s%s at %s (%s) from %s", p->name, root ? "" : "/", sub, p->ref, c, p->url);
+        char *ref = cr_provenance_catalog_ref(p);
+        char *text = cr_xasprintf("%s at %s (%s) from %s", ref, p->ref, c, p->url);
+        free(ref);
+        return text;
     }
     case CR_PROV_GIT:
         return cr_xasprintf("git %s, commit %s%s%s, folder %s%s", p->url ? p->url : "(no origin)", c,
@@ -1325,6 +1326,39 @@ char *cr_provenance_describe(const cr_provenance *p)
         return p->content_hash ? cr_xasprintf("uncommitted path, content %s", h) : cr_xstrdup("uncommitted path");
     }
     return cr_xstrdup("?");
+}
+
+int cr_provenance_from_json(cr_provenance *p, const json_t *j)
+{
+    memset(p, 0, sizeof *p);
+    const char *kind = json_string_value(json_object_get(j, "kind"));
+    if (!kind)
+        return cr_error_set(CR_EINVAL, "stored provenance has no kind");
+    if (!strcmp(kind, "catalog"))
+        p->kind = CR_PROV_CATALOG;
+    else if (!strcmp(kind, "git"))
+        p->kind = CR_PROV_GIT;
+    else if (!strcmp(kind, "path"))
+        p->kind = CR_PROV_PATH;
+    else
+        return cr_error_set(CR_EINVAL, "stored provenance has an unknown kind '%s'", kind);
+    p->name = cr_xstrdup(json_string_value(json_object_get(j, "name")));
+    p->url = cr_xstrdup(json_string_value(json_object_get(j, "url")));
+    p->ref = cr_xstrdup(json_string_value(json_object_get(j, "ref")));
+    p->commit = cr_xstrdup(json_string_value(json_object_get(j, "commit")));
+    p->dirty = json_is_true(json_object_get(j, "dirty"));
+    p->subpath = cr_xstrdup(json_string_value(json_object_get(j, "subpath")));
+    p->content_hash = cr_xstrdup(json_string_value(json_object_get(j, "content_hash")));
+    return 0;
+}
+
+char *cr_provenance_catalog_ref(const cr_provenance *p)
+{
+    if (p->kind != CR_PROV_CATALOG || !p->name)
+        return NULL;
+    bool root = !p->subpath || !strcmp(p->subpath, ".");
+    const char *sub = root ? NULL : strrchr(p->subpath, '/') ? strrchr(p->subpath, '/') + 1 : p->subpath;
+    return sub ? cr_xasprintf("catalog:%s/%s", p->name, sub) : cr_xasprintf("catalog:%s", p->name);
 }
 
 /* Splits "catalog:NAME[/SUB]". */

@@ -169,6 +169,14 @@ json_t *cr_provenance_json(const cr_provenance *prov);
  * https://...". A new string. */
 char *cr_provenance_describe(const cr_provenance *prov);
 
+/* The inverse of cr_provenance_json: fills *prov (caller clears) from a
+ * stored object. CR_EINVAL when it is not one. */
+int cr_provenance_from_json(cr_provenance *prov, const json_t *j);
+
+/* For kind catalog: the reference that resolves to the same scenario,
+ * "catalog:NAME" or "catalog:NAME/SUB" (a new string); NULL otherwise. */
+char *cr_provenance_catalog_ref(const cr_provenance *prov);
+
 /* Whether S is a catalog reference ("catalog:..."). */
 bool cr_catalog_is_ref(const char *s);
 

@@ -13,10 +13,11 @@
 int cr_cmd_up(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("up");
-    const char *name = NULL;
+    const char *name = NULL, *at = NULL;
     int teams = 0, timeout = 0;
     bool paused = false, no_provision = false;
     cr_optspec specs[] = {{"name", &name, NULL, NULL},           {"teams", NULL, NULL, &teams},
+                          {"at", &at, NULL, NULL},
                           {"timeout", NULL, NULL, &timeout},     {"paused", NULL, &paused, NULL},
                           {"no-provision", NULL, &no_provision, NULL}, {0}};
     char *pos[argc + 1];
@@ -31,6 +32,7 @@ int cr_cmd_up(cr_config *cfg, int argc, char **argv)
         return cr_cli_usage(cmd, "--teams must be between 1 and 999");
 
     cr_up_opts u = {.path = npos ? pos[0] : NULL,
+                    .at = at,
                     .range = name,
                     .teams = teams,
                     .start_paused = paused,

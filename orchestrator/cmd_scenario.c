@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "err.h"
 #include "image.h"
+#include "lint.h"
 #include "plan.h"
 #include "scenario.h"
 #include "state.h"
@@ -111,4 +112,41 @@ int cr_cmd_plan(cr_config *cfg, int argc, char **argv)
     cr_plan_free(p);
     cr_scenario_free(s);
     return CR_EXIT_OK;
+}
+
+int cr_cmd_scenario_lint(cr_config *cfg, int argc, char **argv)
+{
+    const cr_command *cmd = cr_cli_find("scenario lint");
+    bool solve = false;
+    int teams = 0;
+    cr_optspec specs[] = {{"solve", NULL, &solve, NULL}, {"teams", NULL, NULL, &teams}, {0}};
+    char *pos[argc + 1];
+    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
+    if (prc)
+        return prc == 1 ? CR_EXIT_OK : prc;
+    if (npos != 1)
+        return cr_cli_usage(cmd, "expected one scenario PATH or catalog:NAME[/SUB]");
+    cr_lint_opts o = {.path = pos[0], .solve = solve, .teams = teams};
+    json_t *findings = NULL;
+    size_t errors = 0;
+    if (cr_lint(&findings, &errors, cfg, &o) < 0)
+        return cr_cli_fail(cfg);
+    if (cfg->json) {
+        cr_cli_print_json(json_pack("{s:s, s:b, s:b, s:I, s:O}", "scenario", pos[0], "solve", solve, "ok", errors == 0,
+                                    "errors", (json_int_t)errors, "findings", findings));
+    } else {
+        size_t i;
+        json_t *f;
+        json_array_foreach(findings, i, f)
+        {
+            fprintf(errors ? stderr : stdout, "%s: %s\n", json_string_value(json_object_get(f, "severity")),
+                    json_string_value(json_object_get(f, "message")));
+        }
+        if (errors)
+            fprintf(stderr, "crange: %s: %zu error%s\n", pos[0], errors, errors == 1 ? "" : "s");
+        else
+            printf("%s: lint passed%s\n", pos[0], solve ? ", and the reference solution solves it" : "");
+    }
+    json_decref(findings);
+    return errors ? CR_EXIT_FAIL : CR_EXIT_OK;
 }

@@ -4,6 +4,7 @@
  * reports need only the range database; submit and hint also evaluate the
  * scenario with the range's secret to know the team's answers and hints.
  */
+#include "catalog.h"
 #include "cli.h"
 #include "commands.h"
 #include "engine.h"
@@ -123,9 +124,13 @@ int cr_cmd_score(cr_config *cfg, int argc, char **argv)
         rc = cr_score_board(&board, st, row.teams);
         if (rc == 0)
             json_object_set_new(board, "range", json_string(pos[0]));
-        if (rc == 0)
-            json_object_set_new(board, "scenario", json_pack("{s:s, s:s}", "id", row.scenario_id, "digest",
-                                                             row.scenario_digest));
+        if (rc == 0) {
+            json_t *scn = json_pack("{s:s, s:s}", "id", row.scenario_id, "digest", row.scenario_digest);
+            json_t *prov = row.provenance ? json_loads(row.provenance, 0, NULL) : NULL;
+            if (prov)
+                json_object_set_new(scn, "provenance", prov);
+            json_object_set_new(board, "scenario", scn);
+        }
         cr_range_row_free(&row);
     }
     cr_state_close(st);
@@ -136,6 +141,16 @@ int cr_cmd_score(cr_config *cfg, int argc, char **argv)
         return CR_EXIT_OK;
     }
     printf("range %s, full marks %d\n", pos[0], (int)json_integer_value(json_object_get(board, "full_marks")));
+    cr_provenance p;
+    json_t *prov = json_object_get(json_object_get(board, "scenario"), "provenance");
+    if (prov && cr_provenance_from_json(&p, prov) == 0) {
+        char *text = cr_provenance_describe(&p);
+        printf("scenario %s from %s\n", json_string_value(json_object_get(json_object_get(board, "scenario"), "id")),
+               text);
+        free(text);
+        cr_provenance_clear(&p);
+    }
+    cr_error_clear();
     printf("%-5s %-5s %6s  %-30s %-16s %6s  %s\n", "RANK", "TEAM", "SCORE", "OBJECTIVES", "FLAGS", "HINTS",
            "REACHED");
     size_t i;

@@ -20,16 +20,19 @@ const cr_command cr_commands[] = {
      "  --teams N        plan N teams (default: the scenario's own)\n"
      "  --name RANGE     derive names for this range; an existing range's own per-team values are shown\n"
      "  --show-secrets   include secret per-team values\n"},
-    {"up", cr_cmd_up, "up [PATH] --name RANGE [--teams N] [--timeout S] [--paused] [--no-provision]",
+    {"up", cr_cmd_up, "up [PATH|catalog:NAME[/SUB]] --name RANGE [--teams N] [--at COMMIT] [--timeout S] [--paused] [--no-provision]",
      "Create or complete a range: one isolated copy of the scenario per team. A reconcile: run it again after a "
      "failure or a kill and it finishes the job; on a complete range it changes nothing.",
      "Options:\n"
      "  --name RANGE     the range's name (lowercase letters, digits, '-'; at most 24)\n"
      "  --teams N        number of teams (default: recorded for the range, else the scenario's own)\n"
+     "  --at COMMIT      a catalog scenario at an older commit (re-run an exercise as it was)\n"
      "  --timeout S      seconds to wait for each guest agent (default 600)\n"
      "  --paused         start VMs paused and skip provisioning (control-plane benchmarks)\n"
      "  --no-provision   start VMs but do not wait for agents or provision\n"
-     "PATH may be left out for an existing range: its recorded scenario is used.\n"},
+     "PATH may be left out for an existing range: its recorded scenario is used (a catalog scenario at its\n"
+     "recorded commit). The range records where its scenario came from: catalog entry and commit, git work\n"
+     "tree and commit, or an uncommitted path and its content hash (shown by status, score and report).\n"},
     {"status", cr_cmd_status, "status [RANGE]",
      "Per team and VM: state, addresses and whether the guest agent answers.", NULL},
     {"list", cr_cmd_list, "list", "List the ranges of the state folder and those found in libvirt.", NULL},
@@ -98,6 +101,14 @@ const cr_command cr_commands[] = {
      "commit does not validate.\n"},
     {"scenario remove", cr_cmd_scenario_remove, "scenario remove NAME",
      "Remove an entry, its clone and its materialised older commits from the catalog.", NULL},
+    {"scenario lint", cr_cmd_scenario_lint, "scenario lint PATH|catalog:NAME[/SUB] [--solve] [--teams N]",
+     "Check a scenario for authors' CI: it validates, every objective has a check and every flag an answer, every "
+     "image has a recipe, every trainee text has ja and en, per-team values differ, there is a reference "
+     "solution. Exits 1 naming each problem.",
+     "Options:\n"
+     "  --solve          also prove it solvable: bring up 2 teams, check both score 0, run the reference\n"
+     "                   solution on team 1, check full marks for team 1 and 0 for team 2, tear down\n"
+     "  --teams N        teams to evaluate for the static checks (default: at least 2)\n"},
     {"doctor", cr_cmd_doctor, "doctor [--no-probe]",
      "Check this host: libvirt, TCG, whether KVM really works (a timed probe boot), the state folder, tools.",
      "Options:\n"

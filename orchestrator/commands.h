@@ -10,6 +10,7 @@
 
 int cr_cmd_validate(cr_config *cfg, int argc, char **argv);
 int cr_cmd_plan(cr_config *cfg, int argc, char **argv);
+int cr_cmd_scenario_lint(cr_config *cfg, int argc, char **argv);
 int cr_cmd_up(cr_config *cfg, int argc, char **argv);
 int cr_cmd_down(cr_config *cfg, int argc, char **argv);
 int cr_cmd_status(cr_config *cfg, int argc, char **argv);

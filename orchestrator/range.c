@@ -14,6 +14,7 @@
 
 #include "accel.h"
 #include "agent.h"
+#include "catalog.h"
 #include "err.h"
 #include "image.h"
 #include "log.h"
@@ -290,6 +291,46 @@ static void control_plane_stats(cr_up_report *rep, const up_ctx *x)
     free(ms);
 }
 
+/*
+ * Where the scenario comes from: a catalog reference (resolved to its pinned
+ * work tree, or to --at's commit), a path, or, for an existing range, what
+ * it was brought up from, a catalog scenario staying at its recorded commit
+ * so that a later `scenario update` does not change a running exercise.
+ */
+static int resolve_source(char **dir, cr_provenance *prov, bool *have_prov, const cr_config *c, const cr_up_opts *u,
+                          const cr_range_row *row)
+{
+    *dir = NULL;
+    *have_prov = false;
+    const char *ref = u->path;
+    const char *at = u->at;
+    char *recorded_ref = NULL, *recorded_at = NULL;
+    if (!ref && row && row->provenance) {
+        json_t *j = json_loads(row->provenance, 0, NULL);
+        cr_provenance old = {0};
+        if (j && cr_provenance_from_json(&old, j) == 0 && (recorded_ref = cr_provenance_catalog_ref(&old))) {
+            ref = recorded_ref;
+            if (!at)
+                at = recorded_at = cr_xstrdup(old.commit);
+        }
+        cr_error_clear();
+        cr_provenance_clear(&old);
+        json_decref(j);
+    }
+    int rc = 0;
+    if (ref && cr_catalog_is_ref(ref)) {
+        rc = cr_catalog_resolve(dir, prov, c->state_dir, ref, at);
+        *have_prov = rc == 0;
+    } else if (at) {
+        rc = cr_error_set(CR_EINVAL, "--at needs a catalog scenario (catalog:NAME[/SUB]), not a path");
+    } else {
+        *dir = cr_xstrdup(ref ? ref : row->scenario_dir);
+    }
+    free(recorded_ref);
+    free(recorded_at);
+    return rc;
+}
+
 int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
 {
     memset(rep, 0, sizeof *rep);
@@ -300,6 +341,9 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
                             u->range, CR_RANGE_NAME_MAX);
 
     up_ctx x = {.c = c, .u = u};
+    cr_provenance prov = {0};
+    bool have_prov = false;
+    char *prov_text = NULL;
     int lockfd = -1;
     cr_state *st = NULL;
     cr_range_row row = {0};
@@ -327,7 +371,9 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
                           u->range, u->range);
         goto cleanup;
     }
-    scenario_path = cr_xstrdup(u->path ? u->path : row.scenario_dir);
+    rc = resolve_source(&scenario_path, &prov, &have_prov, c, u, have_row ? &row : NULL);
+    if (rc < 0)
+        goto cleanup;
     unsigned char secret[CR_SECRET_LEN];
     if (have_row)
         memcpy(secret, row.secret, sizeof secret);
@@ -372,6 +418,14 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
 
     char digest[65];
     cr_hex(digest, x.scenario->digest, sizeof x.scenario->digest);
+    if (!have_prov) {
+        rc = cr_provenance_for_path(&prov, x.scenario->dir, digest);
+        if (rc < 0)
+            goto cleanup;
+    }
+    json_t *pj = cr_provenance_json(&prov);
+    prov_text = json_dumps(pj, JSON_COMPACT);
+    json_decref(pj);
     json_t *hosts = json_pack("[s]", c->connect);
     char *hosts_text = json_dumps(hosts, JSON_COMPACT);
     json_decref(hosts);
@@ -387,6 +441,7 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
         .accel = !strcmp(x.domtype, "kvm") ? "kvm" : "tcg",
         .status = "creating",
         .created_ms = have_row ? row.created_ms : 0,
+        .provenance = prov_text,
     };
     memcpy(nrow.secret, secret, sizeof secret);
     rc = cr_state_begin(st);
@@ -490,6 +545,8 @@ cleanup:
     cr_range_row_free(&row);
     cr_state_close(st);
     cr_range_unlock(lockfd);
+    cr_provenance_clear(&prov);
+    free(prov_text);
     free(scenario_path);
     free(store);
     return rc;
@@ -765,6 +822,9 @@ static int status_range(json_t *out, const cr_config *c, const char *range)
                             "accel", have_row ? row.accel : NULL, "teams", have_row ? row.teams : 0, "scenario_digest",
                             have_row ? row.scenario_digest : NULL, "networks", (json_int_t)f.n_nets, "pools",
                             (json_int_t)f.n_pools, "vms", vms);
+    json_t *prov = have_row && row.provenance ? json_loads(row.provenance, 0, NULL) : NULL;
+    if (prov)
+        json_object_set_new(obj, "provenance", prov);
     json_array_append_new(out, obj);
     cr_found_free(&f);
     cr_virt_close(v);
@@ -849,6 +909,14 @@ void cr_range_status_print(const json_t *status, FILE *out)
                 json_string_value(json_object_get(r, "range")), scn ? scn : "?",
                 json_string_value(json_object_get(r, "status")),
                 json_string_value(json_object_get(r, "accel")) ?: "?");
+        cr_provenance p;
+        if (json_object_get(r, "provenance") && cr_provenance_from_json(&p, json_object_get(r, "provenance")) == 0) {
+            char *text = cr_provenance_describe(&p);
+            fprintf(out, "from %s\n", text);
+            free(text);
+            cr_provenance_clear(&p);
+        }
+        cr_error_clear();
         fprintf(out, "%-5s %-14s %-10s %-6s %-5s %s\n", "TEAM", "VM", "STATE", "AGENT", "ENTRY", "ADDRESSES");
         size_t j;
         json_t *vm;

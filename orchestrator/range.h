@@ -20,7 +20,9 @@
 #include <stdbool.h>
 
 typedef struct cr_up_opts {
-    const char *path;     /* scenario folder; NULL: the one recorded for the range */
+    const char *path;     /* scenario folder or "catalog:NAME[/SUB]"; NULL: the range's own
+                           * (a catalog scenario stays at its recorded commit) */
+    const char *at;       /* a commit of the catalog entry to use instead of its pin, or NULL */
     const char *range;
     int teams;            /* 0: the recorded count, else the scenario's default */
     bool start_paused;    /* start domains paused and skip agents (control-plane benchmarks) */

@@ -77,6 +77,9 @@ static const char *const migrations[] = {
     "  max_attempts INTEGER NOT NULL DEFAULT 0,"
     "  prereqs TEXT NOT NULL DEFAULT '[]',"
     "  hints TEXT NOT NULL DEFAULT '[]');",
+    /* 2 -> 3: where the scenario came from (catalog entry and commit, git
+     * work tree, or an uncommitted path and its content hash), as JSON. */
+    "ALTER TABLE range ADD COLUMN provenance TEXT;",
 };
 
 static int db_error(sqlite3 *db, const char *what)
@@ -223,6 +226,7 @@ void cr_range_row_free(cr_range_row *r)
     free(r->hosts);
     free(r->accel);
     free(r->status);
+    free(r->provenance);
     memset(r, 0, sizeof *r);
 }
 
@@ -237,7 +241,7 @@ int cr_state_get_range(cr_state *st, cr_range_row *out)
     memset(out, 0, sizeof *out);
     sqlite3_stmt *q = NULL;
     const char *sql = "SELECT name, scenario_id, scenario_dir, scenario_digest, title_ja, title_en, teams,"
-                      " secret, hosts, accel, status, created_ms, updated_ms FROM range WHERE id = 1";
+                      " secret, hosts, accel, status, created_ms, updated_ms, provenance FROM range WHERE id = 1";
     if (sqlite3_prepare_v3(st->db, sql, -1, 0, &q, NULL) != SQLITE_OK)
         return db_error(st->db, "read range");
     int rc = sqlite3_step(q);
@@ -261,6 +265,7 @@ int cr_state_get_range(cr_state *st, cr_range_row *out)
     out->status = col_text(q, 10);
     out->created_ms = sqlite3_column_int64(q, 11);
     out->updated_ms = sqlite3_column_int64(q, 12);
+    out->provenance = col_text(q, 13);
     sqlite3_finalize(q);
     return 0;
 }
@@ -269,13 +274,13 @@ int cr_state_put_range(cr_state *st, const cr_range_row *r)
 {
     sqlite3_stmt *q = NULL;
     const char *sql = "INSERT INTO range (id, name, scenario_id, scenario_dir, scenario_digest, title_ja, title_en,"
-                      " teams, secret, hosts, accel, status, created_ms, updated_ms)"
-                      " VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                      " teams, secret, hosts, accel, status, created_ms, updated_ms, provenance)"
+                      " VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                       " ON CONFLICT (id) DO UPDATE SET name = excluded.name, scenario_id = excluded.scenario_id,"
                       " scenario_dir = excluded.scenario_dir, scenario_digest = excluded.scenario_digest,"
                       " title_ja = excluded.title_ja, title_en = excluded.title_en, teams = excluded.teams,"
                       " secret = excluded.secret, hosts = excluded.hosts, accel = excluded.accel,"
-                      " status = excluded.status, updated_ms = excluded.updated_ms";
+                      " status = excluded.status, updated_ms = excluded.updated_ms, provenance = excluded.provenance";
     if (sqlite3_prepare_v3(st->db, sql, -1, 0, &q, NULL) != SQLITE_OK)
         return db_error(st->db, "write range");
     sqlite3_bind_text(q, 1, r->name, -1, SQLITE_STATIC);
@@ -291,6 +296,7 @@ int cr_state_put_range(cr_state *st, const cr_range_row *r)
     sqlite3_bind_text(q, 11, r->status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 12, r->created_ms ? r->created_ms : cr_wall_ms());
     sqlite3_bind_int64(q, 13, cr_wall_ms());
+    sqlite3_bind_text(q, 14, r->provenance, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : db_error(st->db, "write range");
     sqlite3_finalize(q);
     return rc;

@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CR_STATE_SCHEMA_VERSION 2
+#define CR_STATE_SCHEMA_VERSION 3
 
 typedef struct cr_state cr_state;
 
@@ -42,6 +42,7 @@ typedef struct cr_range_row {
     char *status;            /* "creating", "up", "failed" */
     int64_t created_ms;
     int64_t updated_ms;
+    char *provenance;        /* JSON object (catalog.h: cr_provenance_json), may be NULL */
 } cr_range_row;
 
 void cr_range_row_free(cr_range_row *r); /* frees the strings, not r */

@@ -15,6 +15,8 @@
  */
 #include "report.h"
 
+#include "catalog.h"
+
 #include "err.h"
 #include "events.h"
 #include "score.h"
@@ -254,9 +256,25 @@ static int render_json(char **out, cr_state *st, const report *r)
         events);
     if (!doc)
         return cr_error_set(CR_ERROR, "report: cannot build the JSON document (invalid UTF-8 in a text?)");
+    json_t *prov = r->range.provenance ? json_loads(r->range.provenance, 0, NULL) : NULL;
+    if (prov)
+        json_object_set_new(json_object_get(json_object_get(doc, "range"), "scenario"), "provenance", prov);
     *out = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
     return *out ? 0 : cr_error_set(CR_ERROR, "report: cannot serialise the JSON document");
+}
+
+/* One line saying where the scenario came from, or NULL. */
+static char *provenance_text(const char *stored)
+{
+    json_t *j = stored ? json_loads(stored, 0, NULL) : NULL;
+    cr_provenance p;
+    char *text = j && cr_provenance_from_json(&p, j) == 0 ? cr_provenance_describe(&p) : NULL;
+    if (j && text)
+        cr_provenance_clear(&p);
+    cr_error_clear();
+    json_decref(j);
+    return text;
 }
 
 /* ---- CSV -------------------------------------------------------------- */
@@ -489,6 +507,13 @@ static int render_html(char **out, const report *r)
     esc(&b, rg->scenario_digest);
     cr_buf_addf(&b, "</code>) · チーム数 / teams %d · 満点 / full marks %d · 作成 / generated %s</p>\n", r->teams,
                 (int)json_integer_value(json_object_get(r->board, "full_marks")), gen);
+    char *origin = provenance_text(rg->provenance);
+    if (origin) {
+        cr_buf_add(&b, "<p class=\"meta\">出所 / provenance: <code>");
+        esc(&b, origin);
+        cr_buf_add(&b, "</code></p>\n");
+        free(origin);
+    }
 
     /* Scoreboard. */
     cr_buf_add(&b, "<h2>得点表 / Scoreboard</h2>\n<table>\n<tr><th>順位 / rank</th><th>チーム / team</th>"

@@ -142,12 +142,13 @@ static void test_schema_v1_database_migrates_in_place_keeping_its_rows(void **st
         fail_msg("open: %s", cr_error_message());
     sqlite3 *db = cr_state_db(st);
     assert_int_equal(scalar(db, "PRAGMA user_version"), CR_STATE_SCHEMA_VERSION);
-    assert_int_equal(CR_STATE_SCHEMA_VERSION, 2);
+    assert_int_equal(CR_STATE_SCHEMA_VERSION, 3);
 
     /* Every row is still there. */
     cr_range_row r;
     assert_int_equal(cr_state_get_range(st, &r), 0);
     assert_string_equal(r.name, "old");
+    assert_null(r.provenance); /* v3's new column, empty for an old range */
     assert_string_equal(r.title_ja, "デモ");
     assert_int_equal(r.teams, 2);
     assert_int_equal(r.secret[1], 0x11);
