@@ -81,9 +81,25 @@ typedef struct cr_step {
     int timeout_s;   /* 0: the default (120 s) */
 } cr_step;
 
+/*
+ * A role: extra packages, files and commands baked once into a template
+ * layer (a qcow2 overlay on the role's base image), cached by a hash of the
+ * role's recipe and shared by every VM of the role in every team. Per-team
+ * differences are applied after cloning, by the VM's own provisioning.
+ */
+typedef struct cr_role {
+    char *name;
+    char *image;       /* the base image */
+    char **packages;   /* Debian package names, NULL-terminated, may be NULL */
+    cr_step *steps;    /* CR_STEP_FILE and CR_STEP_RUN only, applied in order after the packages */
+    size_t n_steps;
+    cr_where where;
+} cr_role;
+
 typedef struct cr_vm {
     char *name;
-    char *image;
+    char *image;       /* with a role: the role's base image */
+    char *role;        /* NULL, or the name of a cr_role of the team */
     unsigned memory_mib;
     unsigned vcpus;
     cr_nic *nics;
@@ -165,6 +181,8 @@ typedef struct cr_team_model {
     size_t n_vms;
     cr_var *vars;
     size_t n_vars;
+    cr_role *roles;
+    size_t n_roles;
     cr_objective *objectives;
     size_t n_objectives;
     cr_flag *flags;
@@ -198,6 +216,7 @@ const cr_vm *cr_team_vm(const cr_team_model *t, const char *name);
 const cr_var *cr_team_var(const cr_team_model *t, const char *name);
 const cr_objective *cr_team_objective(const cr_team_model *t, const char *id);
 const cr_flag *cr_team_flag(const cr_team_model *t, const char *id);
+const cr_role *cr_team_role(const cr_team_model *t, const char *name);
 
 /*
  * Semantic checks on one team's model, the ones the language cannot do while
