@@ -13,15 +13,25 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
 
-int cr_eval_dir(char **out, const char *path)
+int cr_eval_dir(char **out, const char *path, const cr_load_opts *opts)
 {
     int rc = 0;
     struct stat st;
     char *dir = NULL, *parent = NULL, *script = NULL;
     *out = NULL;
+    if (opts->teams < 0 || opts->teams > CR_MAX_TEAMS) {
+        rc = cr_error_set(CR_EINVAL, "%s: the number of teams must be from 1 to %d, not %d", path, CR_MAX_TEAMS,
+                          opts->teams);
+        goto cleanup;
+    }
+    if (sodium_init() < 0) {
+        rc = cr_error_set(CR_ERROR, "libsodium cannot be initialised");
+        goto cleanup;
+    }
     if (stat(path, &st) < 0) {
         rc = cr_error_set(CR_ENOTFOUND, "%s: no such scenario folder", path);
         goto cleanup;

@@ -11,10 +11,11 @@
 #include "sandbox.h"
 #include "scenario.h"
 
-/* Resolves PATH (a scenario folder, or the scenario.lua in one) to the
- * absolute folder in *out (the caller's to free). Returns 0, CR_ENOTFOUND
- * or CR_EINVAL with the message naming PATH. */
-int cr_eval_dir(char **out, const char *path);
+/* Checks the load options (team count) and resolves PATH (a scenario
+ * folder, or the scenario.lua in one) to the absolute folder in *out (the
+ * caller's to free). Returns 0, CR_ENOTFOUND or CR_EINVAL with the message
+ * naming PATH. */
+int cr_eval_dir(char **out, const char *path, const cr_load_opts *opts);
 
 /*
  * Runs s->dir/scenario.lua in a fresh sandbox for team TEAM of COUNT (0: not

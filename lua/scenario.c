@@ -168,16 +168,7 @@ int cr_scenario_load(cr_scenario **out, const char *path, const cr_load_opts *op
     *out = NULL;
     if (!opts)
         opts = &defaults;
-    if (opts->teams < 0 || opts->teams > CR_MAX_TEAMS) {
-        rc = cr_error_set(CR_EINVAL, "%s: the number of teams must be from 1 to %d, not %d", path, CR_MAX_TEAMS,
-                          opts->teams);
-        goto cleanup;
-    }
-    if (sodium_init() < 0) {
-        rc = cr_error_set(CR_ERROR, "libsodium cannot be initialised");
-        goto cleanup;
-    }
-    rc = cr_eval_dir(&dir, path);
+    rc = cr_eval_dir(&dir, path, opts);
     if (rc < 0)
         goto cleanup;
     s = cr_xcalloc(1, sizeof *s);

@@ -94,15 +94,23 @@ static char *cache_key(cr_virt *v)
     return cr_xasprintf("libvirt %lu, qemu %lu, kernel %s", lib, hv, u.release);
 }
 
-void cr_accel_remember(const cr_config *c, cr_virt *v, const cr_probe *p)
+/* The probe cache (accel.json): one entry per libvirt URI; an empty object
+ * when the file is missing or unreadable. A new reference. */
+static json_t *load_cache(const char *path)
 {
-    char *path = cr_path_join(c->state_dir, "accel.json");
-    char *key = cache_key(v);
     json_t *cache = json_load_file(path, 0, NULL);
     if (!json_is_object(cache)) {
         json_decref(cache);
         cache = json_object();
     }
+    return cache;
+}
+
+void cr_accel_remember(const cr_config *c, cr_virt *v, const cr_probe *p)
+{
+    char *path = cr_path_join(c->state_dir, "accel.json");
+    char *key = cache_key(v);
+    json_t *cache = load_cache(path);
     char when[32];
     cr_iso8601(when, cr_wall_ms());
     json_object_set_new(cache, cr_virt_uri(v),
@@ -137,11 +145,7 @@ int cr_accel_resolve(char out[8], const cr_config *c, cr_virt *v, const char **w
 
     char *path = cr_path_join(c->state_dir, "accel.json");
     char *key = cache_key(v);
-    json_t *cache = json_load_file(path, 0, NULL);
-    if (!json_is_object(cache)) {
-        json_decref(cache);
-        cache = json_object();
-    }
+    json_t *cache = load_cache(path);
     json_t *entry = json_object_get(cache, cr_virt_uri(v));
     const char *have = json_string_value(json_object_get(entry, "key"));
     if (have && !strcmp(have, key)) {

@@ -33,19 +33,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
-/*
- * libgit2 1.5 (Debian 12) leaks a pcre2 match block each time one of its
- * regular expressions fails to match (git_regexp_match; fixed upstream in
- * libgit2 PR #6382, released in 1.6). Not ours to fix; LeakSanitizer reads
- * this hook when it reports.
- */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libpcre2-8.so\n";
-}
-
 /* ---- Fixture: a temporary root with repos/ and state/ ------------------- */
 
 typedef struct fx {
