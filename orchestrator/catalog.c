@@ -788,8 +788,8 @@ static bool link_stays_inside(const char *root, const char *base, const char *ta
 
 /* Refuses a tree with a symlink that is absolute or resolves outside ROOT.
  * REL is the folder being walked ("" for the root); .git at the root is
- * the clone's own and is skipped. */
-static int tree_check_links(const char *root, const char *rel)
+ * the clone's own and is skipped. WHAT names ROOT in messages. */
+static int tree_check_links(const char *root, const char *rel, const char *what)
 {
     int rc = 0;
     char *dir = *rel ? cr_path_join(root, rel) : cr_xstrdup(root);
@@ -808,7 +808,7 @@ static int tree_check_links(const char *root, const char *rel)
         if (lstat(full, &st) < 0) {
             rc = cr_error_set(CR_ERROR, "%s: %s", full, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
-            rc = tree_check_links(root, child);
+            rc = tree_check_links(root, child, what);
         } else if (S_ISLNK(st.st_mode)) {
             char target[PATH_MAX];
             ssize_t len = readlink(full, target, sizeof target - 1);
@@ -817,8 +817,8 @@ static int tree_check_links(const char *root, const char *rel)
             } else {
                 target[len] = '\0';
                 if (target[0] == '/' || !link_stays_inside(root, *rel ? rel : "", target))
-                    rc = cr_error_set(CR_EINVAL, "%s: symlink to '%s' points outside the repository", child,
-                                      target);
+                    rc = cr_error_set(CR_EINVAL, "%s: symlink to '%s' points outside the %s", child, target,
+                                      what);
             }
         }
         free(full);
@@ -829,6 +829,11 @@ cleanup:
         closedir(d);
     free(dir);
     return rc;
+}
+
+int cr_tree_check_links(const char *root, const char *what)
+{
+    return tree_check_links(root, "", what);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -948,7 +953,7 @@ static int scenarios_validate(cr_catalog_scenario *list, size_t n, const char *r
 /* Everything a tree must pass before it enters the catalog. */
 static int tree_check(cr_catalog_scenario **list, size_t *n, const char *root, const char *label)
 {
-    int rc = tree_check_links(root, "");
+    int rc = tree_check_links(root, "", "repository");
     if (rc == 0)
         rc = scenarios_find(list, n, root, label);
     if (rc == 0 && (rc = scenarios_validate(*list, *n, root)) < 0) {
@@ -1428,7 +1433,7 @@ static int at_materialise(char **dir, git_repository *repo, const git_oid *commi
     *dir = NULL;
     if (!cr_is_dir(final)) {
         if ((rc = tmp_folder(&tmp, at, name)) < 0 || (rc = tree_materialise(repo, commit, tmp, name)) < 0 ||
-            (rc = tree_check_links(tmp, "")) < 0)
+            (rc = tree_check_links(tmp, "", "repository")) < 0)
             goto cleanup;
         if (rename(tmp, final) < 0) {
             rc = cr_error_set(CR_ERROR, "%s: %s", final, strerror(errno));

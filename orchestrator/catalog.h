@@ -177,6 +177,11 @@ int cr_provenance_from_json(cr_provenance *prov, const json_t *j);
  * "catalog:NAME" or "catalog:NAME/SUB" (a new string); NULL otherwise. */
 char *cr_provenance_catalog_ref(const cr_provenance *prov);
 
+/* Refuses (CR_EINVAL, naming the link) a tree with a symlink that is
+ * absolute or resolves outside ROOT; WHAT names ROOT in the message, e.g.
+ * "repository" or "scenario folder". */
+int cr_tree_check_links(const char *root, const char *what);
+
 /* Whether S is a catalog reference ("catalog:..."). */
 bool cr_catalog_is_ref(const char *s);
 

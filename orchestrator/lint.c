@@ -317,6 +317,10 @@ int cr_lint(json_t **findings, size_t *errors, const cr_config *c, const cr_lint
         cr_error_clear();
         rc = 0;
     } else {
+        if (cr_tree_check_links(s->dir, "scenario folder") < 0) {
+            add(&l, true, NULL, "%s", cr_error_message());
+            cr_error_clear();
+        }
         check_static(&l, s);
         if (o->solve && l.errors == 0)
             rc = solve_run(&l, c, o->path);
