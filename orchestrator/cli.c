@@ -47,7 +47,8 @@ static const cr_optspec *find_spec(const cr_optspec *specs, const char *name, si
     return NULL;
 }
 
-int cr_cli_parse(const cr_command *cmd, int argc, char **argv, const cr_optspec *specs, char **pos, int *npos)
+/* Parses options and positionals; 0, CR_EXIT_USAGE (printed), or 1 after --help. */
+static int parse(const cr_command *cmd, int argc, char **argv, const cr_optspec *specs, char **pos, int *npos)
 {
     *npos = 0;
     bool options = true;
@@ -91,6 +92,18 @@ int cr_cli_parse(const cr_command *cmd, int argc, char **argv, const cr_optspec 
         }
     }
     return 0;
+}
+
+int cr_cli_args(const cr_command *cmd, int argc, char **argv, const cr_optspec *specs, char **pos, int *npos,
+                int min, int max, const char *expect)
+{
+    int rc = parse(cmd, argc, argv, specs, pos, npos);
+    if (rc)
+        return rc == 1 ? CR_EXIT_OK : rc;
+    pos[*npos] = NULL;
+    if (*npos < min || (max >= 0 && *npos > max))
+        return cr_cli_usage(cmd, "%s", expect);
+    return CR_CLI_GO;
 }
 
 int cr_cli_fail(const cr_config *cfg)

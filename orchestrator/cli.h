@@ -38,15 +38,21 @@ typedef struct cr_optspec {
     int *number;             /* takes an integer argument */
 } cr_optspec;
 
+/* What cr_cli_args returns when the command should go on. */
+#define CR_CLI_GO (-1)
+
 /*
- * Parses argv[0..argc) against specs (terminated by a zero entry). Options
- * may come before or after positionals; "--" ends options, and what follows
- * is positional. Positionals are collected into pos (an array of argc
- * pointers the caller provides) and counted in *npos. Returns 0, or
- * CR_EXIT_USAGE after printing the error; returns 1 (and prints help) for
- * --help/-h, which the caller turns into exit 0.
+ * Parses argv[0..argc) against specs (terminated by a zero entry; NULL for
+ * none). Options may come before or after positionals; "--" ends options,
+ * and what follows is positional. Positionals are collected into pos (an
+ * array of argc + 1 pointers the caller provides) and counted in *npos,
+ * which must be from min to max (max -1: no limit); `expect` describes them
+ * in the usage error ("expected one RANGE").
+ * Returns CR_CLI_GO, or the exit code to return at once: CR_EXIT_OK after
+ * printing --help/-h, CR_EXIT_USAGE after printing a usage error.
  */
-int cr_cli_parse(const cr_command *cmd, int argc, char **argv, const cr_optspec *specs, char **pos, int *npos);
+int cr_cli_args(const cr_command *cmd, int argc, char **argv, const cr_optspec *specs, char **pos, int *npos,
+                int min, int max, const char *expect);
 
 /* Prints the command's help to stdout. */
 void cr_cli_help(const cr_command *cmd);

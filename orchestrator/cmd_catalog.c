@@ -48,11 +48,9 @@ int cr_cmd_scenario_add(cr_config *cfg, int argc, char **argv)
     const char *name = NULL, *ref = NULL;
     cr_optspec specs[] = {{"name", &name, NULL, NULL}, {"ref", &ref, NULL, NULL}, {0}};
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one repository URL or PATH");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 1, 1, "expected one repository URL or PATH");
+    if (go != CR_CLI_GO)
+        return go;
     cr_catalog_entry *e = NULL;
     if (cr_catalog_add(&e, cfg->state_dir, pos[0], name, ref) < 0)
         return cr_cli_fail(cfg);
@@ -71,11 +69,9 @@ int cr_cmd_scenario_list(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = find("scenario list");
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos)
-        return cr_cli_usage(cmd, "takes no arguments");
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 0, 0, "takes no arguments");
+    if (go != CR_CLI_GO)
+        return go;
     cr_catalog_entry **list = NULL;
     size_t n = 0;
     if (cr_catalog_list(&list, &n, cfg->state_dir) < 0)
@@ -102,11 +98,9 @@ int cr_cmd_scenario_show(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = find("scenario show");
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one catalog NAME");
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 1, 1, "expected one catalog NAME");
+    if (go != CR_CLI_GO)
+        return go;
     cr_catalog_entry *e = NULL;
     if (cr_catalog_get(&e, cfg->state_dir, pos[0]) < 0)
         return cr_cli_fail(cfg);
@@ -137,11 +131,9 @@ int cr_cmd_scenario_update(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = find("scenario update");
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one catalog NAME");
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 1, 1, "expected one catalog NAME");
+    if (go != CR_CLI_GO)
+        return go;
     cr_catalog_entry *e = NULL;
     char *previous = NULL;
     if (cr_catalog_update(&e, &previous, cfg->state_dir, pos[0]) < 0)
@@ -166,11 +158,9 @@ int cr_cmd_scenario_remove(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = find("scenario remove");
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one catalog NAME");
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 1, 1, "expected one catalog NAME");
+    if (go != CR_CLI_GO)
+        return go;
     if (cr_catalog_remove(cfg->state_dir, pos[0]) < 0)
         return cr_cli_fail(cfg);
     if (cfg->json)

@@ -33,11 +33,9 @@ int cr_cmd_exec(cr_config *cfg, int argc, char **argv)
     int timeout = 120;
     cr_optspec specs[] = {{"timeout", NULL, NULL, &timeout}, {0}};
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos < 4)
-        return cr_cli_usage(cmd, "expected RANGE TEAM VM -- CMD [ARGS...]");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 4, -1, "expected RANGE TEAM VM -- CMD [ARGS...]");
+    if (go != CR_CLI_GO)
+        return go;
     int team;
     if (cr_cli_team(cmd, pos[1], &team))
         return CR_EXIT_USAGE;
@@ -48,7 +46,6 @@ int cr_cmd_exec(cr_config *cfg, int argc, char **argv)
         cr_cli_fail(cfg);
         return EXIT_CRANGE;
     }
-    pos[npos] = NULL;
     cr_exec_result res;
     int rc = cr_agent_exec(&res, dom, (const char *const *)&pos[3], NULL, 0, timeout);
     virDomainFree(dom);

@@ -16,11 +16,9 @@ int cr_cmd_image_build(cr_config *cfg, int argc, char **argv)
     bool force = false;
     cr_optspec specs[] = {{"force", NULL, &force, NULL}, {0}};
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one image NAME");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 1, 1, "expected one image NAME");
+    if (go != CR_CLI_GO)
+        return go;
     char *store = cr_config_images(cfg);
     bool rebuilt = false;
     int rc = cr_image_build(store, pos[0], force, &rebuilt);
@@ -45,11 +43,9 @@ int cr_cmd_image_list(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("image list");
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos)
-        return cr_cli_usage(cmd, "takes no arguments");
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 0, 0, "takes no arguments");
+    if (go != CR_CLI_GO)
+        return go;
     char *store = cr_config_images(cfg);
     json_t *list = cr_image_list(store);
     free(store);
@@ -78,11 +74,9 @@ int cr_cmd_image_verify(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("image verify");
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one image NAME");
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 1, 1, "expected one image NAME");
+    if (go != CR_CLI_GO)
+        return go;
     char *store = cr_config_images(cfg);
     int rc = cr_image_verify(store, pos[0]);
     free(store);

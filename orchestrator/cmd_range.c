@@ -21,11 +21,9 @@ int cr_cmd_up(cr_config *cfg, int argc, char **argv)
                           {"timeout", NULL, NULL, &timeout},     {"paused", NULL, &paused, NULL},
                           {"no-provision", NULL, &no_provision, NULL}, {0}};
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos > 1)
-        return cr_cli_usage(cmd, "expected at most one scenario PATH");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 0, 1, "expected at most one scenario PATH");
+    if (go != CR_CLI_GO)
+        return go;
     if (!name)
         return cr_cli_usage(cmd, "--name RANGE is required");
     if (teams < 0 || teams > 999)
@@ -64,11 +62,9 @@ int cr_cmd_down(cr_config *cfg, int argc, char **argv)
     bool purge = false;
     cr_optspec specs[] = {{"purge", NULL, &purge, NULL}, {0}};
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one RANGE");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 1, 1, "expected one RANGE");
+    if (go != CR_CLI_GO)
+        return go;
     cr_down_report rep;
     if (cr_range_down(cfg, pos[0], purge, &rep) < 0)
         return cr_cli_fail(cfg);
@@ -90,11 +86,9 @@ int cr_cmd_status(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("status");
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos > 1)
-        return cr_cli_usage(cmd, "expected at most one RANGE");
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 0, 1, "expected at most one RANGE");
+    if (go != CR_CLI_GO)
+        return go;
     json_t *status = NULL;
     if (cr_range_status(&status, cfg, npos ? pos[0] : NULL) < 0) {
         json_decref(status);
@@ -115,11 +109,9 @@ int cr_cmd_list(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("list");
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos)
-        return cr_cli_usage(cmd, "takes no arguments");
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 0, 0, "takes no arguments");
+    if (go != CR_CLI_GO)
+        return go;
     json_t *list = NULL;
     if (cr_range_list(&list, cfg) < 0) {
         json_decref(list);

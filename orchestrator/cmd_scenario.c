@@ -31,11 +31,9 @@ int cr_cmd_validate(cr_config *cfg, int argc, char **argv)
     int teams = 0;
     cr_optspec specs[] = {{"teams", NULL, NULL, &teams}, {0}};
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one scenario PATH");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 1, 1, "expected one scenario PATH");
+    if (go != CR_CLI_GO)
+        return go;
 
     cr_scenario *s = NULL;
     if (load(&s, cfg, pos[0], teams, NULL) < 0)
@@ -66,11 +64,9 @@ int cr_cmd_plan(cr_config *cfg, int argc, char **argv)
     cr_optspec specs[] = {{"teams", NULL, NULL, &teams}, {"name", &name, NULL, NULL},
                           {"show-secrets", NULL, &secrets, NULL}, {0}};
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one scenario PATH");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 1, 1, "expected one scenario PATH");
+    if (go != CR_CLI_GO)
+        return go;
     if (name && !cr_range_name_valid(name))
         return cr_cli_usage(cmd, "bad range name '%s'", name);
 
@@ -121,11 +117,9 @@ int cr_cmd_scenario_lint(cr_config *cfg, int argc, char **argv)
     int teams = 0;
     cr_optspec specs[] = {{"solve", NULL, &solve, NULL}, {"teams", NULL, NULL, &teams}, {0}};
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one scenario PATH or catalog:NAME[/SUB]");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 1, 1, "expected one scenario PATH or catalog:NAME[/SUB]");
+    if (go != CR_CLI_GO)
+        return go;
     cr_lint_opts o = {.path = pos[0], .solve = solve, .teams = teams};
     json_t *findings = NULL;
     size_t errors = 0;

@@ -42,11 +42,9 @@ int cr_cmd_run(cr_config *cfg, int argc, char **argv)
                           {"once", NULL, &once, NULL},         {"no-actions", NULL, &no_actions, NULL},
                           {0}};
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one RANGE");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 1, 1, "expected one RANGE");
+    if (go != CR_CLI_GO)
+        return go;
     if (interval < 1)
         return cr_cli_usage(cmd, "--interval must be at least 1 second");
 
@@ -109,11 +107,9 @@ int cr_cmd_score(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("score");
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one RANGE");
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 1, 1, "expected one RANGE");
+    if (go != CR_CLI_GO)
+        return go;
     cr_state *st = NULL;
     cr_range_row row;
     json_t *board = NULL;
@@ -180,11 +176,9 @@ int cr_cmd_submit(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("submit");
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 4)
-        return cr_cli_usage(cmd, "expected RANGE TEAM FLAG ANSWER");
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 4, 4, "expected RANGE TEAM FLAG ANSWER");
+    if (go != CR_CLI_GO)
+        return go;
     int team;
     if (cr_cli_team(cmd, pos[1], &team))
         return CR_EXIT_USAGE;
@@ -223,11 +217,9 @@ int cr_cmd_hint(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("hint");
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 3)
-        return cr_cli_usage(cmd, "expected RANGE TEAM OBJECTIVE");
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 3, 3, "expected RANGE TEAM OBJECTIVE");
+    if (go != CR_CLI_GO)
+        return go;
     int team;
     if (cr_cli_team(cmd, pos[1], &team))
         return CR_EXIT_USAGE;
@@ -259,11 +251,9 @@ int cr_cmd_solve(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("solve");
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, NULL, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 2)
-        return cr_cli_usage(cmd, "expected RANGE TEAM");
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 2, 2, "expected RANGE TEAM");
+    if (go != CR_CLI_GO)
+        return go;
     int team;
     if (cr_cli_team(cmd, pos[1], &team))
         return CR_EXIT_USAGE;
@@ -317,11 +307,9 @@ int cr_cmd_events(cr_config *cfg, int argc, char **argv)
     cr_optspec specs[] = {{"team", NULL, NULL, &team}, {"since", &since, NULL, NULL}, {"kind", &kind, NULL, NULL},
                           {0}};
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one RANGE");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 1, 1, "expected one RANGE");
+    if (go != CR_CLI_GO)
+        return go;
     int64_t since_ms = 0;
     if (since && parse_since(&since_ms, since) < 0)
         return cr_cli_usage(cmd, "%s", cr_error_message());
@@ -364,11 +352,9 @@ int cr_cmd_report(cr_config *cfg, int argc, char **argv)
         if (!strcmp(argv[i], "-o"))
             argv[i] = "--output";
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 1)
-        return cr_cli_usage(cmd, "expected one RANGE (or a range database file)");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 1, 1, "expected one RANGE (or a range database file)");
+    if (go != CR_CLI_GO)
+        return go;
     if (!format || !output)
         return cr_cli_usage(cmd, "--format json|csv|html and -o FILE are required");
     cr_report_format fmt;

@@ -132,11 +132,9 @@ int cr_cmd_console(cr_config *cfg, int argc, char **argv)
     int linger = 3;
     cr_optspec specs[] = {{"force", NULL, &force, NULL}, {"linger", NULL, NULL, &linger}, {0}};
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos != 3)
-        return cr_cli_usage(cmd, "expected RANGE TEAM VM");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 3, 3, "expected RANGE TEAM VM");
+    if (go != CR_CLI_GO)
+        return go;
     int team;
     if (cr_cli_team(cmd, pos[1], &team))
         return CR_EXIT_USAGE;

@@ -78,11 +78,9 @@ int cr_cmd_doctor(cr_config *cfg, int argc, char **argv)
     bool no_probe = false;
     cr_optspec specs[] = {{"no-probe", NULL, &no_probe, NULL}, {0}};
     char *pos[argc + 1];
-    int npos, prc = cr_cli_parse(cmd, argc, argv, specs, pos, &npos);
-    if (prc)
-        return prc == 1 ? CR_EXIT_OK : prc;
-    if (npos)
-        return cr_cli_usage(cmd, "takes no arguments");
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 0, 0, "takes no arguments");
+    if (go != CR_CLI_GO)
+        return go;
 
     report r = {json_array(), 0};
     struct utsname u;
