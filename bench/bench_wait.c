@@ -14,10 +14,18 @@
  * libvirt's /run/libvirt/qemu/DOM.pid) is its boot CPU time; their sum
  * divided by the cores is the CPU floor of "all agents ready".
  *
+ * The machine may be shared: the poller also measures how much CPU went to
+ * processes outside its PID namespace while it waited (the system's busy
+ * time from /proc/stat less the namespace's own, when it runs inside
+ * tests/e2e/netns-run.sh), and gives the floor on the cores that were left.
+ *
  * Usage: bench_wait [--connect URI] [--t0 EPOCH_MS] [--timeout S]
- *                   [--interval MS] PREFIX N
+ *                   [--straggler S] [--interval MS] PREFIX N
  * Times are seconds since --t0 (default: the poller's start). Prints one
- * JSON object; exits 0 when all N were ready, 1 on timeout.
+ * JSON object; exits 0 when all N were ready, 1 when it gave up: at the
+ * timeout, or when no further agent answered for --straggler seconds
+ * (default 120) after the first did (a guest that failed to boot would
+ * otherwise hold the run until the timeout).
  */
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
@@ -26,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,6 +91,53 @@ static double qemu_cpu_s(const char *name)
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Busy CPU time of the whole machine, in clock ticks. */
+static double machine_busy_ticks(void)
+{
+    unsigned long long v[10] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return 0;
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                   &v[5], &v[6], &v[7], &v[8], &v[9]);
+    fclose(f);
+    if (n < 8)
+        return 0;
+    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+}
+
+/* CPU time of every process this /proc shows (in a PID namespace: the
+ * namespace's), plus what its init reaped, in clock ticks. */
+static double visible_ticks(void)
+{
+    double sum = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[4096];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')');
+        unsigned long long ut = 0, st = 0, cut = 0, cst = 0;
+        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &ut, &st, &cut,
+                         &cst) != 4)
+            continue;
+        sum += (double)(ut + st);
+        if (!strcmp(e->d_name, "1"))
+            sum += (double)(cut + cst);
+    }
+    if (d)
+        closedir(d);
+    return sum;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -92,7 +148,7 @@ int main(int argc, char **argv)
 {
     const char *uri = getenv("CRANGE_CONNECT") ? getenv("CRANGE_CONNECT") : "qemu:///system";
     double t0 = epoch_ms();
-    int timeout_s = 1800, interval_ms = 200;
+    int timeout_s = 1800, interval_ms = 200, straggler_s = 120;
     int i = 1;
     for (; i + 1 < argc && !strncmp(argv[i], "--", 2); i += 2) {
         if (!strcmp(argv[i], "--connect"))
@@ -101,6 +157,8 @@ int main(int argc, char **argv)
             t0 = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--timeout"))
             timeout_s = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--straggler"))
+            straggler_s = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--interval"))
             interval_ms = atoi(argv[i + 1]);
         else
@@ -122,10 +180,13 @@ int main(int argc, char **argv)
     }
     dom *doms = calloc(want ? want : 1, sizeof *doms);
     size_t n = 0, n_running = 0, n_ready = 0;
-    double all_running_s = -1, all_ready_s = -1;
+    double all_running_s = -1, all_ready_s = -1, last_ready_s = -1;
     long polls = 0;
+    double busy0 = machine_busy_ticks(), ours0 = visible_ticks(), start_ms = epoch_ms();
+    double busy1 = busy0, ours1 = ours0, end_ms = start_ms;
 
-    while (n_ready < want && (epoch_ms() - t0) / 1000.0 < timeout_s) {
+    while (n_ready < want && (epoch_ms() - t0) / 1000.0 < timeout_s &&
+           (last_ready_s < 0 || (epoch_ms() - t0) / 1000.0 - last_ready_s < straggler_s)) {
         if (n < want) {
             virDomainPtr *list = NULL;
             int nl = virConnectListAllDomains(c, &list, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
@@ -160,8 +221,13 @@ int main(int argc, char **argv)
             if (reply) {
                 x->ready_s = (epoch_ms() - t0) / 1000.0;
                 x->boot_cpu_s = qemu_cpu_s(x->name);
-                if (++n_ready == want)
+                last_ready_s = x->ready_s;
+                if (++n_ready == want) {
                     all_ready_s = x->ready_s;
+                    busy1 = machine_busy_ticks();
+                    ours1 = visible_ticks();
+                    end_ms = epoch_ms();
+                }
                 free(reply);
             }
         }
@@ -179,12 +245,22 @@ int main(int argc, char **argv)
         }
     qsort(cpus, cpu_known, sizeof *cpus, cmp_double);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (end_ms == start_ms) { /* not all answered: up to now */
+        busy1 = machine_busy_ticks();
+        ours1 = visible_ticks();
+        end_ms = epoch_ms();
+    }
+    double others = (busy1 - busy0 - (ours1 - ours0)) / (double)sysconf(_SC_CLK_TCK) / ((end_ms - start_ms) / 1000.0);
+    if (others < 0)
+        others = 0;
+    double left = (double)cores - others > 0.1 ? (double)cores - others : 0.1;
     printf("{\"prefix\":\"%s\",\"n\":%zu,\"running\":%zu,\"ready\":%zu,\"all_running_s\":%.3f,"
-           "\"all_ready_s\":%.3f,\"boot_cpu_s_sum\":%.2f,\"boot_cpu_s_p50\":%.2f,\"boot_cpu_s_max\":%.2f,"
-           "\"cores\":%ld,\"cpu_floor_s\":%.2f,\"pings\":%ld}\n",
-           prefix, want, n_running, n_ready, all_running_s, all_ready_s, cpu_sum,
+           "\"all_ready_s\":%.3f,\"last_ready_s\":%.3f,\"boot_cpu_s_sum\":%.2f,\"boot_cpu_s_p50\":%.2f,\"boot_cpu_s_max\":%.2f,"
+           "\"cores\":%ld,\"cpu_floor_s\":%.2f,\"others_cores\":%.2f,\"cpu_floor_shared_s\":%.2f,"
+           "\"pings\":%ld}\n",
+           prefix, want, n_running, n_ready, all_running_s, all_ready_s, last_ready_s, cpu_sum,
            cpu_known ? cpus[(cpu_known - 1) / 2] : -1.0, cpu_known ? cpus[cpu_known - 1] : -1.0, cores,
-           cpu_sum / (double)cores, polls);
+           cpu_sum / (double)cores, others, cpu_sum / left, polls);
     for (size_t j = 0; j < n; j++) {
         virDomainFree(doms[j].d);
         free(doms[j].name);

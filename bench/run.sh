@@ -1,18 +1,67 @@
 #!/bin/sh
-# Runs the benchmarks and writes BENCHMARKS.md at the top of the tree.
-# Usage: sudo sh bench/run.sh    (after a build in build/; see README)
+# Runs every benchmark and writes BENCHMARKS.md at the top of the tree.
+#
+# Usage: sudo sh bench/run.sh
+#
+# One command: it installs what it needs (tests/deps.sh, bench/deps.sh),
+# builds crange and the bench programs (in $CRANGE_BUILD, default build/),
+# then, each inside tests/e2e/netns-run.sh (a private libvirtd in its own
+# network, mount and PID namespace), the range engine figures
+# (bench/range.sh) and the side-by-side comparison with vagrant-libvirt and
+# a serial virsh script (bench/compare.sh), then the event log figures
+# (bench_events). Raw results go to bench/results/, the plot to
+# bench/up-time.svg (bench/report.sh), and all of it into BENCHMARKS.md.
+#
+# For a shorter run while developing, pick parts:
+#   BENCH_PARTS="range compare events"   (default: all three; empty: only
+#                                         redo the report from bench/results)
+#   BENCH_SECTIONS, BENCH_NS, ...         (see bench/compare.sh)
 set -eu
 cd "$(dirname "$0")/.."
-export CRANGE_BIN=${CRANGE_BIN:-$PWD/build/crange} CRANGE_SOURCE=$PWD
-[ -x "$CRANGE_BIN" ] || { echo "bench/run.sh: build crange first (cmake -S . -B build && cmake --build build)" >&2; exit 1; }
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-tests/e2e/netns-run.sh sh bench/range.sh > "$out"
+[ "$(id -u)" = 0 ] || { echo "bench/run.sh: must run as root (private libvirtd, VMs)" >&2; exit 1; }
+parts=${BENCH_PARTS-range compare events}
+sh tests/deps.sh
+sh bench/deps.sh
+build=${CRANGE_BUILD:-$PWD/build}
+cmake -S . -B "$build" >/dev/null
+cmake --build "$build" -j2 --target crange bench_events bench_wait >/dev/null
+export CRANGE_BIN=$build/crange CRANGE_SOURCE=$PWD BENCH_WAIT=$build/bench_wait
+export BENCH_RESULTS=${BENCH_RESULTS:-$PWD/bench/results}
+mkdir -p "$BENCH_RESULTS"
+if [ -n "$parts" ]; then
+    uptime | sed 's/^ *//' > "$BENCH_RESULTS/uptime.txt"
+    echo "bench: load at start: $(cat "$BENCH_RESULTS/uptime.txt")" >&2
+fi
+
+for p in $parts; do
+    case $p in
+    range) echo "bench: range engine (bench/range.sh)" >&2
+           tests/e2e/netns-run.sh sh bench/range.sh > "$BENCH_RESULTS/range.md" ;;
+    compare) echo "bench: side by side (bench/compare.sh)" >&2
+             tests/e2e/netns-run.sh sh bench/compare.sh ;;
+    events) echo "bench: events into SQLite (bench_events)" >&2
+            "$build/bench_events" > "$BENCH_RESULTS/events.md" ;;
+    *) echo "bench/run.sh: unknown part '$p'" >&2; exit 2 ;;
+    esac
+done
+[ -z "$parts" ] || uptime | sed 's/^ *//' > "$BENCH_RESULTS/uptime-end.txt"
+
+side=$(mktemp)
+trap 'rm -f "$side"' EXIT
+sh bench/report.sh > "$side"
 {
     echo "# crange benchmarks"
     echo
-    echo "Measurements, not tests: nothing here is asserted by the test suite. Reproduce with"
-    echo "\`sudo sh bench/run.sh\` (it runs in a private network namespace with its own libvirtd)."
+    echo "Measurements, not tests: nothing here is asserted by the test suite. Reproduce everything,"
+    echo "installs and build included, with one command:"
+    echo
+    echo '```sh'
+    echo 'sudo sh bench/run.sh'
+    echo '```'
+    echo
+    echo "It runs each part inside \`tests/e2e/netns-run.sh\` (a private network, mount and PID namespace"
+    echo "with its own libvirtd), keeps the raw figures in \`bench/results/\` and redraws"
+    echo "\`bench/up-time.svg\`."
     echo
     echo "## Machine"
     echo
@@ -21,10 +70,18 @@ tests/e2e/netns-run.sh sh bench/range.sh > "$out"
     echo "- libvirt $(virsh --version), $(qemu-system-x86_64 --version | head -n 1)"
     echo "- TCG (KVM is broken on this host: QEMU aborts on an MSR; \`crange doctor\` shows it)"
     echo "- measured $(date -u +%Y-%m-%dT%H:%MZ) with crange $("$CRANGE_BIN" --version | cut -d' ' -f2)"
+    echo "- load average at the start: \`$(cat "$BENCH_RESULTS/uptime.txt")\`; at the end:"
+    echo "  \`$(cat "$BENCH_RESULTS/uptime-end.txt")\`. The machine is shared: other work on the same"
+    echo "  2 cores during the run makes every figure here noisier and slower than on a quiet host."
     echo
-    echo "## Range engine"
-    echo
-    cat "$out"
-    cat bench/notes-range.md
+    if [ -s "$BENCH_RESULTS/range.md" ]; then
+        echo "## Range engine"
+        echo
+        cat "$BENCH_RESULTS/range.md"
+        cat bench/notes-range.md
+        echo
+    fi
+    cat "$side"
+    [ ! -s bench/notes-compare.md ] || cat bench/notes-compare.md
 } > BENCHMARKS.md
 cat BENCHMARKS.md

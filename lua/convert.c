@@ -169,6 +169,7 @@ static void convert_vm(lua_State *L, int e, cr_vm *vm)
 {
     vm->name = get_str(L, e, "name");
     vm->image = get_str(L, e, "image");
+    vm->role = get_str(L, e, "role");
     vm->memory_mib = (unsigned)get_int(L, e, "memory");
     vm->vcpus = (unsigned)get_int(L, e, "vcpus");
     vm->gateway = (uint32_t)get_int(L, e, "gateway");
@@ -200,6 +201,46 @@ static void convert_vm(lua_State *L, int e, cr_vm *vm)
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
+}
+
+static void convert_roles(lua_State *L, cr_team_model *t, int decl)
+{
+    size_t n = push_list(L, decl, "roles");
+    int list = lua_gettop(L);
+    t->roles = cr_xcalloc(n ? n : 1, sizeof *t->roles);
+    t->n_roles = n;
+    for (size_t i = 0; i < n; i++) {
+        cr_role *r = &t->roles[i];
+        lua_rawgeti(L, list, (lua_Integer)i + 1);
+        int e = lua_gettop(L);
+        r->name = get_str(L, e, "name");
+        r->image = get_str(L, e, "image");
+        get_strv(L, e, "packages", &r->packages);
+        get_where(L, e, &r->where);
+        size_t ns = push_list(L, e, "steps");
+        int steps = lua_gettop(L);
+        r->steps = cr_xcalloc(ns ? ns : 1, sizeof *r->steps);
+        r->n_steps = ns;
+        for (size_t k = 0; k < ns; k++) {
+            lua_rawgeti(L, steps, (lua_Integer)k + 1);
+            convert_step(L, lua_gettop(L), &r->steps[k]);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+}
+
+/* A VM given only a role runs the role's image (model.h). An unknown role
+ * leaves the image unset; cr_model_validate reports it at the VM. */
+static void resolve_role_images(cr_team_model *t)
+{
+    for (size_t i = 0; i < t->n_vms; i++) {
+        cr_vm *vm = &t->vms[i];
+        const cr_role *r = vm->role && !vm->image ? cr_team_role(t, vm->role) : NULL;
+        if (r && r->image)
+            vm->image = cr_xstrdup(r->image);
+    }
 }
 
 static void convert_vms(lua_State *L, cr_team_model *t, int decl)
@@ -348,7 +389,9 @@ static int convert_team(lua_State *L)
     if (!s->id)
         convert_scenario(L, s, decl);
     convert_networks(L, t, decl);
+    convert_roles(L, t, decl);
     convert_vms(L, t, decl);
+    resolve_role_images(t);
     convert_vars(L, t, decl);
     convert_objectives(L, t, decl);
     convert_flags(L, t, decl);

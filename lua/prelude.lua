@@ -27,7 +27,7 @@ local where, cidr_parse, ipv4_parse = host.where, host.cidr, host.ipv4
 local derive_int, derive_string, derive_choice = host.derive_int, host.derive_string, host.derive_choice
 
 local decl = {
-  scenario = nil, networks = {}, vms = {}, vars = {},
+  scenario = nil, networks = {}, vms = {}, vars = {}, roles = {},
   objectives = {}, flags = {}, injects = {}, solution = nil,
 }
 local finished = false -- the script has run; its functions may still be called
@@ -398,10 +398,56 @@ function env.run(t)
 end
 
 ---------------------------------------------------------------------------
+-- role{}: packages, files and commands baked once into a template layer of
+-- an image, shared by every VM of the role in every team.
+
+local ROLE_KEYS = set{ "name", "image", "packages", "files", "run" }
+local role_mt = { __metatable = "crange.role", __name = "crange.role" }
+local role_handles = setmetatable({}, { __mode = "k" }) -- handle -> role name
+
+function env.role(t)
+  local what = "role"
+  declaring(what)
+  checktable(what, t)
+  check_keys(what, t, ROLE_KEYS)
+  local r = {
+    name = get_string(what, t, "name", true),
+    image = get_string(what, t, "image", true),
+    packages = get_strings(what, t, "packages"),
+    steps = {},
+  }
+  for i = 1, #r.packages do
+    -- Debian policy's package names; no versions, options or apt patterns.
+    if not match(r.packages[i], "^[a-z0-9][a-z0-9+.%-]+$") then
+      fail("role: packages[%d] '%s' is not a Debian package name (lowercase letters, digits, '+', '-', '.')",
+           i, r.packages[i])
+    end
+  end
+  local files = get_list(what, t, "files")
+  for i = 1, #files do
+    local st = steps[files[i]]
+    if not st or st.kind ~= "file" then fail("role: files[%d] must be a step made by file{}", i) end
+    r.steps[#r.steps + 1] = st
+  end
+  r.file, r.line = here()
+  local cmds = get_list(what, t, "run")
+  for i = 1, #cmds do
+    if type(cmds[i]) ~= "string" then fail("role: run[%d] must be a shell command string", i) end
+    r.steps[#r.steps + 1] = {
+      kind = "run", argv = { "/bin/sh", "-c", cmds[i] }, timeout = 0, file = r.file, line = r.line,
+    }
+  end
+  decl.roles[#decl.roles + 1] = r
+  local h = setmetatable({ name = r.name }, role_mt)
+  role_handles[h] = r.name
+  return h
+end
+
+---------------------------------------------------------------------------
 -- vm{}
 
 local VM_KEYS = set{
-  "name", "image", "memory", "vcpus", "nics", "gateway", "entry", "description", "provision",
+  "name", "image", "role", "memory", "vcpus", "nics", "gateway", "entry", "description", "provision",
 }
 local NIC_KEYS = set{ "network", "address" }
 local vm_mt = { __metatable = "crange.vm", __name = "crange.vm" }
@@ -412,9 +458,15 @@ function env.vm(t)
   declaring(what)
   checktable(what, t)
   check_keys(what, t, VM_KEYS)
+  local role = rawget(t, "role")
+  if role ~= nil and type(role) ~= "string" then
+    role = role_handles[role]
+    if not role then fail("vm: 'role' must be a role name or a handle from role{}") end
+  end
   local v = {
     name = get_string(what, t, "name", true),
-    image = get_string(what, t, "image", true),
+    image = get_string(what, t, "image", role == nil), -- with a role, the role's image
+    role = role,
     memory = get_integer(what, t, "memory", 128, 1, 1048576, "a positive integer"),
     vcpus = get_integer(what, t, "vcpus", 1, 1, 256, "a positive integer"),
     nics = {},
@@ -1004,7 +1056,9 @@ end
 --   scenario = { id, title = {ja, en}, description = {ja, en}, sources = {..},
 --                teams, file, line }
 --   networks = { { name, addr, prefix, dhcp, forward?, file, line }, ... }
---   vms      = { { name, image, memory, vcpus, gateway, entry,
+--   roles    = { { name, image, packages = { name, ... },
+--                  steps = { file or run steps, as below; files first }, file, line }, ... }
+--   vms      = { { name, image?, role?, memory, vcpus, gateway, entry,
 --                  description? = {ja, en},
 --                  nics  = { { network, addr }, ... },
 --                  steps = { { kind = "file", src?, content?, dest, mode, file, line }

@@ -46,7 +46,7 @@ struct cr_sandbox {
     size_t mem_limit;
     size_t mem_used;
     bool mem_refused;           /* the allocator refused a block at least once */
-    char mem_where[WHERE_MAX];  /* "scenario.lua:3" at the last refusal */
+    char mem_where[WHERE_MAX];  /* "scenario.lua:3" at the last refusal made from scenario code */
 
     uint64_t insn_limit;
     uint64_t insn_count;
@@ -132,8 +132,12 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         return NULL;
     }
     if (nsize > old && nsize - old > sb->mem_limit - sb->mem_used) {
+        /* A refusal while the error of an earlier one unwinds the stack
+         * has no scenario frame left: keep the place that had one. */
+        char file[WHERE_MAX - 16];
+        if (!sb->mem_refused || (sb->L && cr_sandbox_where(sb->L, file, sizeof file) >= 0))
+            where_text(sb->L, sb->mem_where, sizeof sb->mem_where);
         sb->mem_refused = true;
-        where_text(sb->L, sb->mem_where, sizeof sb->mem_where);
         return NULL;
     }
     void *p = realloc(ptr, nsize);

@@ -159,6 +159,65 @@ cleanup:
     return rc;
 }
 
+/* ---- Roles are the same for every team ------------------------------- */
+
+static bool str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool strv_eq(char **a, char **b)
+{
+    size_t i = 0;
+    for (; a && b && a[i] && b[i]; i++)
+        if (strcmp(a[i], b[i]))
+            return false;
+    return (!a || !a[i]) && (!b || !b[i]);
+}
+
+static bool role_eq(const cr_role *a, const cr_role *b)
+{
+    if (!str_eq(a->image, b->image) || !strv_eq(a->packages, b->packages) || a->n_steps != b->n_steps)
+        return false;
+    for (size_t i = 0; i < a->n_steps; i++) {
+        const cr_step *x = &a->steps[i], *y = &b->steps[i];
+        if (x->kind != y->kind || x->mode != y->mode || !str_eq(x->dest, y->dest) || !str_eq(x->src, y->src) ||
+            x->content_len != y->content_len || (x->content_len && memcmp(x->content, y->content, x->content_len)) ||
+            !strv_eq(x->argv, y->argv))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * A role becomes one template layer that every team's VMs share, so a role
+ * that a team's script declares differently (a per-team value in a file or
+ * a command) cannot be honoured: refused at the role, with the team.
+ */
+static int check_roles_shared(const cr_scenario *s)
+{
+    const cr_team_model *first = &s->teams[0];
+    for (size_t t = 1; t < s->n_teams; t++) {
+        const cr_team_model *tm = &s->teams[t];
+        for (size_t i = 0; i < tm->n_roles; i++) {
+            const cr_role *r = &tm->roles[i];
+            const cr_role *r1 = cr_team_role(first, r->name);
+            if (!r1)
+                return cr_model_error(&r->where, "role '%s' is declared for team %d but not for team 1; "
+                                      "a role is the same for every team", r->name, tm->number);
+            if (!role_eq(r, r1))
+                return cr_model_error(&r->where, "role '%s' differs between team 1 and team %d; a role is the same "
+                                      "for every team (per-team values belong in the VM's provision)",
+                                      r->name, tm->number);
+        }
+        for (size_t i = 0; i < first->n_roles; i++)
+            if (!cr_team_role(tm, first->roles[i].name))
+                return cr_model_error(&first->roles[i].where, "role '%s' is declared for team 1 but not for team %d; "
+                                      "a role is the same for every team", first->roles[i].name, tm->number);
+    }
+    return 0;
+}
+
 int cr_scenario_load(cr_scenario **out, const char *path, const cr_load_opts *opts)
 {
     static const cr_load_opts defaults = {0};
@@ -194,6 +253,9 @@ int cr_scenario_load(cr_scenario **out, const char *path, const cr_load_opts *op
         if (rc < 0)
             goto cleanup;
     }
+    rc = check_roles_shared(s);
+    if (rc < 0)
+        goto cleanup;
     *out = s;
     s = NULL;
 cleanup:

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cr_cmd_image_build(cr_config *cfg, int argc, char **argv)
 {
@@ -56,8 +57,22 @@ int cr_cmd_image_list(cr_config *cfg, int argc, char **argv)
     printf("%-14s %-10s %10s  %-14s %s\n", "IMAGE", "STATE", "SIZE", "RECIPE HASH", "BUILT");
     size_t i;
     json_t *r;
+    bool layers = false;
     json_array_foreach(list, i, r)
     {
+        if (!strcmp(json_string_value(json_object_get(r, "kind")), "layer")) {
+            /* Role layers follow the images, in a table of their own. */
+            if (!layers)
+                printf("\n%-14s %-10s %10s  %-14s %-20s %s\n", "LAYER (ROLE)", "STATE", "SIZE", "KEY", "BUILT",
+                       "ON IMAGE");
+            layers = true;
+            char lsize[32];
+            snprintf(lsize, sizeof lsize, "%.1f MiB", json_integer_value(json_object_get(r, "size")) / 1048576.0);
+            printf("%-14s %-10s %10s  %-14.12s %-20s %s\n", json_string_value(json_object_get(r, "name")),
+                   json_string_value(json_object_get(r, "state")), lsize, json_string_value(json_object_get(r, "key")),
+                   json_string_value(json_object_get(r, "built_at")), json_string_value(json_object_get(r, "image")));
+            continue;
+        }
         const char *hash = json_string_value(json_object_get(r, "recipe_hash"));
         const char *built = json_string_value(json_object_get(r, "built_at"));
         char size[32] = "-";

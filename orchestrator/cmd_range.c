@@ -42,8 +42,8 @@ int cr_cmd_up(cr_config *cfg, int argc, char **argv)
         return cr_cli_fail(cfg);
     if (cfg->json) {
         cr_cli_print_json(cr_up_report_json(name, &rep));
-    } else if (rep.networks_changed + rep.volumes_created + rep.domains_defined + rep.domains_started +
-                   rep.provisioned + rep.removed ==
+    } else if (rep.layers_built + rep.networks_changed + rep.volumes_created + rep.domains_defined +
+                   rep.domains_started + rep.provisioned + rep.removed ==
                0) {
         printf("range %s is up to date: %zu team%s, %zu VMs, nothing to do (%.1f s)\n", name, rep.teams,
                rep.teams == 1 ? "" : "s", rep.vms, rep.seconds);

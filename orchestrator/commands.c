@@ -118,7 +118,8 @@ const cr_command cr_commands[] = {
      "rebuilt.",
      "Options:\n"
      "  --force          rebuild even when the recipe has not changed\n"},
-    {"image list", cr_cmd_image_list, "image list", "List recipes and built images: state, size, hash, build date.",
+    {"image list", cr_cmd_image_list, "image list",
+     "List recipes and built images (state, size, hash, build date), then the role layers built on them.",
      NULL},
     {"image verify", cr_cmd_image_verify, "image verify NAME", "Check a built image's files against its checksums.",
      NULL},

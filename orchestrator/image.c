@@ -6,6 +6,7 @@
 #include "image.h"
 
 #include "err.h"
+#include "layer.h"
 #include "log.h"
 #include "paths.h"
 #include "proc.h"
@@ -22,7 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const image_files[] = {"vmlinuz", "initrd.img", "disk.qcow2"};
+/* The files an image may have; image.json records the checksum of those the
+ * recipe wrote. Keep the order: cr_image_open fills its slots by index. */
+static const char *const image_files[] = {"vmlinuz", "initrd.img", "disk.qcow2", "dpkg-status", "apt-sources"};
+#define N_IMAGE_FILES (sizeof image_files / sizeof *image_files)
 
 void cr_image_free(cr_image *img)
 {
@@ -34,6 +38,9 @@ void cr_image_free(cr_image *img)
     free(img->kernel);
     free(img->initrd);
     free(img->disk);
+    free(img->disk_sha256);
+    free(img->dpkg_status);
+    free(img->apt_sources);
     free(img->cmdline);
     free(img->recipe_hash);
     free(img->built_at);
@@ -48,9 +55,15 @@ static char *recipe_dir(const char *name)
     return dir;
 }
 
+/* "layers" holds the role layers, so it cannot name an image. */
+static bool image_name_valid(const char *name)
+{
+    return cr_name_valid(name, 31) && strcmp(name, CR_LAYER_DIR) != 0;
+}
+
 bool cr_image_recipe_exists(const char *name)
 {
-    if (!cr_name_valid(name, 31))
+    if (!image_name_valid(name))
         return false;
     char *dir = recipe_dir(name);
     char *script = cr_path_join(dir, "build.sh");
@@ -64,7 +77,7 @@ bool cr_image_known(const char *name, void *store)
 {
     if (cr_image_recipe_exists(name))
         return true;
-    if (!store || !cr_name_valid(name, 31))
+    if (!store || !image_name_valid(name))
         return false;
     char *dir = cr_path_join(store, name);
     char *meta = cr_path_join(dir, "image.json");
@@ -74,7 +87,7 @@ bool cr_image_known(const char *name, void *store)
     return ok;
 }
 
-static int sha256_file(char out[65], uint64_t *size, const char *path)
+int cr_file_sha256(char out[65], uint64_t *size, const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -231,12 +244,12 @@ static int write_manifest(const char *dir, const char *name, const char *hash)
     json_t *files = json_object();
     json_t *m = json_object();
     uint64_t total = 0;
-    for (size_t i = 0; i < sizeof image_files / sizeof *image_files; i++) {
+    for (size_t i = 0; i < N_IMAGE_FILES; i++) {
         char *path = cr_path_join(dir, image_files[i]);
         if (cr_path_exists(path)) {
             char sum[65];
             uint64_t size = 0;
-            rc = sha256_file(sum, &size, path);
+            rc = cr_file_sha256(sum, &size, path);
             if (rc == 0)
                 json_object_set_new(files, image_files[i], json_pack("{s:s, s:I}", "sha256", sum, "size",
                                                                       (json_int_t)size));
@@ -300,7 +313,7 @@ int cr_image_verify(const char *store, const char *name)
     {
         char *path = cr_path_join(dir, file);
         char sum[65];
-        rc = sha256_file(sum, NULL, path);
+        rc = cr_file_sha256(sum, NULL, path);
         if (rc == 0 && strcmp(sum, json_string_value(json_object_get(info, "sha256")) ?: ""))
             rc = cr_error_set(CR_EINVAL, "image '%s': %s does not match its checksum", name, file);
         free(path);
@@ -315,7 +328,7 @@ int cr_image_verify(const char *store, const char *name)
 int cr_image_open(cr_image **out, const char *store, const char *name)
 {
     *out = NULL;
-    if (!cr_name_valid(name, 31))
+    if (!image_name_valid(name))
         return cr_error_set(CR_EINVAL, "bad image name '%s'", name);
     json_t *m = load_manifest(store, name);
     if (!m)
@@ -331,9 +344,11 @@ int cr_image_open(cr_image **out, const char *store, const char *name)
     img->size = (uint64_t)json_integer_value(json_object_get(m, "size"));
     img->disk_virtual_size = (uint64_t)json_integer_value(json_object_get(m, "disk_virtual_size"));
     json_t *files = json_object_get(m, "files");
-    char **slots[] = {&img->kernel, &img->initrd, &img->disk};
+    char **slots[N_IMAGE_FILES] = {&img->kernel, &img->initrd, &img->disk, &img->dpkg_status, &img->apt_sources};
     int rc = 0;
-    for (size_t i = 0; i < 3; i++) {
+    const char *disk_sum = json_string_value(json_object_get(json_object_get(files, "disk.qcow2"), "sha256"));
+    img->disk_sha256 = cr_xstrdup(disk_sum);
+    for (size_t i = 0; i < N_IMAGE_FILES; i++) {
         if (!json_object_get(files, image_files[i]))
             continue;
         *slots[i] = cr_path_join(img->dir, image_files[i]);
@@ -440,7 +455,7 @@ json_t *cr_image_list(const char *store)
         DIR *d = opendir(roots[r]);
         struct dirent *e;
         while (d && (e = readdir(d))) {
-            if (!cr_name_valid(e->d_name, 31))
+            if (!image_name_valid(e->d_name))
                 continue;
             bool dup = false;
             for (size_t i = 0; i < n; i++)
@@ -470,7 +485,8 @@ json_t *cr_image_list(const char *store)
             state = "no recipe";
         else
             state = have && !strcmp(have, hash) ? "current" : "stale";
-        json_t *row = json_pack("{s:s, s:b, s:s}", "name", names[i], "built", m != NULL, "state", state);
+        json_t *row = json_pack("{s:s, s:s, s:b, s:s}", "kind", "image", "name", names[i], "built", m != NULL,
+                                "state", state);
         if (m) {
             json_object_set(row, "size", json_object_get(m, "size"));
             json_object_set(row, "recipe_hash", json_object_get(m, "recipe_hash"));
@@ -484,5 +500,8 @@ json_t *cr_image_list(const char *store)
     }
     free(names);
     free(recipes);
+    json_t *layers = cr_layer_list(store);
+    json_array_extend(list, layers);
+    json_decref(layers);
     return list;
 }

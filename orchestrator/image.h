@@ -9,6 +9,8 @@
  * so that a build is skipped when neither changed.
  *
  * Built images are read-only bases: VMs get qcow2 overlays, never copies.
+ * Role layers (layer.h) live beside them, under <store>/layers/, a name no
+ * image can take.
  */
 #ifndef CRANGE_IMAGE_H
 #define CRANGE_IMAGE_H
@@ -24,7 +26,10 @@ typedef struct cr_image {
     char *kernel;         /* absolute paths, NULL when absent */
     char *initrd;
     char *disk;
+    char *disk_sha256;    /* hex, from image.json; NULL without a disk */
     uint64_t disk_virtual_size; /* bytes; 0 without a disk */
+    char *dpkg_status;    /* Debian images: the image's /var/lib/dpkg/status and */
+    char *apt_sources;    /* its sources.list (role layers use them); else NULL */
     char *cmdline;        /* base kernel arguments */
     bool actions;         /* the guest feeds the org.crange.actions.0 channel */
     char *recipe_hash;    /* hex */
@@ -50,11 +55,15 @@ bool cr_image_known(const char *name, void *store);
  */
 int cr_image_build(const char *store, const char *name, bool force, bool *rebuilt);
 
+/* SHA-256 (hex) and size of a file, as image.json records them. */
+int cr_file_sha256(char out[65], uint64_t *size, const char *path);
+
 /* Recomputes the checksums of a built image; CR_EINVAL names a bad file. */
 int cr_image_verify(const char *store, const char *name);
 
-/* Every recipe and built image: name, built, size, hash, built_at, recipe
- * state ("current", "stale", "no recipe", "not built"). New reference. */
+/* Every recipe and built image: kind "image", name, built, size, hash,
+ * built_at, recipe state ("current", "stale", "no recipe", "not built");
+ * then every role layer (layer.h): kind "layer". New reference. */
 json_t *cr_image_list(const char *store);
 
 #endif

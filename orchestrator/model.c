@@ -47,6 +47,7 @@ static void free_vm(cr_vm *vm)
 {
     free(vm->name);
     free(vm->image);
+    free(vm->role);
     for (size_t i = 0; i < vm->n_nics; i++) {
         free(vm->nics[i].network);
         free(vm->nics[i].where.file);
@@ -97,6 +98,17 @@ static void free_content(cr_team_model *t)
     free(t->injects);
 }
 
+static void free_role(cr_role *r)
+{
+    free(r->name);
+    free(r->image);
+    free_strv(r->packages);
+    for (size_t i = 0; i < r->n_steps; i++)
+        free_step(&r->steps[i]);
+    free(r->steps);
+    free(r->where.file);
+}
+
 static void free_team(cr_team_model *t)
 {
     for (size_t i = 0; i < t->n_networks; i++) {
@@ -114,6 +126,9 @@ static void free_team(cr_team_model *t)
         free(t->vars[i].where.file);
     }
     free(t->vars);
+    for (size_t i = 0; i < t->n_roles; i++)
+        free_role(&t->roles[i]);
+    free(t->roles);
     free_content(t);
 }
 
@@ -175,6 +190,14 @@ const cr_flag *cr_team_flag(const cr_team_model *t, const char *id)
     return NULL;
 }
 
+const cr_role *cr_team_role(const cr_team_model *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_roles; i++)
+        if (!strcmp(t->roles[i].name, name))
+            return &t->roles[i];
+    return NULL;
+}
+
 int cr_model_error(const cr_where *w, const char *fmt, ...)
 {
     char msg[768];
@@ -228,6 +251,16 @@ static int check_source(const cr_scenario *s, const cr_step *st)
     return rc;
 }
 
+/* A file step's destination and source; other steps pass. */
+static int check_file_step(const cr_scenario *s, const cr_step *st, const char *what, const char *name)
+{
+    if (st->kind != CR_STEP_FILE)
+        return 0;
+    if (!st->dest || st->dest[0] != '/')
+        return cr_model_error(&st->where, "%s '%s': file destination must be an absolute path", what, name);
+    return st->src ? check_source(s, st) : 0;
+}
+
 static int validate_vm(const cr_scenario *s, const cr_team_model *t, const cr_vm *vm,
                        bool (*image_known)(const char *, void *), void *ctx)
 {
@@ -236,7 +269,17 @@ static int validate_vm(const cr_scenario *s, const cr_team_model *t, const cr_vm
         return cr_model_error(&vm->where,
                               "vm name '%s' must be a lowercase letter then letters, digits or '-' (at most %d)",
                               vm->name, CR_NAME_MAX);
-    if (image_known && !image_known(vm->image, ctx))
+    if (vm->role) {
+        const cr_role *role = cr_team_role(t, vm->role);
+        if (!role)
+            return cr_model_error(&vm->where, "vm '%s': unknown role '%s'", vm->name, vm->role);
+        if (vm->image && strcmp(vm->image, role->image))
+            return cr_model_error(&vm->where, "vm '%s': image '%s' is not the image of role '%s' ('%s'); give one of them",
+                                  vm->name, vm->image, role->name, role->image);
+    } else if (!vm->image) {
+        return cr_model_error(&vm->where, "vm '%s': needs an image or a role", vm->name);
+    }
+    if (vm->image && image_known && !image_known(vm->image, ctx))
         return cr_model_error(&vm->where, "vm '%s': unknown image '%s'", vm->name, vm->image);
     if (vm->n_nics > CR_MAX_NICS)
         return cr_model_error(&vm->where, "vm '%s': more than %d nics", vm->name, CR_MAX_NICS);
@@ -273,15 +316,45 @@ static int validate_vm(const cr_scenario *s, const cr_team_model *t, const cr_vm
                                   fmt_addr);
     }
     for (size_t i = 0; i < vm->n_steps; i++) {
-        const cr_step *st = &vm->steps[i];
-        if (st->kind == CR_STEP_FILE) {
-            if (!st->dest || st->dest[0] != '/')
-                return cr_model_error(&st->where, "vm '%s': file destination must be an absolute path", vm->name);
-            if (st->src) {
-                int rc = check_source(s, st);
-                if (rc < 0)
-                    return rc;
+        int rc = check_file_step(s, &vm->steps[i], "vm", vm->name);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * Roles: unique names, a known image, and only file and run steps (a user
+ * is per-team provisioning, not part of a template). Package names were
+ * checked by the language when the role was declared.
+ */
+static int validate_roles(const cr_scenario *s, const cr_team_model *t,
+                          bool (*image_known)(const char *, void *), void *ctx)
+{
+    char here[PATH_MAX];
+    for (size_t i = 0; i < t->n_roles; i++) {
+        const cr_role *r = &t->roles[i];
+        if (!cr_name_valid(r->name, CR_NAME_MAX))
+            return cr_model_error(&r->where,
+                                  "role name '%s' must be a lowercase letter then letters, digits or '-' (at most %d)",
+                                  r->name, CR_NAME_MAX);
+        for (size_t j = 0; j < i; j++) {
+            if (!strcmp(r->name, t->roles[j].name)) {
+                where_text(here, sizeof here, &t->roles[j].where);
+                return cr_model_error(&r->where, "duplicate role '%s' (first declared at %s)", r->name, here);
             }
+        }
+        if (!r->image)
+            return cr_model_error(&r->where, "role '%s': needs an image", r->name);
+        if (image_known && !image_known(r->image, ctx))
+            return cr_model_error(&r->where, "role '%s': unknown image '%s'", r->name, r->image);
+        for (size_t k = 0; k < r->n_steps; k++) {
+            const cr_step *st = &r->steps[k];
+            if (st->kind != CR_STEP_FILE && st->kind != CR_STEP_RUN)
+                return cr_model_error(&st->where, "role '%s': only file and run steps belong in a role", r->name);
+            int rc = check_file_step(s, st, "role", r->name);
+            if (rc < 0)
+                return rc;
         }
     }
     return 0;
@@ -449,6 +522,9 @@ int cr_model_validate(const cr_scenario *s, const cr_team_model *t,
         }
     }
 
+    int rc = validate_roles(s, t, image_known, ctx);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < t->n_vms; i++) {
         const cr_vm *vm = &t->vms[i];
         for (size_t j = 0; j < i; j++) {
@@ -457,7 +533,7 @@ int cr_model_validate(const cr_scenario *s, const cr_team_model *t,
                 return cr_model_error(&vm->where, "duplicate vm '%s' (first declared at %s)", vm->name, here);
             }
         }
-        int rc = validate_vm(s, t, vm, image_known, ctx);
+        rc = validate_vm(s, t, vm, image_known, ctx);
         if (rc < 0)
             return rc;
     }

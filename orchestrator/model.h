@@ -223,7 +223,9 @@ const cr_role *cr_team_role(const cr_team_model *t, const char *name);
  * a declaration runs: duplicate names, overlapping CIDRs, addresses outside
  * their network or used twice, network broadcast/network addresses, unknown
  * network references, missing files and path traversal in file sources, a
- * gateway outside every attached network.
+ * gateway outside every attached network; roles (unique names, known image,
+ * only file and run steps) and the role of each VM (it exists, and its
+ * image is the VM's when the VM names one too).
  *
  * image_known(name, ctx) says whether an image name exists (a recipe or a
  * built image); pass NULL to skip that check.

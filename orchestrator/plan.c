@@ -228,6 +228,8 @@ json_t *cr_plan_to_json(const cr_plan *p, bool show_secrets)
                 cr_ipv4_format(addr, pv->vm->gateway);
                 json_object_set_new(vm, "gateway", json_string(addr));
             }
+            if (pv->vm->role)
+                json_object_set_new(vm, "role", json_string(pv->vm->role));
             json_object_set_new(vm, "steps", json_integer((json_int_t)pv->vm->n_steps));
             json_array_append_new(vms, vm);
         }
@@ -265,9 +267,9 @@ void cr_plan_print(const cr_plan *p, FILE *out, bool show_secrets)
             const cr_plan_vm *pv = &p->vms[i];
             if (pv->team != tm->number)
                 continue;
-            fprintf(out, "  vm %-12s image %s, %u MiB, %u vcpu%s%s  %s\n", pv->vm->name, pv->vm->image,
-                    pv->vm->memory_mib, pv->vm->vcpus, pv->vm->vcpus == 1 ? "" : "s",
-                    pv->vm->entry ? ", entry" : "", pv->domain);
+            fprintf(out, "  vm %-12s image %s%s%s, %u MiB, %u vcpu%s%s  %s\n", pv->vm->name, pv->vm->image,
+                    pv->vm->role ? ", role " : "", pv->vm->role ? pv->vm->role : "", pv->vm->memory_mib,
+                    pv->vm->vcpus, pv->vm->vcpus == 1 ? "" : "s", pv->vm->entry ? ", entry" : "", pv->domain);
             for (size_t k = 0; k < pv->n_nics; k++) {
                 if (pv->nics[k].nic->addr)
                     cr_ipv4_format(addr, pv->nics[k].nic->addr);

@@ -17,6 +17,7 @@
 #include "catalog.h"
 #include "err.h"
 #include "image.h"
+#include "layer.h"
 #include "log.h"
 #include "paths.h"
 #include "plan.h"
@@ -35,11 +36,31 @@
 #include <string.h>
 
 #define DEFAULT_AGENT_TIMEOUT_S 600
+/* Role layers built at once: each builder is a 2-vCPU, 512 MiB VM installing
+ * packages, the heaviest thing up does. */
+#define LAYER_JOBS 2
 
 /* Connections per host: libvirtd runs at most 5 calls per connection. */
 static int conns_for(int jobs)
 {
     return (jobs + 3) / 4;
+}
+
+/*
+ * Workers for down. A destroy is mostly waiting, not work: libvirt sends
+ * QEMU SIGTERM and sleeps 200 ms before it looks again, so at --jobs 8 a
+ * 250-VM range could not go in less than 250 * 0.2 / 8 = 6.25 s however
+ * idle the host. Down fans out wider; libvirtd queues what its worker
+ * threads cannot take at once.
+ */
+#define DOWN_FANOUT 4
+#define DOWN_JOBS_MAX 64
+
+static int down_jobs(int jobs)
+{
+    if (jobs >= DOWN_JOBS_MAX)
+        return jobs;
+    return jobs * DOWN_FANOUT < DOWN_JOBS_MAX ? jobs * DOWN_FANOUT : DOWN_JOBS_MAX;
 }
 
 /* ------------------------------------------------------------------ up */
@@ -49,6 +70,16 @@ typedef struct img_entry {
     cr_image *img;
 } img_entry;
 
+/* One role layer to have: the key, the role (any team's: they are equal)
+ * and, once ensured, the layer. */
+typedef struct layer_entry {
+    char key[65];
+    const cr_role *role;
+    const cr_image *base;
+    cr_layer *layer;
+    bool built;
+} layer_entry;
+
 typedef struct up_ctx {
     const cr_config *c;
     const cr_up_opts *u;
@@ -57,6 +88,9 @@ typedef struct up_ctx {
     cr_virt *virt;
     img_entry *images;
     size_t n_images;
+    layer_entry *layers;
+    size_t n_layers;
+    size_t *vm_layer;   /* per VM: index into layers, or SIZE_MAX without a role */
     char domtype[8];
     char *overlay_dir;
     cr_progress *progress;
@@ -92,6 +126,19 @@ static int job_network(size_t i, int w, void *ctx)
     return rc;
 }
 
+/* A VM's overlay is made once; if its role's layer has changed since (new
+ * packages, say), the VM keeps the old one until it is recreated. Say so. */
+static void warn_stale_backing(up_ctx *x, int w, const cr_plan_vm *pv, const char *want)
+{
+    char *have = NULL;
+    if (cr_virt_volume_backing(&have, x->virt, w, x->plan->pool, pv->volume) == 0 && strcmp(have, want))
+        cr_log_warn("team %d vm '%s' runs on %s, not on %s (its image or role changed); recreate it to use the "
+                    "new one (crange down, or remove the VM from the scenario and run up twice)",
+                    pv->team, pv->vm->name, have, want);
+    cr_error_clear();
+    free(have);
+}
+
 static int job_vm(size_t i, int w, void *ctx)
 {
     up_ctx *x = ctx;
@@ -101,9 +148,13 @@ static int job_vm(size_t i, int w, void *ctx)
     int rc = 0;
     double t0 = cr_now_seconds();
     if (img->disk) {
-        char *vxml = cr_xml_volume(pv->volume, img);
+        /* A role's VM sits on the role's layer, which sits on the image. */
+        const char *backing = x->vm_layer[i] != SIZE_MAX ? x->layers[x->vm_layer[i]].layer->disk : img->disk;
+        char *vxml = cr_xml_volume(pv->volume, backing, img->disk_virtual_size);
         rc = cr_virt_ensure_volume(x->virt, w, x->plan->pool, pv->volume, vxml, &overlay, &x->volume[i]);
         free(vxml);
+        if (rc == 0 && !x->volume[i])
+            warn_stale_backing(x, w, pv, backing);
     }
     if (rc == 0) {
         char *dxml = cr_xml_domain(x->plan, pv, img, overlay, x->domtype);
@@ -161,19 +212,71 @@ static int pool_failures(const cr_pool_result *res)
     return rc;
 }
 
-/* Runs one phase of up over the worker pool. */
-static int run_phase(up_ctx *x, const char *phase, size_t n, cr_pool_fn fn, size_t *failed)
+/* Runs one phase of up over the worker pool, with at most jobs workers. */
+static int run_phase_jobs(up_ctx *x, const char *phase, size_t n, int jobs, cr_pool_fn fn, size_t *failed)
 {
     if (n == 0)
         return 0;
     x->progress = cr_progress_new(phase, n, x->c->progress, x->c->json);
     cr_pool_result res;
-    cr_pool_run(&res, n, x->c->jobs, fn, x, on_progress, x);
+    cr_pool_run(&res, n, jobs, fn, x, on_progress, x);
     cr_progress_end(x->progress, res.failed);
     x->progress = NULL;
     *failed += res.failed;
     int rc = pool_failures(&res);
     cr_pool_result_free(&res);
+    return rc;
+}
+
+static int run_phase(up_ctx *x, const char *phase, size_t n, cr_pool_fn fn, size_t *failed)
+{
+    return run_phase_jobs(x, phase, n, x->c->jobs, fn, failed);
+}
+
+static int job_layer(size_t i, int w, void *ctx)
+{
+    up_ctx *x = ctx;
+    layer_entry *le = &x->layers[i];
+    char *store = cr_config_images(x->c);
+    int rc = cr_layer_ensure(&le->layer, &le->built, cr_virt_conn(x->virt, w), x->domtype, store, x->scenario->dir,
+                             le->role, le->base);
+    free(store);
+    return rc;
+}
+
+/*
+ * The role layers the plan's VMs need, each once however many teams and
+ * VMs use it (roles are the same for every team), built when missing.
+ */
+static int ensure_layers(up_ctx *x, size_t *failed)
+{
+    x->vm_layer = cr_xcalloc(x->plan->n_vms ? x->plan->n_vms : 1, sizeof *x->vm_layer);
+    int rc = 0;
+    for (size_t i = 0; i < x->plan->n_vms && rc == 0; i++) {
+        const cr_plan_vm *pv = &x->plan->vms[i];
+        x->vm_layer[i] = SIZE_MAX;
+        if (!pv->vm->role)
+            continue;
+        const cr_role *role = cr_team_role(pv->tm, pv->vm->role);
+        const cr_image *base = find_image(x, role->image);
+        char key[65];
+        rc = cr_layer_key(key, x->scenario->dir, role, base);
+        size_t k = 0;
+        while (rc == 0 && k < x->n_layers && strcmp(x->layers[k].key, key))
+            k++;
+        if (rc == 0 && k == x->n_layers) {
+            x->layers = cr_xrealloc(x->layers, (x->n_layers + 1) * sizeof *x->layers);
+            layer_entry *le = &x->layers[x->n_layers++];
+            memset(le, 0, sizeof *le);
+            memcpy(le->key, key, sizeof key);
+            le->role = role;
+            le->base = base;
+        }
+        x->vm_layer[i] = k;
+    }
+    if (rc == 0)
+        rc = run_phase_jobs(x, "role layers", x->n_layers, x->c->jobs < LAYER_JOBS ? x->c->jobs : LAYER_JOBS,
+                            job_layer, failed);
     return rc;
 }
 
@@ -193,14 +296,10 @@ static int job_stray_domain(size_t i, int w, void *ctx)
         return rc;
     /* Its overlay goes too; a missing pool or volume is fine. */
     char *vol = cr_xasprintf("t%d.%s.qcow2", d->meta.team, d->meta.name);
-    virStoragePoolPtr p = virStoragePoolLookupByName(cr_virt_conn(x->virt, w), x->pool);
-    virStorageVolPtr v = p ? virStorageVolLookupByName(p, vol) : NULL;
-    if (v && virStorageVolDelete(v, 0) < 0)
-        cr_log_warn("cannot delete volume %s: %s", vol, virGetLastErrorMessage());
-    if (v)
-        virStorageVolFree(v);
-    if (p)
-        virStoragePoolFree(p);
+    if (cr_virt_remove_volume(x->virt, w, x->pool, vol) < 0) {
+        cr_log_warn("cannot delete volume %s: %s", vol, cr_error_message());
+        cr_error_clear();
+    }
     free(vol);
     return 0;
 }
@@ -415,6 +514,9 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
             goto cleanup;
     }
     cr_log_debug("accelerator: %s (%s)", x.domtype, why);
+    rc = ensure_layers(&x, &rep->failed);
+    if (rc < 0)
+        goto cleanup;
 
     char digest[65];
     cr_hex(digest, x.scenario->digest, sizeof x.scenario->digest);
@@ -494,6 +596,8 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
     if (rc == 0 && !u->start_paused && !u->no_provision)
         rc = run_phase(&x, "agents and provisioning", n_vms, job_provision, &rep->failed);
 
+    for (size_t i = 0; i < x.n_layers; i++)
+        rep->layers_built += x.layers[i].built;
     for (size_t i = 0; i < n_nets; i++)
         rep->networks_changed += x.net_changed[i];
     for (size_t i = 0; i < n_vms; i++) {
@@ -531,6 +635,10 @@ cleanup:
         cr_image_free(x.images[i].img);
     }
     free(x.images);
+    for (size_t i = 0; i < x.n_layers; i++)
+        cr_layer_free(x.layers[i].layer);
+    free(x.layers);
+    free(x.vm_layer);
     free(x.defined);
     free(x.started);
     free(x.volume);
@@ -554,10 +662,11 @@ cleanup:
 
 json_t *cr_up_report_json(const char *range, const cr_up_report *r)
 {
-    return json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:f, s:s, s:{s:f, s:f, s:f}}",
+    return json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:f, s:s, s:{s:f, s:f, s:f}}",
                      "range", range,
                      "teams", (json_int_t)r->teams, "vms", (json_int_t)r->vms, "networks", (json_int_t)r->networks,
-                     "changes", "networks", (json_int_t)r->networks_changed, "volumes",
+                     "changes", "layers", (json_int_t)r->layers_built, "networks", (json_int_t)r->networks_changed,
+                     "volumes",
                      (json_int_t)r->volumes_created, "defined", (json_int_t)r->domains_defined, "started",
                      (json_int_t)r->domains_started, "provisioned", (json_int_t)r->provisioned, "removed",
                      (json_int_t)r->removed, "failed", (json_int_t)r->failed, "seconds", r->seconds, "accel",
@@ -570,12 +679,22 @@ json_t *cr_up_report_json(const char *range, const cr_up_report *r)
 typedef struct down_ctx {
     cr_virt *virt;
     cr_found *found;
+    char *pool;
 } down_ctx;
 
+/* The domain and its overlay, so that volumes go in parallel rather than
+ * one by one when the pool is removed. */
 static int job_down_domain(size_t i, int w, void *ctx)
 {
     down_ctx *x = ctx;
-    return cr_virt_remove_domain(x->virt, w, x->found->doms[i].name);
+    const cr_found_dom *d = &x->found->doms[i];
+    int rc = cr_virt_remove_domain(x->virt, w, d->name);
+    if (rc == 0) {
+        char *vol = cr_xasprintf("t%d.%s.qcow2", d->meta.team, d->meta.name);
+        rc = cr_virt_remove_volume(x->virt, w, x->pool, vol);
+        free(vol);
+    }
+    return rc;
 }
 
 static int job_down_network(size_t i, int w, void *ctx)
@@ -620,21 +739,22 @@ int cr_range_down(const cr_config *c, const char *range, bool purge, cr_down_rep
     {
         cr_virt *v = NULL;
         cr_found f = {0};
-        rc = cr_virt_open(&v, json_string_value(hv), conns_for(c->jobs));
+        int jobs = down_jobs(c->jobs);
+        rc = cr_virt_open(&v, json_string_value(hv), conns_for(jobs));
         if (rc == 0)
             rc = cr_virt_scan(&f, v, range);
-        down_ctx x = {v, &f};
+        down_ctx x = {v, &f, cr_name_pool(range)};
         cr_pool_result res = {0};
         if (rc == 0 && f.n_doms) {
             cr_progress *p = cr_progress_new("removing VMs", f.n_doms, c->progress, c->json);
-            cr_pool_run(&res, f.n_doms, c->jobs, job_down_domain, &x, NULL, NULL);
+            cr_pool_run(&res, f.n_doms, jobs, job_down_domain, &x, NULL, NULL);
             cr_progress_end(p, res.failed);
             rc = pool_failures(&res);
             rep->domains += f.n_doms - res.failed;
             cr_pool_result_free(&res);
         }
         if (rc == 0 && f.n_nets) {
-            cr_pool_run(&res, f.n_nets, c->jobs, job_down_network, &x, NULL, NULL);
+            cr_pool_run(&res, f.n_nets, jobs, job_down_network, &x, NULL, NULL);
             rc = pool_failures(&res);
             rep->networks += f.n_nets - res.failed;
             cr_pool_result_free(&res);
@@ -644,6 +764,7 @@ int cr_range_down(const cr_config *c, const char *range, bool purge, cr_down_rep
             rep->pools += rc == 0;
         }
         cr_found_free(&f);
+        free(x.pool);
         cr_virt_close(v);
         if (rc < 0)
             break;

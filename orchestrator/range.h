@@ -40,6 +40,7 @@ typedef struct cr_up_report {
     size_t domains_started;
     size_t provisioned;
     size_t removed;         /* objects of teams or VMs no longer in the plan */
+    size_t layers_built;    /* role layers this run had to build (layer.h) */
     size_t failed;
     double seconds;
     char domtype[8];        /* "kvm" or "qemu" */

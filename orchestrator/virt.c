@@ -311,6 +311,35 @@ cleanup:
     return rc;
 }
 
+int cr_virt_volume_backing(char **out, cr_virt *v, int w, const char *pool, const char *name)
+{
+    *out = NULL;
+    virStoragePoolPtr p = virStoragePoolLookupByName(cr_virt_conn(v, w), pool);
+    virStorageVolPtr vol = p ? virStorageVolLookupByName(p, name) : NULL;
+    char *xml = vol ? virStorageVolGetXMLDesc(vol, 0) : NULL;
+    int rc = 0;
+    if (!xml) {
+        rc = lv_not_found() ? cr_error_set(CR_ENOTFOUND, "no volume '%s' in pool '%s'", name, pool)
+                            : lv_error("volume", name);
+    } else {
+        /* <backingStore> ... <path>P</path>: libvirt writes no attributes
+         * on path, and escapes its text. */
+        const char *bs = strstr(xml, "<backingStore");
+        const char *start = bs ? strstr(bs, "<path>") : NULL;
+        const char *end = start ? strstr(start, "</path>") : NULL;
+        if (!end)
+            rc = cr_error_set(CR_ENOTFOUND, "volume '%s' has no backing file", name);
+        else
+            *out = cr_xstrndup(start + 6, (size_t)(end - start - 6));
+    }
+    free(xml);
+    if (vol)
+        virStorageVolFree(vol);
+    if (p)
+        virStoragePoolFree(p);
+    return rc;
+}
+
 int cr_virt_ensure_domain(cr_virt *v, int w, const char *name, const char *xml, bool start_paused, bool *defined,
                           bool *started)
 {
@@ -383,6 +412,26 @@ int cr_virt_remove_network(cr_virt *v, int w, const char *name)
     if (rc == 0 && virNetworkIsPersistent(n) == 1 && virNetworkUndefine(n) < 0 && !lv_not_found())
         rc = lv_error("undefine network", name);
     virNetworkFree(n);
+    return rc;
+}
+
+int cr_virt_remove_volume(cr_virt *v, int w, const char *pool, const char *name)
+{
+    virStoragePoolPtr p = virStoragePoolLookupByName(cr_virt_conn(v, w), pool);
+    if (!p)
+        return lv_not_found() ? 0 : lv_error("storage pool", pool);
+    int rc = 0;
+    virStorageVolPtr vol = virStorageVolLookupByName(p, name);
+    if (!vol) {
+        /* An inactive pool cannot look volumes up; its removal deletes them. */
+        if (!lv_not_found() && virStoragePoolIsActive(p) == 1)
+            rc = lv_error("volume", name);
+    } else {
+        if (virStorageVolDelete(vol, 0) < 0 && !lv_not_found())
+            rc = lv_error("delete volume", name);
+        virStorageVolFree(vol);
+    }
+    virStoragePoolFree(p);
     return rc;
 }
 

@@ -88,7 +88,9 @@ const cr_found_net *cr_found_network(const cr_found *f, const char *name);
 /* XML documents (new strings). */
 char *cr_xml_network(const cr_plan *p, const cr_plan_net *pn);
 char *cr_xml_pool(const char *pool, const char *path);
-char *cr_xml_volume(const char *name, const cr_image *img);
+/* A qcow2 overlay of capacity bytes on backing (a qcow2: an image's disk, or
+ * a role layer, layer.h). */
+char *cr_xml_volume(const char *name, const char *backing, uint64_t capacity);
 /* domtype: "qemu" (TCG) or "kvm". overlay may be NULL for diskless images.
  * The digest attribute is computed over the rest of the document. */
 char *cr_xml_domain(const cr_plan *p, const cr_plan_vm *pv, const cr_image *img, const char *overlay,
@@ -102,6 +104,9 @@ int cr_virt_ensure_pool(cr_virt *v, int w, const char *pool, const char *path, b
 int cr_virt_ensure_network(cr_virt *v, int w, const char *name, const char *xml, bool *changed);
 int cr_virt_ensure_volume(cr_virt *v, int w, const char *pool, const char *name, const char *xml, char **path,
                           bool *changed);
+/* The backing file an existing volume was created on (a new string);
+ * CR_ENOTFOUND when the volume does not exist or has none. */
+int cr_virt_volume_backing(char **out, cr_virt *v, int w, const char *pool, const char *name);
 /* Defines the domain if missing and starts it if not running (paused when
  * start_paused). *defined and *started report what happened. */
 int cr_virt_ensure_domain(cr_virt *v, int w, const char *name, const char *xml, bool start_paused, bool *defined,
@@ -110,6 +115,9 @@ int cr_virt_ensure_domain(cr_virt *v, int w, const char *name, const char *xml, 
 /* Removals succeed when the object is already gone. */
 int cr_virt_remove_domain(cr_virt *v, int w, const char *name);
 int cr_virt_remove_network(cr_virt *v, int w, const char *name);
+/* Deletes volume NAME of POOL; a missing pool or volume is not an error
+ * (nothing to remove). */
+int cr_virt_remove_volume(cr_virt *v, int w, const char *pool, const char *name);
 /* Deletes every volume of the pool, the pool and its folder. */
 int cr_virt_remove_pool(cr_virt *v, int w, const char *pool);
 

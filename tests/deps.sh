@@ -13,6 +13,7 @@ packages="
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils seabios ipxe-qemu dnsmasq-base
   busybox-static qemu-guest-agent linux-image-cloud-amd64 cpio e2fsprogs kmod
   syslinux syslinux-common mtools dosfstools
+  mmdebstrap debian-archive-keyring apt
   iproute2 util-linux jq sqlite3 procps git
 "
 

@@ -12,6 +12,17 @@ chmod 0755 "$WORK"   # QEMU runs as libvirt-qemu and must reach the images
 export CRANGE_STATE=$WORK/state
 export CRANGE_ACCEL=${CRANGE_ACCEL:-tcg}
 DEMO=$CRANGE_SOURCE/scenarios/demo
+
+# The images built once for the whole e2e run (the e2e.images fixture,
+# tests/e2e/images.sh) seed this test's image store as hard links: the test
+# starts from built images, and whatever it builds stays its own.
+if [ -n "${CRANGE_TEST_IMAGES:-}" ] && [ -d "$CRANGE_TEST_IMAGES" ]; then
+    mkdir -p "$CRANGE_STATE/images"
+    cp -al "$CRANGE_TEST_IMAGES/." "$CRANGE_STATE/images/" 2>/dev/null ||
+        cp -a "$CRANGE_TEST_IMAGES/." "$CRANGE_STATE/images/"
+    find "$CRANGE_STATE/images" -maxdepth 2 \( -name '.build-*' -o -name '.lock-*' -o -name '.failed-*' \) \
+        -exec rm -rf {} +
+fi
 RANGES_TO_REMOVE=""
 
 crange() { "$CRANGE_BIN" "$@"; }
@@ -49,6 +60,10 @@ expect_fail() {
     printf '%s' "$out"
     return 0
 }
+
+# Runs a command in the host's network namespace (netns-run.sh), for what
+# must download: Debian image recipes, role layers' packages.
+host_net() { nsenter --net="/proc/self/fd/${CRANGE_TEST_HOSTNET_FD:?not run by netns-run.sh}" "$@"; }
 
 # Number of libvirt objects whose name belongs to range $1.
 count_domains() { virsh -q list --all --name | grep -c "^crange\.$1\." || true; }

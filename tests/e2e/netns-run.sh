@@ -10,8 +10,17 @@
 # reparented to the machine's PID 1, which on these machines reaps slowly, and
 # libvirt (which polls the QEMU pid after SIGTERM) takes ~1.4 s per destroy.
 #
+# Some steps need the host's network: an image recipe that downloads Debian
+# packages (debian-12) and the package download of a role layer. For them,
+# descriptor 9 stays open on the host's network namespace, and
+#   nsenter --net=/proc/self/fd/$CRANGE_TEST_HOSTNET_FD CMD
+# (lib.sh: host_net CMD) runs CMD there. Its libvirt connection is a socket
+# file of the private libvirtd all the same, so the VMs and bridges it makes
+# stay in the private namespace; only CMD itself reaches the network.
+#
 # Usage: netns-run.sh CMD [ARGS...]     (as root)
-# The command sees CRANGE_CONNECT=qemu:///system and CRANGE_TEST_NS=<name>.
+# The command sees CRANGE_CONNECT=qemu:///system, CRANGE_TEST_NS=<name> and
+# CRANGE_TEST_HOSTNET_FD=9.
 set -eu
 
 [ "$(id -u)" = 0 ] || { echo "netns-run.sh: must run as root" >&2; exit 1; }
@@ -24,7 +33,8 @@ trap cleanup EXIT INT TERM
 
 inner=$(cat <<'INNER'
 set -u
-for d in /run/libvirt /var/lib/libvirt /var/log/libvirt /etc/libvirt/qemu /var/cache/libvirt; do
+for d in /run/libvirt /var/lib/libvirt /var/log/libvirt /etc/libvirt/qemu /etc/libvirt/storage \
+         /etc/libvirt/secrets /var/cache/libvirt; do
     mkdir -p "$d" && mount -t tmpfs -o mode=0755 tmpfs "$d"
 done
 mkdir -p /var/lib/libvirt/qemu /var/lib/libvirt/images /var/log/libvirt/qemu
@@ -40,7 +50,7 @@ while ! virsh -q -c qemu:///system version >/dev/null 2>&1; do
     [ $i -lt 100 ] || { echo "netns-run.sh: libvirtd did not come up" >&2; break; }
     sleep 0.1
 done
-export CRANGE_CONNECT=qemu:///system CRANGE_TEST_NS
+export CRANGE_CONNECT=qemu:///system CRANGE_TEST_NS CRANGE_TEST_HOSTNET_FD=9
 "$@"
 rc=$?
 # Stop every QEMU this libvirtd started, then the daemons, each by PID.
@@ -60,6 +70,7 @@ exit $rc
 INNER
 )
 set +e
+exec 9</proc/self/ns/net
 CRANGE_TEST_NS=$ns ip netns exec "$ns" unshare --mount --pid --fork --mount-proc --propagation private sh -c "$inner" netns-run "$@"
 rc=$?
 set -e

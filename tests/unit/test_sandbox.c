@@ -131,7 +131,7 @@ static void test_globals_are_exactly_the_allow_list(void **state)
     assert_string_equal(var(f, "r"),
                         "_G _VERSION assert coroutine error file flag getmetatable inject ipairs load math "
                         "network next objective pairs pcall print random rawequal rawget rawlen rawset require "
-                        "run scenario select setmetatable solution string table team tonumber tostring type user "
+                        "role run scenario select setmetatable solution string table team tonumber tostring type user "
                         "utf8 vars vm xpcall");
 }
 

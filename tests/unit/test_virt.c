@@ -368,7 +368,7 @@ static void test_xml_pool_and_volume_escape_and_back_the_image(void **state)
     assert_non_null(strstr(pool, "<path>/var/lib/a&amp;b</path>"));
     free(pool);
     cr_image img = fake_image();
-    char *vol = cr_xml_volume("t1.vm.qcow2", &img);
+    char *vol = cr_xml_volume("t1.vm.qcow2", img.disk, img.disk_virtual_size);
     assert_non_null(strstr(vol, "<name>t1.vm.qcow2</name>"));
     assert_non_null(strstr(vol, "<capacity unit=\"bytes\">1073741824</capacity>"));
     assert_non_null(strstr(vol, "<backingStore>\n    <path>/nonexistent/images/tiny/disk.qcow2</path>"));
@@ -723,7 +723,7 @@ static void test_virt_pool_and_volume_ensure_twice_then_remove_twice(void **stat
     assert_int_equal(cr_virt_ensure_pool(v, 1, "crange.store", path, &changed), 0);
     assert_false(changed);
 
-    char *xml = cr_xml_volume("t1.vm.qcow2", &img);
+    char *xml = cr_xml_volume("t1.vm.qcow2", img.disk, img.disk_virtual_size);
     char *vpath = NULL;
     if (cr_virt_ensure_volume(v, 0, "crange.store", "t1.vm.qcow2", xml, &vpath, &changed) < 0)
         fail_msg("volume: %s", cr_error_message());

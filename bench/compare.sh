@@ -1,0 +1,204 @@
+#!/bin/sh
+# Side-by-side benchmarks (issue: benchmarks side by side): crange against
+# vagrant-libvirt and a serial virsh script, in one run, on one private
+# libvirtd (this script runs inside tests/e2e/netns-run.sh), with the same
+# tiny image and the same N VMs on isolated networks, 10 VMs a network.
+#
+# Writes raw results under $BENCH_RESULTS (bench/report.sh turns them into
+# Markdown and a plot):
+#   up.tsv         tool N tool_exit_s all_running_s all_ready_s boot_cpu_sum_s cpu_floor_s
+#                  tool_cpu_s libvirtd_cpu_s others_cores agents_ready
+#                  (when fewer than N agents answered, all_ready_s is the last
+#                  one's time and boot CPU and floor cover those that did)
+#   control.tsv    tool jobs N wall_s p50_ms p95_ms max_ms tool_cpu_s libvirtd_cpu_s
+#   steps.tsv      virsh script per VM: overlay_ms define_ms start_ms total_ms
+#   down.tsv       N networks up_s down_s domains networks pools (left after down)
+#   scale.tsv      N seconds peak_rss_kib
+#   checks.tsv     run checks seconds p50_ms p95_ms max_ms
+# BENCH_SECTIONS picks sections (default: "up control down scale checks");
+# BENCH_NS the sizes of the up comparison (default "10 50 100"), BENCH_TOOLS
+# its tools (default "crange virsh vagrant").
+set -eu
+: "${CRANGE_BIN:?}" "${CRANGE_SOURCE:?}" "${BENCH_RESULTS:?}" "${BENCH_WAIT:?}"
+sections=${BENCH_SECTIONS:-up control down scale checks}
+sizes=${BENCH_NS:-10 50 100}
+work=$(mktemp -d /tmp/crange-bench.XXXXXX)
+chmod 0755 "$work"
+export CRANGE_STATE=$work/state CRANGE_ACCEL=tcg
+export VAGRANT_HOME=$work/vagrant.d VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_DEFAULT_PROVIDER=libvirt
+trap 'wipe >/dev/null 2>&1; rm -rf "$work"' EXIT
+mkdir -p "$BENCH_RESULTS"
+b=$CRANGE_BIN
+flat=$CRANGE_SOURCE/bench/scenarios/flat
+$b image build tiny >/dev/null 2>&1
+img=$CRANGE_STATE/images/tiny
+base_cmdline=$(sed -n 's/^cmdline=//p' "$img/image.env")
+
+now() { date +%s%3N; }
+# CPU seconds (user + system) libvirtd has used so far; netns-run.sh keeps
+# its PID there.
+lvcpu() {
+    p=$(cat /run/libvirt/crange-test/libvirtd.pid 2>/dev/null) &&
+        awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$p/stat" 2>/dev/null || echo 0
+}
+# CPU seconds of a command and its children, from /usr/bin/time -o FILE.
+cpu_of() { tail -n 1 "$1" | awk '{ printf "%.2f", $1 + $2 }'; }
+timed() { /usr/bin/time -f '%U %S' -o "$work/cpu.txt" "$@"; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1000 }'; }
+log() { echo "bench: $*" >&2; }
+
+# Removes every domain, network, volume and storage pool of this private
+# libvirtd and the crange state, in parallel; not timed.
+wipe() (
+    set +e
+    for r in $(ls "$CRANGE_STATE/ranges" 2>/dev/null); do $b down "$r" --purge >/dev/null 2>&1 || true; done
+    virsh -q list --all --name | grep . | xargs -r -P 8 -I{} sh -c 'virsh -q destroy "{}"; virsh -q undefine --nvram "{}"' >/dev/null 2>&1 || true
+    virsh -q net-list --all --name | grep . | xargs -r -P 8 -I{} sh -c 'virsh -q net-destroy "{}"; virsh -q net-undefine "{}"' >/dev/null 2>&1 || true
+    # Only pools of ours: /etc/libvirt/storage is the host's (netns-run.sh
+    # does not cover it), so other runs' pools may show here too.
+    for p in $(virsh -q pool-list --all --name); do
+        [ "$p" = default ] || virsh -q pool-dumpxml "$p" 2>/dev/null | grep -q "<path>$work/" || continue
+        for v in $(virsh -q vol-list "$p" 2>/dev/null | awk '{print $1}'); do virsh -q vol-delete --pool "$p" "$v" >/dev/null 2>&1; done
+        virsh -q pool-destroy "$p" >/dev/null 2>&1; virsh -q pool-undefine "$p" >/dev/null 2>&1
+    done
+    rm -rf "$work/virsh" "$work/vagrant" "$VAGRANT_HOME"
+)
+
+# Lets the machine settle after a teardown (QEMU processes exiting, page
+# cache); a fixed pause, since the load average also counts other people's
+# work on this shared machine.
+settle() {
+    sleep "${BENCH_SETTLE_S:-10}"
+}
+
+# Domains, networks and storage pools of range $1 that libvirt still lists.
+count_left() {
+    echo "$(virsh -q list --all --name | grep -c "^crange\.$1\." || true) $(virsh -q net-list --all --name | grep -c "^crange\.$1\." || true) $(virsh -q pool-list --all --name | grep -c "^crange\.$1\$" || true)"
+}
+
+# Runs one tool's up of N VMs beside the poller; appends to up.tsv.
+up_one() { # tool N
+    tool=$1 n=$2 nets=$(( ($2 + 9) / 10 ))
+    log "up: $tool, $n VMs on $nets networks"
+    case $tool in crange) prefix=crange.u$n. ;; virsh) prefix=vs$n. ;; vagrant) prefix=vg$n. ;; esac
+    if [ "$tool" = vagrant ]; then
+        # Transient, so that nothing is written to /etc/libvirt/storage,
+        # which the private libvirtd shares with the host.
+        virsh -q pool-create-as default dir --target /var/lib/libvirt/images >/dev/null
+        mkdir -p "$work/vagrant"
+        cp "$CRANGE_SOURCE/bench/vagrant/Vagrantfile" "$work/vagrant/"
+    fi
+    l0=$(lvcpu)
+    t0=$(now)
+    "$BENCH_WAIT" --t0 "$t0" --timeout $((300 + 10 * n)) "$prefix" "$n" > "$work/wait.json" &
+    wp=$!
+    case $tool in
+    crange) timed $b up "$flat" --name u$n --teams $nets --no-provision >"$work/tool.log" 2>&1 ;;
+    virsh) timed sh "$CRANGE_SOURCE/bench/virsh-up.sh" "$prefix" "$n" "$nets" "$img" "$work/virsh" >"$work/tool.log" 2>&1 ;;
+    vagrant) (cd "$work/vagrant" && export BENCH_N=$n BENCH_NETS=$nets BENCH_PREFIX=$prefix BENCH_KERNEL=$img/vmlinuz \
+              BENCH_INITRD=$img/initrd.img BENCH_CMDLINE="$base_cmdline" &&
+              timed vagrant up --parallel --provider libvirt >"$work/tool.log" 2>&1) ;;
+    esac || { log "$tool failed:"; tail -n 20 "$work/tool.log" >&2; }
+    t1=$(now)
+    wait $wp || log "$tool: not every agent answered"
+    w=$work/wait.json
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$n" "$(secs "$t0" "$t1")" "$(jq .all_running_s "$w")" \
+        "$(jq .last_ready_s "$w")" "$(jq .boot_cpu_s_sum "$w")" "$(jq .cpu_floor_s "$w")" "$(cpu_of "$work/cpu.txt")" \
+        "$(awk -v a="$l0" -v b="$(lvcpu)" 'BEGIN { printf "%.2f", b - a }')" "$(jq .others_cores "$w")" "$(jq .ready "$w")" \
+        >> "$BENCH_RESULTS/up.tsv"
+    tail -n 1 "$BENCH_RESULTS/up.tsv" >&2
+    wipe
+    settle
+}
+
+section_up() {
+    : > "$BENCH_RESULTS/up.tsv"
+    for n in $sizes; do
+        for tool in ${BENCH_TOOLS:-crange virsh vagrant}; do up_one $tool "$n"; done
+    done
+}
+
+# Control plane per VM with guests started paused: crange (default workers,
+# and one worker), and the serial virsh script's own steps.
+section_control() {
+    n=${BENCH_CONTROL_N:-100}
+    teams=$(( n / 10 ))
+    : > "$BENCH_RESULTS/control.tsv"
+    : > "$BENCH_RESULTS/steps.tsv"
+    for j in ${BENCH_CONTROL_JOBS:-8 1}; do
+        log "control plane: crange --jobs $j, $n VMs paused"
+        l0=$(lvcpu)
+        timed $b --json --jobs "$j" up "$flat" --name c$j --teams $teams --paused > "$work/up.json" 2>"$work/tool.log" ||
+            { log "crange up failed"; tail -n 20 "$work/tool.log" >&2; }
+        l1=$(lvcpu)
+        jq -r --arg j "$j" --arg n "$n" --arg cpu "$(cpu_of "$work/cpu.txt")" --arg lv "$(awk -v a="$l0" -v b="$l1" 'BEGIN { print b - a }')" \
+            '["crange", $j, $n, .seconds, .control_plane_ms.p50, .control_plane_ms.p95, .control_plane_ms.max, $cpu, $lv] | @tsv' \
+            "$work/up.json" >> "$BENCH_RESULTS/control.tsv"
+        tail -n 1 "$BENCH_RESULTS/control.tsv" >&2
+        wipe
+        settle
+    done
+    log "control plane: serial virsh script, $n VMs paused"
+    l0=$(lvcpu)
+    t0=$(now)
+    BENCH_STEPS=$BENCH_RESULTS/steps.tsv timed sh "$CRANGE_SOURCE/bench/virsh-up.sh" vc. "$n" "$teams" "$img" "$work/virsh" --paused
+    t1=$(now)
+    l1=$(lvcpu)
+    sort -n -k4 "$BENCH_RESULTS/steps.tsv" | awk -v n="$n" -v wall="$(secs "$t0" "$t1")" -v cpu="$(cpu_of "$work/cpu.txt")" -v lv="$(awk -v a="$l0" -v b="$l1" 'BEGIN { print b - a }')" '
+        { t[NR] = $4 } END { printf "virsh\t1\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", n, wall, t[int((NR - 1) / 2) + 1], t[int((NR - 1) * 0.95 + 0.5) + 1], t[NR], cpu, lv }' \
+        >> "$BENCH_RESULTS/control.tsv"
+    tail -n 1 "$BENCH_RESULTS/control.tsv" >&2
+    wipe
+    settle
+}
+
+# Down of 250 VMs (paused) and their 25 networks; leftovers are what
+# virsh list --all, net-list --all and pool-list --all still name after the
+# range.
+section_down() {
+    n=${BENCH_DOWN_N:-250}
+    log "down: $n VMs paused"
+    $b --json up "$flat" --name d --teams $(( n / 10 )) --paused > "$work/up.json" 2>"$work/tool.log" ||
+        { log "crange up failed"; tail -n 20 "$work/tool.log" >&2; }
+    settle
+    $b --json down d --purge > "$work/down.json" 2>"$work/tool.log" || { log "crange down failed"; tail -n 20 "$work/tool.log" >&2; }
+    printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$(( n / 10 ))" "$(jq .seconds "$work/up.json")" "$(jq .seconds "$work/down.json")" \
+        "$(count_left d | tr ' ' '\t')" > "$BENCH_RESULTS/down.tsv"
+    cat "$BENCH_RESULTS/down.tsv" >&2
+    wipe
+}
+
+# 1,000 VMs against libvirt's test driver (no QEMU, no guest): one crange
+# process, whose test-driver state is its own, so up is the whole test.
+section_scale() {
+    n=${BENCH_SCALE_N:-1000}
+    log "scale: $n VMs on test:///default"
+    /usr/bin/time -v -o "$work/time.txt" $b --json --connect test:///default up "$flat" --name s --teams $(( n / 10 )) \
+        --no-provision > "$work/up.json" 2>"$work/tool.log" || { log "crange up failed"; tail -n 20 "$work/tool.log" >&2; }
+    printf '%s\t%s\t%s\n' "$n" "$(jq .seconds "$work/up.json")" \
+        "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")" > "$BENCH_RESULTS/scale.tsv"
+    cat "$BENCH_RESULTS/scale.tsv" >&2
+    rm -rf "$CRANGE_STATE/ranges/s" "$CRANGE_STATE/overlays/s"
+}
+
+# Checks through the guest agent: the demo with 8 teams, teams 1 to 4
+# solved (so their checks run past the prerequisites), then rounds of
+# `crange run --once`.
+section_checks() {
+    teams=${BENCH_CHECK_TEAMS:-8}
+    log "checks: demo with $teams teams"
+    $b up "$CRANGE_SOURCE/scenarios/demo" --name k --teams "$teams" >"$work/tool.log" 2>&1 ||
+        { log "crange up failed"; tail -n 20 "$work/tool.log" >&2; }
+    for t in 1 2 3 4; do $b solve k $t >/dev/null 2>&1 || log "solve team $t failed"; done
+    : > "$BENCH_RESULTS/checks.tsv"
+    for r in 1 2 3 4 5; do
+        $b --json run k --once > "$work/run.json" 2>"$work/tool.log" || { log "run failed"; tail -n 5 "$work/tool.log" >&2; }
+        jq -r --arg r "$r" '[$r, .checks, .seconds, .check_ms.p50, .check_ms.p95, .check_ms.max] | @tsv' "$work/run.json" \
+            >> "$BENCH_RESULTS/checks.tsv"
+    done
+    cat "$BENCH_RESULTS/checks.tsv" >&2
+    wipe
+}
+
+uptime >&2
+for s in $sections; do "section_$s"; done
