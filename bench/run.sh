@@ -9,17 +9,18 @@
 # network, mount and PID namespace), the range engine figures
 # (bench/range.sh) and the side-by-side comparison with vagrant-libvirt and
 # a serial virsh script (bench/compare.sh), then the event log figures
-# (bench_events). Raw results go to bench/results/, the plot to
+# (bench_events) and the incident scenarios' boot-to-ready time and memory
+# a team (bench/scenarios.sh). Raw results go to bench/results/, the plot to
 # bench/up-time.svg (bench/report.sh), and all of it into BENCHMARKS.md.
 #
 # For a shorter run while developing, pick parts:
-#   BENCH_PARTS="range compare events"   (default: all three; empty: only
+#   BENCH_PARTS="range compare events scenarios"   (default: all; empty: only
 #                                         redo the report from bench/results)
 #   BENCH_SECTIONS, BENCH_NS, ...         (see bench/compare.sh)
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: must run as root (private libvirtd, VMs)" >&2; exit 1; }
-parts=${BENCH_PARTS-range compare events}
+parts=${BENCH_PARTS-range compare events scenarios}
 sh tests/deps.sh
 sh bench/deps.sh
 build=${CRANGE_BUILD:-$PWD/build}
@@ -41,6 +42,9 @@ for p in $parts; do
              tests/e2e/netns-run.sh sh bench/compare.sh ;;
     events) echo "bench: events into SQLite (bench_events)" >&2
             "$build/bench_events" > "$BENCH_RESULTS/events.md" ;;
+    scenarios) echo "bench: the incident scenarios (bench/scenarios.sh)" >&2
+               tests/e2e/netns-run.sh sh bench/scenarios.sh > "$BENCH_RESULTS/scenarios.md.new" &&
+                   mv "$BENCH_RESULTS/scenarios.md.new" "$BENCH_RESULTS/scenarios.md" ;;
     *) echo "bench/run.sh: unknown part '$p'" >&2; exit 2 ;;
     esac
 done
@@ -83,5 +87,16 @@ sh bench/report.sh > "$side"
     fi
     cat "$side"
     [ ! -s bench/notes-compare.md ] || cat bench/notes-compare.md
+    if [ -s "$BENCH_RESULTS/scenarios.md" ]; then
+        echo
+        echo "## The incident scenarios: boot to ready and memory a team"
+        echo
+        echo "\`bench/scenarios.sh\`: \`crange up\` of each scenario for 2 teams on a fresh state folder (the"
+        echo "images built; each scenario's role layers built by that \`up\`, their build time reported apart),"
+        echo "the memory the VMs of one team declare and what their QEMU processes hold, then \`down\`."
+        echo
+        cat "$BENCH_RESULTS/scenarios.md"
+        [ ! -s bench/notes-scenarios.md ] || { echo; cat bench/notes-scenarios.md; }
+    fi
 } > BENCHMARKS.md
 cat BENCHMARKS.md

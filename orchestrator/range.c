@@ -158,8 +158,10 @@ static int job_vm(size_t i, int w, void *ctx)
     }
     if (rc == 0) {
         char *dxml = cr_xml_domain(x->plan, pv, img, overlay, x->domtype);
-        rc = cr_virt_ensure_domain(x->virt, w, pv->domain, dxml, x->u->start_paused, &x->defined[i],
-                                   &x->started[i]);
+        /* Started paused: every guest is resumed at once after the VM phase
+         * (job_resume), so that libvirt's starts do not compete with guests
+         * already booting, and no guest idles while later ones boot. */
+        rc = cr_virt_ensure_domain(x->virt, w, pv->domain, dxml, true, &x->defined[i], &x->started[i]);
         free(dxml);
     }
     free(overlay);
@@ -170,6 +172,23 @@ static int job_vm(size_t i, int w, void *ctx)
         rc = cr_error_set(rc, "team %d vm '%s': %s", pv->team, pv->vm->name, inner);
         free(inner);
     }
+    return rc;
+}
+
+static int job_resume(size_t i, int w, void *ctx)
+{
+    up_ctx *x = ctx;
+    const cr_plan_vm *pv = &x->plan->vms[i];
+    bool resumed = false;
+    int rc = cr_virt_resume_domain(x->virt, w, pv->domain, &resumed);
+    if (rc < 0) {
+        char *inner = cr_xstrdup(cr_error_message());
+        cr_error_clear();
+        rc = cr_error_set(rc, "team %d vm '%s': %s", pv->team, pv->vm->name, inner);
+        free(inner);
+    }
+    /* A domain paused before this up (up --paused, a kill) counts as started. */
+    x->started[i] = x->started[i] || resumed;
     return rc;
 }
 
@@ -593,6 +612,8 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
         rc = run_phase(&x, "networks", n_nets, job_network, &rep->failed);
     if (rc == 0)
         rc = run_phase(&x, "VMs", n_vms, job_vm, &rep->failed);
+    if (rc == 0 && !u->start_paused)
+        rc = run_phase(&x, "starting guests", n_vms, job_resume, &rep->failed);
     if (rc == 0 && !u->start_paused && !u->no_provision)
         rc = run_phase(&x, "agents and provisioning", n_vms, job_provision, &rep->failed);
 

@@ -373,6 +373,23 @@ int cr_virt_ensure_domain(cr_virt *v, int w, const char *name, const char *xml, 
     return rc;
 }
 
+int cr_virt_resume_domain(cr_virt *v, int w, const char *name, bool *resumed)
+{
+    *resumed = false;
+    virDomainPtr d = virDomainLookupByName(cr_virt_conn(v, w), name);
+    if (!d)
+        return lv_error("domain", name);
+    int rc = 0, state = 0, reason = 0;
+    if (virDomainGetState(d, &state, &reason, 0) < 0)
+        rc = lv_error("domain state", name);
+    else if (state == VIR_DOMAIN_PAUSED && virDomainResume(d) < 0)
+        rc = lv_error("resume domain", name);
+    else
+        *resumed = state == VIR_DOMAIN_PAUSED;
+    virDomainFree(d);
+    return rc;
+}
+
 /* Undefines with everything a domain may carry. Drivers without NVRAM or
  * checkpoints (the test driver, for one) refuse those flags as unsupported;
  * such a domain cannot have them, so the undefine is retried without. */

@@ -111,6 +111,8 @@ int cr_virt_volume_backing(char **out, cr_virt *v, int w, const char *pool, cons
  * start_paused). *defined and *started report what happened. */
 int cr_virt_ensure_domain(cr_virt *v, int w, const char *name, const char *xml, bool start_paused, bool *defined,
                           bool *started);
+/* Resumes the domain if it is paused; *resumed says whether it was. */
+int cr_virt_resume_domain(cr_virt *v, int w, const char *name, bool *resumed);
 
 /* Removals succeed when the object is already gone. */
 int cr_virt_remove_domain(cr_virt *v, int w, const char *name);
