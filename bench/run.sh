@@ -75,8 +75,8 @@ sh bench/report.sh > "$side"
     echo "- TCG (KVM is broken on this host: QEMU aborts on an MSR; \`crange doctor\` shows it)"
     echo "- measured $(date -u +%Y-%m-%dT%H:%MZ) with crange $("$CRANGE_BIN" --version | cut -d' ' -f2)"
     echo "- load average at the start: \`$(cat "$BENCH_RESULTS/uptime.txt")\`; at the end:"
-    echo "  \`$(cat "$BENCH_RESULTS/uptime-end.txt")\`. The machine is shared: other work on the same"
-    echo "  2 cores during the run makes every figure here noisier and slower than on a quiet host."
+    echo "  \`$(cat "$BENCH_RESULTS/uptime-end.txt")\`. Other work on the same cores makes every figure"
+    echo "  slower and noisier; the *others' CPU* column of the side-by-side table shows how much there was."
     echo
     if [ -s "$BENCH_RESULTS/range.md" ]; then
         echo "## Range engine"

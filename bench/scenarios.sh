@@ -22,6 +22,25 @@ host_net() { nsenter --net="/proc/self/fd/${CRANGE_TEST_HOSTNET_FD:?run by netns
 host_net "$b" image build tiny >/dev/null 2>&1
 host_net "$b" image build debian-12 >/dev/null 2>&1
 
+# One plain debian-12 VM: wall time from `up` to its agent answering (and
+# provisioned), and the CPU its QEMU used until then.
+mkdir -p "$work/one"
+cat > "$work/one/scenario.lua" <<'LUA'
+scenario{ id = "one", title = { ja = "1 台", en = "one VM" }, description = { ja = "計測", en = "a measurement" } }
+local lan = network{ name = "lan", cidr = "10.50.0.0/24" }
+vm{ name = "deb", image = "debian-12", memory = 512, nics = { { network = lan, address = lan:host(10) } } }
+LUA
+echo "bench: one debian-12 VM" >&2
+"$b" --json up "$work/one" --name one --teams 1 > "$work/up.json"
+pid=$(cat /run/libvirt/qemu/crange.one.t1.deb.pid)
+cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$pid/stat")
+rss=$(($(ps -o rss= -p "$pid") / 1024))
+"$b" down one --purge >/dev/null
+echo "One debian-12 VM (512 MiB, 1 vCPU), direct kernel boot under TCG: \`up\` until its agent answers and it"
+echo "is provisioned in $(jq -r '.seconds | . * 10 | floor / 10' "$work/up.json") s; its QEMU had used $cpu CPU-seconds by then and"
+echo "held $rss MiB."
+echo
+
 echo "| scenario | VMs a team | up s (2 teams) | role layers built, s | boot to ready s | declared MiB a team | QEMU RSS MiB a team |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 for s in ${BENCH_SCENARIOS:-telework-router cnc-takedown invoice-trust}; do

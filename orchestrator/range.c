@@ -161,7 +161,8 @@ static int job_vm(size_t i, int w, void *ctx)
         /* Started paused: every guest is resumed at once after the VM phase
          * (job_resume), so that libvirt's starts do not compete with guests
          * already booting, and no guest idles while later ones boot. */
-        rc = cr_virt_ensure_domain(x->virt, w, pv->domain, dxml, true, &x->defined[i], &x->started[i]);
+        rc = cr_virt_ensure_domain(x->virt, w, pv->domain, dxml, true, !x->u->start_paused, &x->defined[i],
+                                   &x->started[i]);
         free(dxml);
     }
     free(overlay);

@@ -108,9 +108,10 @@ int cr_virt_ensure_volume(cr_virt *v, int w, const char *pool, const char *name,
  * CR_ENOTFOUND when the volume does not exist or has none. */
 int cr_virt_volume_backing(char **out, cr_virt *v, int w, const char *pool, const char *name);
 /* Defines the domain if missing and starts it if not running (paused when
- * start_paused). *defined and *started report what happened. */
-int cr_virt_ensure_domain(cr_virt *v, int w, const char *name, const char *xml, bool start_paused, bool *defined,
-                          bool *started);
+ * start_paused; running instead when the driver cannot start paused and
+ * pause_optional). *defined and *started report what happened. */
+int cr_virt_ensure_domain(cr_virt *v, int w, const char *name, const char *xml, bool start_paused,
+                          bool pause_optional, bool *defined, bool *started);
 /* Resumes the domain if it is paused; *resumed says whether it was. */
 int cr_virt_resume_domain(cr_virt *v, int w, const char *name, bool *resumed);
 

@@ -6,7 +6,8 @@
  * Domain choices, and why:
  * - machine "pc" with <acpi/>: without ACPI q35/pc guests log IRQ errors.
  * - no graphics, video, USB or balloon: less to emulate under TCG.
- * - a pty serial console (crange console), and two unix-socket channels
+ * - a pty serial console (crange console), logged by virtlogd to
+ *   /var/log/libvirt/qemu/<domain>.console.log, and two unix-socket channels
  *   (libvirt picks their paths): the QEMU guest agent, and
  *   org.crange.actions.0 for the trainee action log, read through
  *   virDomainOpenChannel (which needs a unix socket), so it also works on
@@ -175,7 +176,11 @@ char *cr_xml_domain(const cr_plan *p, const cr_plan_vm *pv, const cr_image *img,
         cr_buf_addf(&body, "\"/>\n      <mac address=\"%s\"/>\n      <model type=\"virtio\"/>\n    </interface>\n",
                     pv->nics[k].mac);
     }
-    cr_buf_add(&body, "    <serial type=\"pty\"><target port=\"0\"/></serial>\n"
+    /* The console is also logged, by virtlogd on the VM's host, beside
+     * QEMU's own log: what a guest printed before it failed to come up. */
+    cr_buf_add(&body, "    <serial type=\"pty\"><log file=\"/var/log/libvirt/qemu/");
+    cr_buf_add_xml(&body, pv->domain);
+    cr_buf_add(&body, ".console.log\" append=\"on\"/><target port=\"0\"/></serial>\n"
                       "    <console type=\"pty\"><target type=\"serial\" port=\"0\"/></console>\n"
                       "    <channel type=\"unix\"><target type=\"virtio\" name=\"org.qemu.guest_agent.0\"/></channel>\n"
                       "    <channel type=\"unix\"><target type=\"virtio\" name=\"org.crange.actions.0\"/></channel>\n"

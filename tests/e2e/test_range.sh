@@ -18,6 +18,15 @@ assert_eq 6 "$(printf "%s\n" "$st" | jq '[.vms[] | select(.state == "running" an
 assert_eq '["10.10.0.10"]' "$(printf "%s\n" "$st" | jq -c '[.vms[] | select(.team == 1 and .vm == "attacker") | .addresses[].address]')" \
     "status shows the attacker's address"
 
+# Each VM's serial console is logged on the host (what the crange-shell
+# prompt printed, at least).
+for t in 1 2; do
+    for vm in attacker router victim; do
+        [ -s "/var/log/libvirt/qemu/crange.demo.t$t.$vm.console.log" ] || fail "team $t $vm: no console log"
+    done
+done
+ok "every VM's console is logged in /var/log/libvirt/qemu"
+
 # Within a team: attacker -> router -> victim.
 for t in 1 2; do
     crange exec demo $t attacker -- ping -c 2 -W 3 10.20.0.20 >/dev/null || fail "team $t attacker cannot ping its victim"

@@ -137,7 +137,7 @@ static void ensure_vm(fixture *f, int team, const char *vm)
         ensure_network(f, team, pv->nics[k].pnet->net->name);
     char *xml = cr_xml_domain(f->p, pv, &f->img, NULL, "qemu");
     bool defined, started;
-    if (cr_virt_ensure_domain(f->v, 1, pv->domain, xml, false, &defined, &started) < 0)
+    if (cr_virt_ensure_domain(f->v, 1, pv->domain, xml, false, false, &defined, &started) < 0)
         fail_msg("ensure domain: %s", cr_error_message());
     free(xml);
 }
@@ -328,6 +328,7 @@ static void test_xml_domain_boots_the_kernel_with_the_plan_on_its_cmdline(void *
     assert_non_null(strstr(xml, "<kernel>/nonexistent/images/tiny/vmlinuz</kernel>"));
     assert_non_null(strstr(xml, "<initrd>/nonexistent/images/tiny/initrd.img</initrd>"));
     assert_non_null(strstr(xml, "<source file=\"/nonexistent/overlay.qcow2\"/>"));
+    assert_non_null(strstr(xml, "<log file=\"/var/log/libvirt/qemu/crange.xmldom.t1.router.console.log\" append=\"on\"/>"));
     assert_non_null(strstr(xml, "<source network=\"crange.xmldom.t1.outside\"/>"));
     assert_non_null(strstr(xml, "<source network=\"crange.xmldom.t1.inside\"/>"));
     char *mac = cr_xasprintf("<mac address=\"%s\"/>", router->nics[1].mac);
@@ -551,13 +552,13 @@ static void test_virt_ensure_domain_twice_defines_and_starts_once(void **state)
     bool defined = false, started = false;
 
     cr_error_clear();
-    if (cr_virt_ensure_domain(f.v, 0, pv->domain, xml, false, &defined, &started) < 0)
+    if (cr_virt_ensure_domain(f.v, 0, pv->domain, xml, false, false, &defined, &started) < 0)
         fail_msg("%s", cr_error_message());
     assert_true(defined);
     assert_true(started);
     assert_int_equal(domain_state(f.v, pv->domain), VIR_DOMAIN_RUNNING);
 
-    assert_int_equal(cr_virt_ensure_domain(f.v, 1, pv->domain, xml, false, &defined, &started), 0);
+    assert_int_equal(cr_virt_ensure_domain(f.v, 1, pv->domain, xml, false, false, &defined, &started), 0);
     assert_false(defined);
     assert_false(started);
 
@@ -566,7 +567,7 @@ static void test_virt_ensure_domain_twice_defines_and_starts_once(void **state)
     assert_int_equal(cr_virt_domain(&d, f.v, 0, pv->domain), 0);
     assert_int_equal(virDomainDestroy(d), 0);
     virDomainFree(d);
-    assert_int_equal(cr_virt_ensure_domain(f.v, 0, pv->domain, xml, false, &defined, &started), 0);
+    assert_int_equal(cr_virt_ensure_domain(f.v, 0, pv->domain, xml, false, false, &defined, &started), 0);
     assert_false(defined);
     assert_true(started);
     assert_int_equal(domain_state(f.v, pv->domain), VIR_DOMAIN_RUNNING);
@@ -594,7 +595,7 @@ static void test_virt_ensure_domain_resumes_a_paused_domain_only_when_asked(void
     char *xml = cr_xml_domain(f.p, pv, &f.img, NULL, "qemu");
     bool defined, started;
 
-    assert_int_equal(cr_virt_ensure_domain(f.v, 0, pv->domain, xml, false, &defined, &started), 0);
+    assert_int_equal(cr_virt_ensure_domain(f.v, 0, pv->domain, xml, false, false, &defined, &started), 0);
     virDomainPtr d = NULL;
     assert_int_equal(cr_virt_domain(&d, f.v, 0, pv->domain), 0);
     assert_int_equal(virDomainSuspend(d), 0);
@@ -602,15 +603,29 @@ static void test_virt_ensure_domain_resumes_a_paused_domain_only_when_asked(void
     assert_int_equal(domain_state(f.v, pv->domain), VIR_DOMAIN_PAUSED);
 
     /* Paused is what was asked: nothing to do. */
-    assert_int_equal(cr_virt_ensure_domain(f.v, 0, pv->domain, xml, true, &defined, &started), 0);
+    assert_int_equal(cr_virt_ensure_domain(f.v, 0, pv->domain, xml, true, false, &defined, &started), 0);
     assert_false(defined);
     assert_false(started);
     assert_int_equal(domain_state(f.v, pv->domain), VIR_DOMAIN_PAUSED);
     /* Asked to run: resumed. */
-    assert_int_equal(cr_virt_ensure_domain(f.v, 0, pv->domain, xml, false, &defined, &started), 0);
+    assert_int_equal(cr_virt_ensure_domain(f.v, 0, pv->domain, xml, false, false, &defined, &started), 0);
     assert_false(defined);
     assert_true(started);
     assert_int_equal(domain_state(f.v, pv->domain), VIR_DOMAIN_RUNNING);
+    /* up's resume phase: a paused domain is resumed, a running one left. */
+    assert_int_equal(cr_virt_domain(&d, f.v, 0, pv->domain), 0);
+    assert_int_equal(virDomainSuspend(d), 0);
+    virDomainFree(d);
+    bool resumed = false;
+    assert_int_equal(cr_virt_resume_domain(f.v, 0, pv->domain, &resumed), 0);
+    assert_true(resumed);
+    assert_int_equal(domain_state(f.v, pv->domain), VIR_DOMAIN_RUNNING);
+    assert_int_equal(cr_virt_resume_domain(f.v, 0, pv->domain, &resumed), 0);
+    assert_false(resumed);
+    /* An unknown domain is an error naming it. */
+    assert_int_not_equal(cr_virt_resume_domain(f.v, 0, "crange.nope.t1.x", &resumed), 0);
+    assert_non_null(strstr(cr_error_message(), "crange.nope.t1.x"));
+    cr_error_clear();
 
     assert_int_equal(cr_virt_remove_domain(f.v, 0, pv->domain), 0);
     assert_int_equal(cr_virt_remove_network(f.v, 0, plan_net(f.p, 1, "inside")->libvirt_name), 0);
@@ -633,7 +648,7 @@ static void test_virt_ensure_domain_start_paused(void **state)
     bool defined = false, started = true;
 
     cr_error_clear();
-    int rc = cr_virt_ensure_domain(f.v, 0, pv->domain, xml, true, &defined, &started);
+    int rc = cr_virt_ensure_domain(f.v, 0, pv->domain, xml, true, false, &defined, &started);
     bool supported = rc == 0;
     if (supported) {
         assert_true(defined);
@@ -647,6 +662,15 @@ static void test_virt_ensure_domain_start_paused(void **state)
         free(want);
         assert_true(domain_exists(f.v, pv->domain));
         cr_error_clear();
+        /* When the pause is only up's batching (pause_optional), a driver
+         * that cannot start paused starts the domain running instead. */
+        assert_int_equal(cr_virt_ensure_domain(f.v, 0, pv->domain, xml, true, true, &defined, &started), 0);
+        assert_false(defined);
+        assert_true(started);
+        assert_int_equal(domain_state(f.v, pv->domain), VIR_DOMAIN_RUNNING);
+        bool resumed = true;
+        assert_int_equal(cr_virt_resume_domain(f.v, 0, pv->domain, &resumed), 0);
+        assert_false(resumed);
     }
     assert_int_equal(cr_virt_remove_domain(f.v, 0, pv->domain), 0);
     assert_int_equal(cr_virt_remove_network(f.v, 0, plan_net(f.p, 1, "inside")->libvirt_name), 0);
