@@ -165,6 +165,22 @@ static void convert_step(lua_State *L, int e, cr_step *st)
     }
 }
 
+/* The "steps" list of the declaration at e (a VM's or a role's); the
+ * caller owns *out. */
+static void convert_steps(lua_State *L, int e, cr_step **out, size_t *n_out)
+{
+    size_t n = push_list(L, e, "steps");
+    int list = lua_gettop(L);
+    *out = cr_xcalloc(n ? n : 1, sizeof **out);
+    *n_out = n;
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, list, (lua_Integer)i + 1);
+        convert_step(L, lua_gettop(L), &(*out)[i]);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
 static void convert_vm(lua_State *L, int e, cr_vm *vm)
 {
     vm->name = get_str(L, e, "name");
@@ -191,16 +207,7 @@ static void convert_vm(lua_State *L, int e, cr_vm *vm)
     }
     lua_pop(L, 1);
 
-    n = push_list(L, e, "steps");
-    list = lua_gettop(L);
-    vm->steps = cr_xcalloc(n ? n : 1, sizeof *vm->steps);
-    vm->n_steps = n;
-    for (size_t i = 0; i < n; i++) {
-        lua_rawgeti(L, list, (lua_Integer)i + 1);
-        convert_step(L, lua_gettop(L), &vm->steps[i]);
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
+    convert_steps(L, e, &vm->steps, &vm->n_steps);
 }
 
 static void convert_roles(lua_State *L, cr_team_model *t, int decl)
@@ -217,16 +224,8 @@ static void convert_roles(lua_State *L, cr_team_model *t, int decl)
         r->image = get_str(L, e, "image");
         get_strv(L, e, "packages", &r->packages);
         get_where(L, e, &r->where);
-        size_t ns = push_list(L, e, "steps");
-        int steps = lua_gettop(L);
-        r->steps = cr_xcalloc(ns ? ns : 1, sizeof *r->steps);
-        r->n_steps = ns;
-        for (size_t k = 0; k < ns; k++) {
-            lua_rawgeti(L, steps, (lua_Integer)k + 1);
-            convert_step(L, lua_gettop(L), &r->steps[k]);
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 2);
+        convert_steps(L, e, &r->steps, &r->n_steps);
+        lua_pop(L, 1);
     }
     lua_pop(L, 1);
 }
