@@ -139,6 +139,16 @@ static void warn_stale_backing(up_ctx *x, int w, const cr_plan_vm *pv, const cha
     free(have);
 }
 
+/* Prefixes the error set for a VM's job with its team and name, once. */
+static int vm_error(const cr_plan_vm *pv, int rc)
+{
+    char *inner = cr_xstrdup(cr_error_message());
+    cr_error_clear();
+    rc = cr_error_set(rc, "team %d vm '%s': %s", pv->team, pv->vm->name, inner);
+    free(inner);
+    return rc;
+}
+
 static int job_vm(size_t i, int w, void *ctx)
 {
     up_ctx *x = ctx;
@@ -167,12 +177,8 @@ static int job_vm(size_t i, int w, void *ctx)
     }
     free(overlay);
     x->vm_ms[i] = (cr_now_seconds() - t0) * 1000.0;
-    if (rc < 0) {
-        char *inner = cr_xstrdup(cr_error_message());
-        cr_error_clear();
-        rc = cr_error_set(rc, "team %d vm '%s': %s", pv->team, pv->vm->name, inner);
-        free(inner);
-    }
+    if (rc < 0)
+        rc = vm_error(pv, rc);
     return rc;
 }
 
@@ -182,12 +188,8 @@ static int job_resume(size_t i, int w, void *ctx)
     const cr_plan_vm *pv = &x->plan->vms[i];
     bool resumed = false;
     int rc = cr_virt_resume_domain(x->virt, w, pv->domain, &resumed);
-    if (rc < 0) {
-        char *inner = cr_xstrdup(cr_error_message());
-        cr_error_clear();
-        rc = cr_error_set(rc, "team %d vm '%s': %s", pv->team, pv->vm->name, inner);
-        free(inner);
-    }
+    if (rc < 0)
+        rc = vm_error(pv, rc);
     /* A domain paused before this up (up --paused, a kill) counts as started. */
     x->started[i] = x->started[i] || resumed;
     return rc;
@@ -203,10 +205,7 @@ static int job_provision(size_t i, int w, void *ctx)
     if (rc == 0)
         rc = cr_agent_wait(dom, timeout);
     if (rc < 0) {
-        char *inner = cr_xstrdup(cr_error_message());
-        cr_error_clear();
-        rc = cr_error_set(rc, "team %d vm '%s': %s", pv->team, pv->vm->name, inner);
-        free(inner);
+        rc = vm_error(pv, rc);
     } else {
         rc = cr_provision_vm(dom, x->scenario, pv, find_image(x, pv->vm->image), &x->provisioned[i]);
     }
