@@ -39,3 +39,27 @@ for j in 1 8; do
         "$(printf '%s' "$up" | jq .control_plane_ms.p50)" "$(printf '%s' "$up" | jq .control_plane_ms.p95)" \
         "$(printf '%s' "$up" | jq .control_plane_ms.max)"
 done
+
+# What an idle guest costs: every QEMU of a range whose agents all answer,
+# sampled over 30 s after a 20 s pause. Under TCG this is what ready guests
+# take from guests still booting (bench/notes-range.md).
+echo
+echo "### Idle guests (tiny, 10 VMs with agents ready, 30 s)"
+echo
+flat=$CRANGE_SOURCE/bench/scenarios/flat
+$b up "$flat" --name idle --teams 1 >/dev/null 2>&1
+sleep 20
+qemu_ticks() {
+    t=0
+    for f in /run/libvirt/qemu/crange.idle.*.pid; do
+        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$(cat "$f")/stat")))
+    done
+    echo $t
+}
+a=$(qemu_ticks)
+sleep 30
+z=$(qemu_ticks)
+$b down idle --purge >/dev/null 2>&1
+echo "| VMs | QEMU CPU over 30 s, s | per idle guest, % of a core |"
+echo "|---|---|---|"
+awk -v d=$((z - a)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "| 10 | %.2f | %.2f |\n", d / hz, d / hz / 30 / 10 * 100 }'

@@ -28,6 +28,9 @@ cmake -S . -B "$build" >/dev/null
 cmake --build "$build" -j2 --target crange bench_events bench_wait >/dev/null
 export CRANGE_BIN=$build/crange CRANGE_SOURCE=$PWD BENCH_WAIT=$build/bench_wait
 export BENCH_RESULTS=${BENCH_RESULTS:-$PWD/bench/results}
+# The private libvirtd sees bench/qemu.conf (remember_owner = 0; see there);
+# BENCH_QEMU_CONF= (empty) keeps libvirt's defaults.
+export CRANGE_TEST_QEMU_CONF=${BENCH_QEMU_CONF-$PWD/bench/qemu.conf}
 mkdir -p "$BENCH_RESULTS"
 if [ -n "$parts" ]; then
     uptime | sed 's/^ *//' > "$BENCH_RESULTS/uptime.txt"

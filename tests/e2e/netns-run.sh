@@ -18,6 +18,10 @@
 # file of the private libvirtd all the same, so the VMs and bridges it makes
 # stay in the private namespace; only CMD itself reaches the network.
 #
+# CRANGE_TEST_LIBVIRTD_CONF, when set, is the libvirtd.conf to start libvirtd
+# with, and CRANGE_TEST_QEMU_CONF the qemu.conf it sees (bind-mounted over
+# /etc/libvirt/qemu.conf in the private mount namespace only).
+#
 # Usage: netns-run.sh CMD [ARGS...]     (as root)
 # The command sees CRANGE_CONNECT=qemu:///system, CRANGE_TEST_NS=<name> and
 # CRANGE_TEST_HOSTNET_FD=9.
@@ -39,11 +43,12 @@ for d in /run/libvirt /var/lib/libvirt /var/log/libvirt /etc/libvirt/qemu /etc/l
 done
 mkdir -p /var/lib/libvirt/qemu /var/lib/libvirt/images /var/log/libvirt/qemu
 chown libvirt-qemu:kvm /var/lib/libvirt/qemu 2>/dev/null || true
+[ -z "${CRANGE_TEST_QEMU_CONF:-}" ] || mount --bind "$CRANGE_TEST_QEMU_CONF" /etc/libvirt/qemu.conf
 ip link set lo up
 pids=/run/libvirt/crange-test
 mkdir -p "$pids"
 virtlogd -d -p "$pids/virtlogd.pid"
-libvirtd -d -p "$pids/libvirtd.pid"
+libvirtd -d -p "$pids/libvirtd.pid" ${CRANGE_TEST_LIBVIRTD_CONF:+-f "$CRANGE_TEST_LIBVIRTD_CONF"}
 i=0
 while ! virsh -q -c qemu:///system version >/dev/null 2>&1; do
     i=$((i + 1))
