@@ -153,12 +153,11 @@ echo "### Targets"
 echo
 echo "| what | target | measured | verdict |"
 echo "|---|---|---|---|"
-# The ratios at the largest N that every tool reached (a run cut short at
-# the largest N has only some tools there).
-big=$(awk -F'\t' '{ seen[$2] = seen[$2] " " $1 } END {
-    for (n in seen) if (seen[n] ~ / crange/ && seen[n] ~ / virsh/ && seen[n] ~ / vagrant/ && n + 0 > b) b = n + 0
-    if (b) print b }' "$r/up.tsv")
-if [ -n "$big" ]; then
+# The ratios at every N that all three tools reached (a run cut short at the
+# largest N has only some tools there).
+alln=$(awk -F'\t' '{ seen[$2] = seen[$2] " " $1 } END {
+    for (n in seen) if (seen[n] ~ / crange/ && seen[n] ~ / virsh/ && seen[n] ~ / vagrant/) print n }' "$r/up.tsv" | sort -n)
+for big in $alln; do
     cr=$(field "$r/up.tsv" crange "$big" 4) ca=$(field "$r/up.tsv" crange "$big" 5)
     vr=$(field "$r/up.tsv" vagrant "$big" 4) va=$(field "$r/up.tsv" vagrant "$big" 5)
     sr=$(field "$r/up.tsv" virsh "$big" 4) sa=$(field "$r/up.tsv" virsh "$big" 5)
@@ -170,7 +169,7 @@ if [ -n "$big" ]; then
     y=$(awk -v a="$ca" -v b="$sa" 'BEGIN { print b / a }')
     echo "| crange vs serial virsh, $big VMs, all running | ≥ 2× faster | $(ratio "$cr" "$sr") | $(met "$x" 2 ge) |"
     echo "| crange vs serial virsh, $big VMs, agents ready | ≥ 2× faster | $(ratio "$ca" "$sa") | $(met "$y" 2 ge) |"
-fi
+done
 if [ -s "$r/control.tsv" ]; then
     p50=$(awk -F'\t' '$1 == "crange" && $2 == 8 { print $5 }' "$r/control.tsv")
     per=$(awk -F'\t' '$1 == "crange" && $2 == 8 { print $4 * 1000 / $3 }' "$r/control.tsv")

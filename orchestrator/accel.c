@@ -29,24 +29,23 @@ int cr_accel_probe(cr_probe *out, cr_virt *v, const cr_image *img, const char *d
     memset(out, 0, sizeof *out);
     if (!img->kernel || !img->initrd)
         return cr_error_set(CR_EINVAL, "image '%s' cannot be used for a probe boot (no kernel)", img->name);
+    char *cmdline = cr_xasprintf("%s crange.hostname=probe", img->cmdline);
+    /* Only the agent's channel: the probe asks whether a guest comes up. */
+    cr_domain_spec spec = {
+        .domtype = domtype,
+        .memory_mib = 128,
+        .vcpus = 1,
+        .kernel = img->kernel,
+        .initrd = img->initrd,
+        .cmdline = cmdline,
+        .reboot_destroys = true,
+    };
     cr_buf b = {0};
     cr_buf_addf(&b, "<domain type=\"%s\">\n  <name>crange-probe-%s-%ld</name>\n", domtype, domtype, (long)getpid());
-    cr_buf_add(&b, "  <memory unit=\"MiB\">128</memory>\n  <vcpu>1</vcpu>\n"
-                   "  <os>\n    <type arch=\"x86_64\" machine=\"pc\">hvm</type>\n    <kernel>");
-    cr_buf_add_xml(&b, img->kernel);
-    cr_buf_add(&b, "</kernel>\n    <initrd>");
-    cr_buf_add_xml(&b, img->initrd);
-    cr_buf_add(&b, "</initrd>\n    <cmdline>");
-    cr_buf_add_xml(&b, img->cmdline);
-    cr_buf_add(&b, " crange.hostname=probe</cmdline>\n  </os>\n  <features><acpi/><apic/></features>\n");
-    if (!strcmp(domtype, "kvm"))
-        cr_buf_add(&b, "  <cpu mode=\"host-passthrough\"/>\n");
-    cr_buf_add(&b, "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n"
-                   "  <on_crash>destroy</on_crash>\n  <devices>\n"
-                   "    <serial type=\"pty\"><target port=\"0\"/></serial>\n"
-                   "    <channel type=\"unix\"><target type=\"virtio\" name=\"org.qemu.guest_agent.0\"/></channel>\n"
-                   "    <controller type=\"usb\" model=\"none\"/>\n    <memballoon model=\"none\"/>\n"
-                   "  </devices>\n</domain>\n");
+    cr_xml_domain_head(&b, &spec);
+    cr_xml_domain_tail(&b, &spec);
+    cr_buf_add(&b, "</domain>\n");
+    free(cmdline);
     double t0 = cr_now_seconds();
     /* AUTODESTROY: the probe dies with our connection, even on kill -9. */
     virDomainPtr d = virDomainCreateXML(cr_virt_conn(v, 0), b.data, VIR_DOMAIN_START_AUTODESTROY);

@@ -14,12 +14,13 @@ int cr_cmd_up(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("up");
     const char *name = NULL, *at = NULL;
-    int teams = 0, timeout = 0;
+    int teams = 0, timeout = 0, window = -1;
     bool paused = false, no_provision = false;
     cr_optspec specs[] = {{"name", &name, NULL, NULL},           {"teams", NULL, NULL, &teams},
                           {"at", &at, NULL, NULL},
                           {"timeout", NULL, NULL, &timeout},     {"paused", NULL, &paused, NULL},
-                          {"no-provision", NULL, &no_provision, NULL}, {0}};
+                          {"no-provision", NULL, &no_provision, NULL}, {"boot-window", NULL, NULL, &window},
+                          {0}};
     char *pos[argc + 1];
     int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 0, 1, "expected at most one scenario PATH");
     if (go != CR_CLI_GO)
@@ -28,6 +29,8 @@ int cr_cmd_up(cr_config *cfg, int argc, char **argv)
         return cr_cli_usage(cmd, "--name RANGE is required");
     if (teams < 0 || teams > 999)
         return cr_cli_usage(cmd, "--teams must be between 1 and 999");
+    if (window < -1 || window > 10000)
+        return cr_cli_usage(cmd, "--boot-window must be between 0 and 10000");
 
     cr_up_opts u = {.path = npos ? pos[0] : NULL,
                     .at = at,
@@ -35,7 +38,8 @@ int cr_cmd_up(cr_config *cfg, int argc, char **argv)
                     .teams = teams,
                     .start_paused = paused,
                     .no_provision = no_provision,
-                    .agent_timeout_s = timeout};
+                    .agent_timeout_s = timeout,
+                    .boot_window = window};
     cr_up_report rep;
     int rc = cr_range_up(cfg, &u, &rep);
     if (rc < 0)

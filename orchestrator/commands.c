@@ -20,7 +20,7 @@ const cr_command cr_commands[] = {
      "  --teams N        plan N teams (default: the scenario's own)\n"
      "  --name RANGE     derive names for this range; an existing range's own per-team values are shown\n"
      "  --show-secrets   include secret per-team values\n"},
-    {"up", cr_cmd_up, "up [PATH|catalog:NAME[/SUB]] --name RANGE [--teams N] [--at COMMIT] [--timeout S] [--paused] [--no-provision]",
+    {"up", cr_cmd_up, "up [PATH|catalog:NAME[/SUB]] --name RANGE [--teams N] [--at COMMIT] [--timeout S] [--paused] [--no-provision] [--boot-window N]",
      "Create or complete a range: one isolated copy of the scenario per team. A reconcile: run it again after a "
      "failure or a kill and it finishes the job; on a complete range it changes nothing.",
      "Options:\n"
@@ -29,7 +29,9 @@ const cr_command cr_commands[] = {
      "  --at COMMIT      a catalog scenario at an older commit (re-run an exercise as it was)\n"
      "  --timeout S      seconds to wait for each guest agent (default 600)\n"
      "  --paused         start VMs paused and skip provisioning (control-plane benchmarks)\n"
-     "  --no-provision   start VMs but do not wait for agents or provision\n"
+     "  --no-provision   start VMs but do not provision them\n"
+     "  --boot-window N  guests booting at once; each one whose agent answers lets the next in (default: all\n"
+     "                   of them up to 25 per host CPU, else 2 per CPU; 0: all at once)\n"
      "PATH may be left out for an existing range: its recorded scenario is used (a catalog scenario at its\n"
      "recorded commit). The range records where its scenario came from: catalog entry and commit, git work\n"
      "tree and commit, or an uncommitted path and its content hash (shown by status, score and report).\n"},

@@ -2,8 +2,9 @@
  * doctor.c: `crange doctor` checks that this host can run ranges: libvirt
  * answers, QEMU's TCG works, KVM really works (a short, timed probe boot,
  * because /dev/kvm can exist while guests hang), the state folder is
- * writable and the tools image recipes need are installed. The KVM verdict
- * is cached for `--accel auto`.
+ * writable and the tools image recipes need are installed; on a local
+ * libvirtd, whether qemu.conf has the settings docs/HOSTS.md advises. The KVM
+ * verdict is cached for `--accel auto`.
  */
 #include "accel.h"
 #include "cli.h"
@@ -51,6 +52,48 @@ static bool in_path(const char *tool)
     }
     free(copy);
     return found;
+}
+
+/* The value of `key = value` in a libvirt config file, quotes removed, or
+ * NULL when the key is commented out or absent (a new string). */
+static char *conf_value(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char line[512], *value = NULL;
+    size_t klen = strlen(key);
+    while (fgets(line, sizeof line, f)) {
+        char *p = line + strspn(line, " \t");
+        if (strncmp(p, key, klen) || (p[klen] != ' ' && p[klen] != '\t' && p[klen] != '='))
+            continue;
+        p += klen + strspn(p + klen, " \t");
+        if (*p != '=')
+            continue;
+        p++;
+        p += strspn(p, " \t\"");
+        free(value);
+        value = cr_xstrndup(p, strcspn(p, " \t\"#\r\n"));
+    }
+    fclose(f);
+    return value;
+}
+
+/* remember_owner = 1 (libvirt's default) makes libvirtd fork for every start
+ * and destroy, and the forks serialise (docs/HOSTS.md). Only a local
+ * qemu:///system has its qemu.conf here. */
+static void qemu_conf(report *r, const cr_config *cfg)
+{
+    if (strcmp(cfg->connect, "qemu:///system"))
+        return;
+    const char *path = "/etc/libvirt/qemu.conf";
+    char *v = conf_value(path, "remember_owner");
+    if (v && !strcmp(v, "0"))
+        check(r, "qemu.conf", "ok", "%s: remember_owner = 0", path);
+    else
+        check(r, "qemu.conf", "warn", "%s: remember_owner is on; each VM start and destroy forks libvirtd, "
+              "which slows big ranges (docs/HOSTS.md: set remember_owner = 0)", path);
+    free(v);
 }
 
 static void probe(report *r, const cr_config *cfg, cr_virt *v, const cr_image *img, const char *domtype,
@@ -121,6 +164,8 @@ int cr_cmd_doctor(cr_config *cfg, int argc, char **argv)
               lib / 1000 % 1000, lib % 1000, hv / 1000000, hv / 1000 % 1000, hv % 1000);
 
         char *caps = virConnectGetDomainCapabilities(cr_virt_conn(v, 0), NULL, "x86_64", NULL, "qemu", 0);
+        qemu_conf(&r, cfg);
+
         check(&r, "tcg", caps ? "ok" : "fail", caps ? "QEMU can emulate x86_64 guests (TCG)" :
               "libvirt offers no qemu (TCG) domain type for x86_64");
         free(caps);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "proc.h"
 #include "util.h"
+#include "virt.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -521,39 +522,35 @@ static int make_payload(build *b)
 static char *builder_xml(build *b, const char *domtype)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    char *cmdline = cr_xasprintf("%s crange.hostname=layer", b->base->cmdline);
+    char *console = cr_path_join(b->work, "console.log");
+    cr_domain_spec spec = {
+        .domtype = domtype,
+        .memory_mib = BUILDER_MEMORY_MIB,
+        .vcpus = cpus >= 2 ? 2 : 1,
+        .kernel = b->base->kernel,
+        .initrd = b->base->initrd,
+        .cmdline = cmdline,
+        .reboot_destroys = true,
+        .console_log = console,
+        .rng = true,
+    };
     cr_buf x = {0};
     cr_buf_addf(&x, "<domain type=\"%s\">\n  <name>crange-layer-%.16s</name>\n", domtype, b->key);
-    cr_buf_addf(&x, "  <memory unit=\"MiB\">%d</memory>\n  <vcpu>%ld</vcpu>\n", BUILDER_MEMORY_MIB,
-                cpus >= 2 ? 2L : 1L);
-    cr_buf_add(&x, "  <os>\n    <type arch=\"x86_64\" machine=\"pc\">hvm</type>\n    <kernel>");
-    cr_buf_add_xml(&x, b->base->kernel);
-    cr_buf_add(&x, "</kernel>\n    <initrd>");
-    cr_buf_add_xml(&x, b->base->initrd);
-    cr_buf_add(&x, "</initrd>\n    <cmdline>");
-    cr_buf_add_xml(&x, b->base->cmdline);
-    cr_buf_add(&x, " crange.hostname=layer</cmdline>\n  </os>\n  <features><acpi/><apic/></features>\n");
-    if (!strcmp(domtype, "kvm"))
-        cr_buf_add(&x, "  <cpu mode=\"host-passthrough\"/>\n");
+    cr_xml_domain_head(&x, &spec);
     /* No <interface>: the builder has no network at all. */
-    cr_buf_add(&x, "  <clock offset=\"utc\"/>\n  <on_poweroff>destroy</on_poweroff>\n"
-                   "  <on_reboot>destroy</on_reboot>\n  <on_crash>destroy</on_crash>\n  <devices>\n"
-                   "    <disk type=\"file\" device=\"disk\">\n"
+    cr_buf_add(&x, "    <disk type=\"file\" device=\"disk\">\n"
                    "      <driver name=\"qemu\" type=\"qcow2\" discard=\"unmap\"/>\n      <source file=\"");
     cr_buf_add_xml(&x, b->disk);
     cr_buf_add(&x, "\"/>\n      <target dev=\"vda\" bus=\"virtio\"/>\n    </disk>\n"
                    "    <disk type=\"file\" device=\"disk\">\n      <driver name=\"qemu\" type=\"raw\"/>\n"
                    "      <source file=\"");
     cr_buf_add_xml(&x, b->payload);
-    cr_buf_add(&x, "\"/>\n      <target dev=\"vdb\" bus=\"virtio\"/>\n      <readonly/>\n    </disk>\n"
-                   "    <serial type=\"pty\"><log file=\"");
-    char *console = cr_path_join(b->work, "console.log");
-    cr_buf_add_xml(&x, console);
+    cr_buf_add(&x, "\"/>\n      <target dev=\"vdb\" bus=\"virtio\"/>\n      <readonly/>\n    </disk>\n");
+    cr_xml_domain_tail(&x, &spec);
+    cr_buf_add(&x, "</domain>\n");
+    free(cmdline);
     free(console);
-    cr_buf_add(&x, "\" append=\"off\"/><target port=\"0\"/></serial>\n"
-                   "    <channel type=\"unix\"><target type=\"virtio\" name=\"org.qemu.guest_agent.0\"/></channel>\n"
-                   "    <controller type=\"usb\" model=\"none\"/>\n    <memballoon model=\"none\"/>\n"
-                   "    <rng model=\"virtio\"><backend model=\"random\">/dev/urandom</backend></rng>\n"
-                   "  </devices>\n</domain>\n");
     return cr_buf_steal(&x);
 }
 

@@ -36,6 +36,22 @@
 #include <string.h>
 
 #define DEFAULT_AGENT_TIMEOUT_S 600
+
+/*
+ * Boot admission. Under TCG a guest's boot is CPU work. On 2 cores, up to 50
+ * tiny guests resumed at once reached their agents within 1.06 times the
+ * CPU they needed; 100 at once needed 6.5 CPU-s each instead of 4.2 and were
+ * all ready only after 348 s. Resumed in a window of 4, each guest whose
+ * agent answered letting the next in, they were ready after 281 s; a window
+ * of 32 gave 302 s (BENCHMARKS.md). So a range of up to ADMIT_ALL_PER_CPU
+ * guests per host CPU is resumed at once; a bigger one ADMIT_PER_CPU guests
+ * per CPU at a time. --boot-window N sets the window (0: all at once). A
+ * guest that does not answer within ADMIT_WAIT_S holds its place no longer;
+ * the agent phase reports it.
+ */
+#define ADMIT_ALL_PER_CPU 25
+#define ADMIT_PER_CPU 2
+#define ADMIT_WAIT_S 120
 /* Role layers built at once: each builder is a 2-vCPU, 512 MiB VM installing
  * packages, the heaviest thing up does. */
 #define LAYER_JOBS 2
@@ -97,6 +113,7 @@ typedef struct up_ctx {
     /* per-VM outcomes, written by the worker that owns the VM */
     bool *defined, *started, *volume, *provisioned, *net_changed;
     double *vm_ms;
+    int window;         /* guests booting at once; 0: all, without waiting */
 } up_ctx;
 
 static const cr_image *find_image(const up_ctx *x, const char *name)
@@ -168,9 +185,9 @@ static int job_vm(size_t i, int w, void *ctx)
     }
     if (rc == 0) {
         char *dxml = cr_xml_domain(x->plan, pv, img, overlay, x->domtype);
-        /* Started paused: every guest is resumed at once after the VM phase
-         * (job_resume), so that libvirt's starts do not compete with guests
-         * already booting, and no guest idles while later ones boot. */
+        /* Started paused: guests are resumed after the VM phase, in the
+         * boot window (job_resume), so that libvirt's starts do not compete
+         * with guests already booting, nor too many guests with each other. */
         rc = cr_virt_ensure_domain(x->virt, w, pv->domain, dxml, true, !x->u->start_paused, &x->defined[i],
                                    &x->started[i]);
         free(dxml);
@@ -189,10 +206,38 @@ static int job_resume(size_t i, int w, void *ctx)
     bool resumed = false;
     int rc = cr_virt_resume_domain(x->virt, w, pv->domain, &resumed);
     if (rc < 0)
-        rc = vm_error(pv, rc);
+        return vm_error(pv, rc);
     /* A domain paused before this up (up --paused, a kill) counts as started. */
     x->started[i] = x->started[i] || resumed;
-    return rc;
+    if (!resumed || x->window == 0)
+        return 0;
+    /* Hold this worker, and so the window's place, until the guest has
+     * booted: its agent answers. */
+    virDomainPtr dom = NULL;
+    if (cr_virt_domain(&dom, x->virt, w, pv->domain) == 0) {
+        int timeout = x->u->agent_timeout_s > 0 && x->u->agent_timeout_s < ADMIT_WAIT_S ? x->u->agent_timeout_s
+                                                                                        : ADMIT_WAIT_S;
+        if (cr_agent_wait(dom, timeout) < 0)
+            cr_log_debug("%s: no agent within %d s; admitting the next guest", pv->domain, timeout);
+        virDomainFree(dom);
+    }
+    cr_error_clear();
+    return 0;
+}
+
+/* Guests booting at once: --boot-window, else all of them for a range of up
+ * to ADMIT_ALL_PER_CPU per host CPU and ADMIT_PER_CPU per CPU beyond; 0 when
+ * they all start at once. */
+static int admit_window(up_ctx *x, size_t n_vms)
+{
+    int window = x->u->boot_window;
+    if (window < 0) {
+        virNodeInfo info;
+        size_t cpus = virNodeGetInfo(cr_virt_conn(x->virt, 0), &info) == 0 && info.cpus > 0 ? info.cpus : 1;
+        virResetLastError();
+        window = n_vms <= cpus * ADMIT_ALL_PER_CPU ? 0 : (int)(cpus * ADMIT_PER_CPU);
+    }
+    return (size_t)window >= n_vms ? 0 : window;
 }
 
 static int job_provision(size_t i, int w, void *ctx)
@@ -612,8 +657,9 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
         rc = run_phase(&x, "networks", n_nets, job_network, &rep->failed);
     if (rc == 0)
         rc = run_phase(&x, "VMs", n_vms, job_vm, &rep->failed);
+    x.window = admit_window(&x, n_vms);
     if (rc == 0 && !u->start_paused)
-        rc = run_phase(&x, "starting guests", n_vms, job_resume, &rep->failed);
+        rc = run_phase_jobs(&x, "starting guests", n_vms, x.window ? x.window : x.c->jobs, job_resume, &rep->failed);
     if (rc == 0 && !u->start_paused && !u->no_provision)
         rc = run_phase(&x, "agents and provisioning", n_vms, job_provision, &rep->failed);
 

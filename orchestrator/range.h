@@ -26,8 +26,9 @@ typedef struct cr_up_opts {
     const char *range;
     int teams;            /* 0: the recorded count, else the scenario's default */
     bool start_paused;    /* start domains paused and skip agents (control-plane benchmarks) */
-    bool no_provision;    /* start VMs but do not wait for agents or provision */
+    bool no_provision;    /* start VMs (within the boot window) but do not provision */
     int agent_timeout_s;  /* 0: 600 */
+    int boot_window;      /* guests booting at once; -1: 2 per host CPU; 0: all, without waiting */
 } cr_up_opts;
 
 typedef struct cr_up_report {

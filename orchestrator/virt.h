@@ -21,6 +21,7 @@
 
 #include "image.h"
 #include "plan.h"
+#include "util.h"
 
 #include <libvirt/libvirt.h>
 #include <stdbool.h>
@@ -91,6 +92,29 @@ char *cr_xml_pool(const char *pool, const char *path);
 /* A qcow2 overlay of capacity bytes on backing (a qcow2: an image's disk, or
  * a role layer, layer.h). */
 char *cr_xml_volume(const char *name, const char *backing, uint64_t capacity);
+/* What differs between the domains crange defines: a range's VMs
+ * (cr_xml_domain), the role-layer builder (layer.c) and the KVM probe
+ * (accel.c). Everything else (machine, ACPI, TCG translation cache, CPU
+ * under KVM, clock, USB/balloon off, serial, agent channel) they share. */
+typedef struct cr_domain_spec {
+    const char *domtype;     /* "qemu" (TCG) or "kvm" */
+    unsigned memory_mib, vcpus;
+    /* Direct kernel boot when kernel is set (then initrd and cmdline are
+     * too); otherwise the first disk boots. Borrowed. */
+    const char *kernel, *initrd, *cmdline;
+    bool reboot_destroys;    /* on_reboot destroy (one-shot guests), else restart */
+    const char *console_log; /* file virtlogd logs the serial console to, or NULL; borrowed */
+    bool console_append;     /* append to console_log rather than truncate it */
+    bool console_element;    /* a <console> for virDomainOpenConsole (crange console) */
+    bool actions_channel;    /* org.crange.actions.0 beside the agent's channel */
+    bool rng;                /* virtio-rng from /dev/urandom */
+} cr_domain_spec;
+
+/* Appends a domain's body up to and including <devices>, and then, after
+ * the caller's disks and NICs, the shared devices and </devices>. */
+void cr_xml_domain_head(cr_buf *b, const cr_domain_spec *s);
+void cr_xml_domain_tail(cr_buf *b, const cr_domain_spec *s);
+
 /* domtype: "qemu" (TCG) or "kvm". overlay may be NULL for diskless images.
  * The digest attribute is computed over the rest of the document. */
 char *cr_xml_domain(const cr_plan *p, const cr_plan_vm *pv, const cr_image *img, const char *overlay,

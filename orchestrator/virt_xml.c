@@ -133,37 +133,77 @@ char *cr_kernel_cmdline(const cr_plan_vm *pv, const cr_image *img)
     return cr_buf_steal(&b);
 }
 
-char *cr_xml_domain(const cr_plan *p, const cr_plan_vm *pv, const cr_image *img, const char *overlay,
-                    const char *domtype)
+void cr_xml_domain_head(cr_buf *b, const cr_domain_spec *s)
 {
-    cr_buf body = {0};
-    cr_buf_addf(&body, "  <memory unit=\"MiB\">%u</memory>\n  <vcpu>%u</vcpu>\n", pv->vm->memory_mib,
-                pv->vm->vcpus);
-    cr_buf_add(&body, "  <os>\n    <type arch=\"x86_64\" machine=\"pc\">hvm</type>\n");
-    if (!strcmp(img->boot, "kernel")) {
-        char *cmdline = cr_kernel_cmdline(pv, img);
-        cr_buf_add(&body, "    <kernel>");
-        cr_buf_add_xml(&body, img->kernel);
-        cr_buf_add(&body, "</kernel>\n    <initrd>");
-        cr_buf_add_xml(&body, img->initrd);
-        cr_buf_add(&body, "</initrd>\n    <cmdline>");
-        cr_buf_add_xml(&body, cmdline);
-        cr_buf_add(&body, "</cmdline>\n");
-        free(cmdline);
+    bool kvm = !strcmp(s->domtype, "kvm");
+    cr_buf_addf(b, "  <memory unit=\"MiB\">%u</memory>\n  <vcpu>%u</vcpu>\n", s->memory_mib, s->vcpus);
+    cr_buf_add(b, "  <os>\n    <type arch=\"x86_64\" machine=\"pc\">hvm</type>\n");
+    if (s->kernel) {
+        cr_buf_add(b, "    <kernel>");
+        cr_buf_add_xml(b, s->kernel);
+        cr_buf_add(b, "</kernel>\n    <initrd>");
+        cr_buf_add_xml(b, s->initrd);
+        cr_buf_add(b, "</initrd>\n    <cmdline>");
+        cr_buf_add_xml(b, s->cmdline);
+        cr_buf_add(b, "</cmdline>\n");
     } else {
-        cr_buf_add(&body, "    <boot dev=\"hd\"/>\n");
+        cr_buf_add(b, "    <boot dev=\"hd\"/>\n");
     }
     /* Under TCG, QEMU's translation cache defaults to 1 GiB and fills as
      * the guest runs, which makes a 128 MiB guest cost ~250 MiB of host
      * memory; 64 MiB holds a guest's hot code. */
-    if (!strcmp(domtype, "kvm"))
-        cr_buf_add(&body, "  </os>\n  <features><acpi/><apic/></features>\n");
+    if (kvm)
+        cr_buf_add(b, "  </os>\n  <features><acpi/><apic/></features>\n  <cpu mode=\"host-passthrough\"/>\n");
     else
-        cr_buf_add(&body, "  </os>\n  <features><acpi/><apic/><tcg><tb-cache unit=\"MiB\">64</tb-cache></tcg></features>\n");
-    if (!strcmp(domtype, "kvm"))
-        cr_buf_add(&body, "  <cpu mode=\"host-passthrough\"/>\n");
-    cr_buf_add(&body, "  <clock offset=\"utc\"/>\n  <on_poweroff>destroy</on_poweroff>\n"
-                      "  <on_reboot>restart</on_reboot>\n  <on_crash>destroy</on_crash>\n  <devices>\n");
+        cr_buf_add(b, "  </os>\n  <features><acpi/><apic/><tcg><tb-cache unit=\"MiB\">64</tb-cache></tcg></features>\n");
+    cr_buf_addf(b, "  <clock offset=\"utc\"/>\n  <on_poweroff>destroy</on_poweroff>\n"
+                   "  <on_reboot>%s</on_reboot>\n  <on_crash>destroy</on_crash>\n  <devices>\n",
+                s->reboot_destroys ? "destroy" : "restart");
+}
+
+void cr_xml_domain_tail(cr_buf *b, const cr_domain_spec *s)
+{
+    /* The console is also logged, by virtlogd on the VM's host, beside
+     * QEMU's own log: what a guest printed before it failed to come up. */
+    cr_buf_add(b, "    <serial type=\"pty\">");
+    if (s->console_log) {
+        cr_buf_add(b, "<log file=\"");
+        cr_buf_add_xml(b, s->console_log);
+        cr_buf_addf(b, "\" append=\"%s\"/>", s->console_append ? "on" : "off");
+    }
+    cr_buf_add(b, "<target port=\"0\"/></serial>\n");
+    if (s->console_element)
+        cr_buf_add(b, "    <console type=\"pty\"><target type=\"serial\" port=\"0\"/></console>\n");
+    cr_buf_add(b, "    <channel type=\"unix\"><target type=\"virtio\" name=\"org.qemu.guest_agent.0\"/></channel>\n");
+    if (s->actions_channel)
+        cr_buf_add(b, "    <channel type=\"unix\"><target type=\"virtio\" name=\"org.crange.actions.0\"/></channel>\n");
+    cr_buf_add(b, "    <controller type=\"usb\" model=\"none\"/>\n    <memballoon model=\"none\"/>\n");
+    if (s->rng)
+        cr_buf_add(b, "    <rng model=\"virtio\"><backend model=\"random\">/dev/urandom</backend></rng>\n");
+    cr_buf_add(b, "  </devices>\n");
+}
+
+char *cr_xml_domain(const cr_plan *p, const cr_plan_vm *pv, const cr_image *img, const char *overlay,
+                    const char *domtype)
+{
+    bool kernel = !strcmp(img->boot, "kernel");
+    char *cmdline = kernel ? cr_kernel_cmdline(pv, img) : NULL;
+    char *console = cr_xasprintf("/var/log/libvirt/qemu/%s.console.log", pv->domain);
+    cr_domain_spec spec = {
+        .domtype = domtype,
+        .memory_mib = pv->vm->memory_mib,
+        .vcpus = pv->vm->vcpus,
+        .kernel = kernel ? img->kernel : NULL,
+        .initrd = img->initrd,
+        .cmdline = cmdline,
+        .console_log = console,
+        .console_append = true,
+        .console_element = true,
+        .actions_channel = true,
+        .rng = true,
+    };
+    cr_buf body = {0};
+    cr_xml_domain_head(&body, &spec);
     if (overlay) {
         cr_buf_add(&body, "    <disk type=\"file\" device=\"disk\">\n"
                           "      <driver name=\"qemu\" type=\"qcow2\" discard=\"unmap\"/>\n      <source file=\"");
@@ -176,18 +216,9 @@ char *cr_xml_domain(const cr_plan *p, const cr_plan_vm *pv, const cr_image *img,
         cr_buf_addf(&body, "\"/>\n      <mac address=\"%s\"/>\n      <model type=\"virtio\"/>\n    </interface>\n",
                     pv->nics[k].mac);
     }
-    /* The console is also logged, by virtlogd on the VM's host, beside
-     * QEMU's own log: what a guest printed before it failed to come up. */
-    cr_buf_add(&body, "    <serial type=\"pty\"><log file=\"/var/log/libvirt/qemu/");
-    cr_buf_add_xml(&body, pv->domain);
-    cr_buf_add(&body, ".console.log\" append=\"on\"/><target port=\"0\"/></serial>\n"
-                      "    <console type=\"pty\"><target type=\"serial\" port=\"0\"/></console>\n"
-                      "    <channel type=\"unix\"><target type=\"virtio\" name=\"org.qemu.guest_agent.0\"/></channel>\n"
-                      "    <channel type=\"unix\"><target type=\"virtio\" name=\"org.crange.actions.0\"/></channel>\n"
-                      "    <controller type=\"usb\" model=\"none\"/>\n"
-                      "    <memballoon model=\"none\"/>\n"
-                      "    <rng model=\"virtio\"><backend model=\"random\">/dev/urandom</backend></rng>\n"
-                      "  </devices>\n");
+    cr_xml_domain_tail(&body, &spec);
+    free(cmdline);
+    free(console);
     char digest[65];
     digest_of(digest, body.data);
 

@@ -56,8 +56,13 @@ assert_contains "$err" "scenario.lua:3:" "the error names scenario.lua and the l
 [ ! -e "$CRANGE_STATE/ranges/bad/range.db" ] || crange down bad --purge >/dev/null
 
 # Growing the range to 2 teams adds team 2 only; shrinking removes it.
-out=$(crange --json up --name cli --teams 2)
+# (With a boot window of 1: team 2's guests boot one after the other.)
+err=$(expect_fail crange up --name cli --teams 2 --boot-window -3)
+assert_contains "$err" "--boot-window must be between 0 and 10000" "a bad --boot-window is refused"
+out=$(crange --json up --name cli --teams 2 --boot-window 1)
 assert_eq 3 "$(printf "%s\n" "$out" | jq .changes.defined)" "growing to 2 teams defines 3 new VMs"
+assert_eq 3 "$(crange --json status cli | jq '[.vms[] | select(.team == 2 and .state == "running" and .agent)] | length')" \
+    "with --boot-window 1, every guest of team 2 is running and its agent answers"
 out=$(crange --json up --name cli --teams 1)
 assert_eq 5 "$(printf "%s\n" "$out" | jq .changes.removed)" "shrinking to 1 team removes team 2's 3 VMs and 2 networks"
 assert_eq 3 "$(count_domains cli)" "3 domains remain"
@@ -65,5 +70,14 @@ assert_eq 3 "$(count_domains cli)" "3 domains remain"
 # doctor: TCG boots; KVM is probed with a short timed boot.
 out=$(crange --json doctor || true)
 assert_eq ok "$(printf "%s\n" "$out" | jq -r '.checks[] | select(.check == "tcg boot") | .result')" "doctor: a TCG probe boot works"
+# doctor reads remember_owner from qemu.conf as libvirtd does (Debian's
+# default leaves it on; docs/HOSTS.md advises 0).
+qc=$(printf "%s\n" "$out" | jq -r '.checks[] | select(.check == "qemu.conf") | "\(.result) \(.detail)"')
+if grep -Eq '^[[:space:]]*remember_owner[[:space:]]*=[[:space:]]*0' /etc/libvirt/qemu.conf; then
+    want="ok /etc/libvirt/qemu.conf: remember_owner = 0"
+else
+    want="warn /etc/libvirt/qemu.conf: remember_owner is on;"
+fi
+case "$qc" in "$want"*) ok "doctor: qemu.conf check is '${want%%:*}'" ;; *) fail "doctor's qemu.conf check: '$qc'" ;; esac
 kvm=$(printf "%s\n" "$out" | jq -r '.checks[] | select(.check == "kvm boot" or .check == "kvm") | .result' | head -n 1)
 case "$kvm" in ok|warn) ok "doctor: KVM verdict is '$kvm'" ;; *) fail "doctor gave no KVM verdict: $out" ;; esac
