@@ -57,7 +57,7 @@ assert_contains "$err" "scenario.lua:3:" "the error names scenario.lua and the l
 
 # Growing the range to 2 teams adds team 2 only; shrinking removes it.
 # (With a boot window of 1: team 2's guests boot one after the other.)
-err=$(expect_fail crange up --name cli --teams 2 --boot-window -3)
+err=$(expect_fail crange up --name cli --teams 2 --boot-window 20000)
 assert_contains "$err" "--boot-window must be between 0 and 10000" "a bad --boot-window is refused"
 out=$(crange --json up --name cli --teams 2 --boot-window 1)
 assert_eq 3 "$(printf "%s\n" "$out" | jq .changes.defined)" "growing to 2 teams defines 3 new VMs"
