@@ -163,9 +163,9 @@ int cr_cmd_doctor(cr_config *cfg, int argc, char **argv)
         check(&r, "libvirt", "ok", "%s: libvirt %lu.%lu.%lu, hypervisor %lu.%lu.%lu", cfg->connect, lib / 1000000,
               lib / 1000 % 1000, lib % 1000, hv / 1000000, hv / 1000 % 1000, hv % 1000);
 
-        char *caps = virConnectGetDomainCapabilities(cr_virt_conn(v, 0), NULL, "x86_64", NULL, "qemu", 0);
         qemu_conf(&r, cfg);
 
+        char *caps = virConnectGetDomainCapabilities(cr_virt_conn(v, 0), NULL, "x86_64", NULL, "qemu", 0);
         check(&r, "tcg", caps ? "ok" : "fail", caps ? "QEMU can emulate x86_64 guests (TCG)" :
               "libvirt offers no qemu (TCG) domain type for x86_64");
         free(caps);
