@@ -657,9 +657,10 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
         rc = run_phase(&x, "networks", n_nets, job_network, &rep->failed);
     if (rc == 0)
         rc = run_phase(&x, "VMs", n_vms, job_vm, &rep->failed);
-    x.window = admit_window(&x, n_vms);
-    if (rc == 0 && !u->start_paused)
+    if (rc == 0 && !u->start_paused) {
+        x.window = admit_window(&x, n_vms);
         rc = run_phase_jobs(&x, "starting guests", n_vms, x.window ? x.window : x.c->jobs, job_resume, &rep->failed);
+    }
     if (rc == 0 && !u->start_paused && !u->no_provision)
         rc = run_phase(&x, "agents and provisioning", n_vms, job_provision, &rep->failed);
 
