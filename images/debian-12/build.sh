@@ -84,13 +84,14 @@ for f in vmlinuz initrd.img disk.qcow2 dpkg-status apt-sources; do
     chmod 0444 "$out/$f"
 done
 # net.ifnames=0: NICs keep their kernel names, so crange-init can bring them
-# up at once without racing udev's renaming.
+# up at once without racing udev's renaming. no_timer_check: see the tiny
+# image (a loaded TCG host fails the kernel's timer test, and the guest hangs).
 cat > "$out/image.env" <<ENV
 boot=kernel
 kernel=vmlinuz
 initrd=initrd.img
 disk=disk.qcow2
-cmdline=root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet panic=-1
+cmdline=root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet panic=-1 no_timer_check
 kernel_version=$kver
 actions=1
 ENV
