@@ -160,9 +160,13 @@ static void warn_stale_backing(up_ctx *x, int w, const cr_plan_vm *pv, const cha
 static int vm_error(const cr_plan_vm *pv, int rc)
 {
     char *inner = cr_xstrdup(cr_error_message());
+    /* A silent guest: what it did instead is on its console. */
+    char *log = rc == CR_ETIMEOUT ? cr_console_log_path(pv->domain) : NULL;
     cr_error_clear();
-    rc = cr_error_set(rc, "team %d vm '%s': %s", pv->team, pv->vm->name, inner);
+    rc = cr_error_set(rc, "team %d vm '%s': %s%s%s%s", pv->team, pv->vm->name, inner,
+                      log ? "; its console is logged in " : "", log ? log : "", log ? " on its host" : "");
     free(inner);
+    free(log);
     return rc;
 }
 

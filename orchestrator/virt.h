@@ -123,6 +123,10 @@ char *cr_xml_domain(const cr_plan *p, const cr_plan_vm *pv, const cr_image *img,
  * MAC/address/prefix of each NIC, gateway. */
 char *cr_kernel_cmdline(const cr_plan_vm *pv, const cr_image *img);
 
+/* Where virtlogd, on the VM's host, logs a range VM's serial console.
+ * Caller frees. */
+char *cr_console_log_path(const char *domain);
+
 /* Idempotent operations; *changed says whether anything was done. */
 int cr_virt_ensure_pool(cr_virt *v, int w, const char *pool, const char *path, bool *changed);
 int cr_virt_ensure_network(cr_virt *v, int w, const char *name, const char *xml, bool *changed);

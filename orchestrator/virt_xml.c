@@ -110,6 +110,11 @@ char *cr_xml_volume(const char *name, const char *backing, uint64_t capacity)
     return cr_buf_steal(&b);
 }
 
+char *cr_console_log_path(const char *domain)
+{
+    return cr_xasprintf("/var/log/libvirt/qemu/%s.console.log", domain);
+}
+
 char *cr_kernel_cmdline(const cr_plan_vm *pv, const cr_image *img)
 {
     cr_buf b = {0};
@@ -188,7 +193,7 @@ char *cr_xml_domain(const cr_plan *p, const cr_plan_vm *pv, const cr_image *img,
 {
     bool kernel = !strcmp(img->boot, "kernel");
     char *cmdline = kernel ? cr_kernel_cmdline(pv, img) : NULL;
-    char *console = cr_xasprintf("/var/log/libvirt/qemu/%s.console.log", pv->domain);
+    char *console = cr_console_log_path(pv->domain);
     cr_domain_spec spec = {
         .domtype = domtype,
         .memory_mib = pv->vm->memory_mib,

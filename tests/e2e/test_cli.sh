@@ -67,6 +67,17 @@ out=$(crange --json up --name cli --teams 1)
 assert_eq 5 "$(printf "%s\n" "$out" | jq .changes.removed)" "shrinking to 1 team removes team 2's 3 VMs and 2 networks"
 assert_eq 3 "$(count_domains cli)" "3 domains remain"
 
+# A guest whose agent does not answer in time (here: --timeout 1, shorter
+# than any boot) is named, with where its console is logged.
+err=$(expect_fail crange up --name cli --teams 2 --timeout 1)
+assert_contains "$err" "the guest agent did not answer within 1 s" "up names a guest whose agent does not answer"
+log=$(printf '%s\n' "$err" | sed -n 's/.*its console is logged in \([^ ]*\) on its host.*/\1/p' | head -n 1)
+case "$log" in /var/log/libvirt/qemu/crange.cli.t2.*.console.log) ;; *) fail "no console log named in: $err" ;; esac
+[ -f "$log" ] || fail "the console log $log does not exist"
+ok "the error names the guest's console log ($log)"
+crange up --name cli --teams 1 >/dev/null
+assert_eq 3 "$(count_domains cli)" "shrinking again leaves 3 domains"
+
 # doctor: TCG boots; KVM is probed with a short timed boot.
 out=$(crange --json doctor || true)
 assert_eq ok "$(printf "%s\n" "$out" | jq -r '.checks[] | select(.check == "tcg boot") | .result')" "doctor: a TCG probe boot works"
