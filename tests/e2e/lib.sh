@@ -27,8 +27,21 @@ RANGES_TO_REMOVE=""
 
 crange() { "$CRANGE_BIN" "$@"; }
 
+# On failure: the console of every VM of the test's ranges whose guest agent
+# is not connected, so that CI's log shows why a guest went silent.
+dump_silent_consoles() {
+    for r in $RANGES_TO_REMOVE; do
+        for d in $(virsh -q list --name 2>/dev/null | grep "^crange\.$r\." || true); do
+            virsh -q dumpxml "$d" 2>/dev/null | grep -q "guest_agent.0' state='connected'" && continue
+            echo "# $d: guest agent not connected; the end of its console:" >&2
+            tail -n 40 "/var/log/libvirt/qemu/$d.console.log" 2>/dev/null | sed 's/^/#   /' >&2 || true
+        done
+    done
+}
+
 cleanup() {
     rc=$?
+    [ $rc -eq 0 ] || dump_silent_consoles
     for r in $RANGES_TO_REMOVE; do "$CRANGE_BIN" down "$r" --purge >/dev/null 2>&1 || true; done
     rm -rf "$WORK"
     if [ $rc -eq 0 ]; then echo "PASS: $(basename "$0")"; else echo "FAIL: $(basename "$0") (exit $rc)"; fi
