@@ -76,12 +76,13 @@ for f in vmlinuz initrd.img disk.qcow2; do
     mv "$work/$f" "$out/$f"
 done
 chmod 0444 "$out/vmlinuz" "$out/initrd.img" "$out/disk.qcow2"
-# no_timer_check: under TCG on a loaded host the kernel's boot-time test of
-# the timer interrupt (check_timer) fails ("MP-BIOS bug: 8254 timer not
-# connected to IO-APIC"), and its fallbacks then panic ("IO-APIC + timer
-# doesn't work!") or leave the guest halted with no timer: 2 of 160 boots
-# of 40 guests at once. QEMU's IO-APIC routes the timer correctly,
-# so the test is skipped. panic=-1: a panic reboots the guest at once.
+# no_timer_check: under TCG with guests booting together, the kernel's
+# boot-time test of the timer interrupt (check_timer) mostly fails ("MP-BIOS
+# bug: 8254 timer not connected to IO-APIC"), and its fallbacks then panic
+# ("IO-APIC + timer doesn't work!") or leave the guest halted with no timer:
+# 2 of 160 boots of 40 guests at once. QEMU's IO-APIC routes the timer
+# correctly, so the test is skipped (docs/IMAGES.md). panic=-1: a panic
+# reboots the guest at once.
 cat > "$out/image.env" <<ENV
 boot=kernel
 kernel=vmlinuz
