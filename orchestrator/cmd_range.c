@@ -39,7 +39,8 @@ int cr_cmd_up(cr_config *cfg, int argc, char **argv)
                     .start_paused = paused,
                     .no_provision = no_provision,
                     .agent_timeout_s = timeout,
-                    .boot_window = window};
+                    /* --boot-window 0: all at once; no option: the default */
+                    .boot_window = window == 0 ? CR_BOOT_ALL : window > 0 ? window : 0};
     cr_up_report rep;
     int rc = cr_range_up(cfg, &u, &rep);
     if (rc < 0)

@@ -210,7 +210,7 @@ static int solve_run(lint *l, const cr_config *c, const char *path)
     snprintf(range, sizeof range, "lint-%s", hex);
     cr_log_info("lint --solve: bringing up range %s (2 teams)", range);
 
-    cr_up_opts u = {.path = path, .range = range, .teams = 2, .boot_window = -1};
+    cr_up_opts u = {.path = path, .range = range, .teams = 2};
     cr_up_report rep;
     cr_engine *e = NULL;
     cr_state *st = NULL;

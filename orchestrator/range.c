@@ -235,7 +235,9 @@ static int job_resume(size_t i, int w, void *ctx)
 static int admit_window(up_ctx *x, size_t n_vms)
 {
     int window = x->u->boot_window;
-    if (window < 0) {
+    if (window == CR_BOOT_ALL)
+        return 0;
+    if (window == 0) {
         virNodeInfo info;
         size_t cpus = virNodeGetInfo(cr_virt_conn(x->virt, 0), &info) == 0 && info.cpus > 0 ? info.cpus : 1;
         virResetLastError();

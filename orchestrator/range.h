@@ -28,8 +28,11 @@ typedef struct cr_up_opts {
     bool start_paused;    /* start domains paused and skip agents (control-plane benchmarks) */
     bool no_provision;    /* start VMs (within the boot window) but do not provision */
     int agent_timeout_s;  /* 0: 600 */
-    int boot_window;      /* guests booting at once; -1: 2 per host CPU; 0: all, without waiting */
+    int boot_window;      /* guests booting at once; 0: the default (all of them up to 25 per host
+                           * CPU, else 2 per CPU); CR_BOOT_ALL: all, without waiting */
 } cr_up_opts;
+
+#define CR_BOOT_ALL (-1) /* cr_up_opts.boot_window: every guest at once */
 
 typedef struct cr_up_report {
     size_t teams;
