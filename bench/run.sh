@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs every benchmark and writes BENCHMARKS.md at the top of the tree.
 #
-# Usage: sudo sh bench/run.sh
+# Usage: sh bench/run.sh    (as root)
 #
 # One command: it installs what it needs (tests/deps.sh, bench/deps.sh),
 # builds crange and the bench programs (in $CRANGE_BUILD, default build/),
@@ -63,7 +63,7 @@ sh bench/report.sh > "$side"
     echo "installs and build included, with one command:"
     echo
     echo '```sh'
-    echo 'sudo sh bench/run.sh'
+    echo 'sh bench/run.sh'
     echo '```'
     echo
     echo "It runs each part inside \`tests/e2e/netns-run.sh\` (a private network, mount and PID namespace"

@@ -8,6 +8,7 @@
 #include "actions.h"
 
 #include "err.h"
+#include "evloop.h"
 #include "events.h"
 #include "log.h"
 #include "state.h"
@@ -44,8 +45,8 @@ struct cr_actions {
     cr_state *st;
     chan *ch;
     size_t n;
-    pthread_t thread;
     atomic_bool stop;
+    bool closed;       /* set by the loop thread once every channel is closed */
     int timer;
     size_t stored;
 };
@@ -203,10 +204,29 @@ static void open_chan(cr_actions *a, chan *c)
     virDomainFree(d);
 }
 
+/* cr_actions_stop waits on these until the loop thread has closed the
+ * channels; static, so that no thread touches the collector once freed. */
+static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
+
+/* Runs on the event-loop thread, so it never races a stream callback:
+ * (re)opens channels every second and, once stop is asked, closes them all. */
 static void on_timer(int timer, void *opaque)
 {
-    (void)timer;
     cr_actions *a = opaque;
+    if (a->closed)
+        return;
+    if (atomic_load(&a->stop)) {
+        for (size_t i = 0; i < a->n; i++)
+            close_chan(&a->ch[i]);
+        virEventUpdateTimeout(timer, -1); /* never fires again */
+        pthread_mutex_lock(&stop_lock);
+        a->closed = true;
+        pthread_cond_broadcast(&stop_cond);
+        pthread_mutex_unlock(&stop_lock);
+        return;
+    }
+    virEventUpdateTimeout(timer, 1000);
     for (size_t i = 0; i < a->n && !atomic_load(&a->stop); i++) {
         if (a->ch[i].dead)
             close_chan(&a->ch[i]);
@@ -215,20 +235,12 @@ static void on_timer(int timer, void *opaque)
     }
 }
 
-static void *loop_main(void *arg)
-{
-    cr_actions *a = arg;
-    on_timer(0, a);
-    while (!atomic_load(&a->stop))
-        if (virEventRunDefaultImpl() < 0)
-            break;
-    return NULL;
-}
 
 int cr_actions_start(cr_actions **out, const char *uri, const char *db_path, const cr_actions_vm *vms, size_t n)
 {
     *out = NULL;
-    virEventRegisterDefaultImpl();
+    if (cr_evloop_acquire() < 0)
+        return CR_ERROR;
     cr_actions *a = cr_xcalloc(1, sizeof *a);
     a->uri = cr_xstrdup(uri);
     int rc = cr_state_open_file(&a->st, db_path, false);
@@ -247,16 +259,15 @@ int cr_actions_start(cr_actions **out, const char *uri, const char *db_path, con
         a->ch[i].domain = cr_xstrdup(vms[i].domain);
         a->ch[i].owner = a;
     }
-    a->timer = virEventAddTimeout(1000, on_timer, a, NULL);
-    if (pthread_create(&a->thread, NULL, loop_main, a) != 0) {
-        rc = cr_error_set(CR_ERROR, "cannot start the action collector thread");
+    /* The first pass runs at once, later ones every second. */
+    a->timer = virEventAddTimeout(0, on_timer, a, NULL);
+    if (a->timer < 0) {
+        rc = cr_error_set(CR_ERROR, "cannot add the action collector's timer");
         goto fail;
     }
     *out = a;
     return 0;
 fail:
-    if (a->timer > 0)
-        virEventRemoveTimeout(a->timer);
     for (size_t i = 0; i < a->n; i++) {
         free(a->ch[i].vm);
         free(a->ch[i].domain);
@@ -267,6 +278,7 @@ fail:
     cr_state_close(a->st);
     free(a->uri);
     free(a);
+    cr_evloop_release();
     return rc;
 }
 
@@ -275,10 +287,13 @@ size_t cr_actions_stop(cr_actions *a)
     if (!a)
         return 0;
     atomic_store(&a->stop, true);
-    pthread_join(a->thread, NULL); /* the 1 s timer wakes the loop */
+    virEventUpdateTimeout(a->timer, 0);
+    pthread_mutex_lock(&stop_lock);
+    while (!a->closed)
+        pthread_cond_wait(&stop_cond, &stop_lock);
+    pthread_mutex_unlock(&stop_lock);
     virEventRemoveTimeout(a->timer);
     for (size_t i = 0; i < a->n; i++) {
-        close_chan(&a->ch[i]);
         cr_buf_free(&a->ch[i].buf);
         free(a->ch[i].vm);
         free(a->ch[i].domain);
@@ -289,5 +304,6 @@ size_t cr_actions_stop(cr_actions *a)
     cr_state_close(a->st);
     free(a->uri);
     free(a);
+    cr_evloop_release();
     return stored;
 }

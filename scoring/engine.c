@@ -249,6 +249,21 @@ int cr_engine_teams(const cr_engine *e)
     return e->teams;
 }
 
+const cr_scenario *cr_engine_scenario(const cr_engine *e)
+{
+    return e->scenario;
+}
+
+const cr_range_row *cr_engine_range(const cr_engine *e)
+{
+    return &e->row;
+}
+
+const char *cr_engine_uri(const cr_engine *e)
+{
+    return cr_virt_uri(e->virt);
+}
+
 /* --------------------------------------------------------------- rounds */
 
 typedef struct round_ctx {

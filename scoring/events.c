@@ -250,3 +250,25 @@ int cr_events_last(cr_state *st, int team, const char *kind_a, const char *kind_
     sqlite3_finalize(q);
     return rc;
 }
+
+int cr_events_last_id(cr_state *st, int team, int64_t after, int64_t *id)
+{
+    *id = after;
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    /* team 0: every event; else the team's own and the range-wide ones.
+     * Only ids after `after` are read: a range of the rowid, whatever the
+     * size of the table. */
+    const char *sql = "SELECT coalesce(max(id), ?2) FROM events WHERE id > ?2 AND (?1 = 0 OR team IN (0, ?1))";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "last id");
+    sqlite3_bind_int(q, 1, team);
+    sqlite3_bind_int64(q, 2, after);
+    int rc = 0;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *id = sqlite3_column_int64(q, 0);
+    else
+        rc = db_error(db, "last id");
+    sqlite3_finalize(q);
+    return rc;
+}

@@ -56,6 +56,12 @@ int cr_event_writer_close(cr_event_writer *w); /* flushes; accepts NULL */
  * kind_prefix NULL: every kind (else e.g. "flag." or "action."). */
 int cr_events_query(json_t **out, cr_state *st, int team, int64_t since_ms, const char *kind_prefix);
 
+/* The id of the newest event a viewer may see: every event for team 0,
+ * else the team's own and the range-wide ones, among those after `after`
+ * (`after` itself when there is none). The portal's live views poll it to
+ * learn that something changed. */
+int cr_events_last_id(cr_state *st, int team, int64_t after, int64_t *id);
+
 /* The latest event of `kind` for (team, data.id == id); *found false if none. */
 int cr_events_last(cr_state *st, int team, const char *kind_a, const char *kind_b, const char *id, bool *found,
                    char **kind_out, int64_t *time_ms);

@@ -4,12 +4,12 @@
 # running, builds the tiny image, brings up the demo scenario (2 teams) and
 # shows its status.
 #
-# Usage: sudo sh scenarios/demo/run.sh
+# Usage: sh scenarios/demo/run.sh    (as root)
 # Environment: CRANGE_BUILD (build folder, default build), CRANGE_STATE,
 #              CRANGE_RANGE (range name, default demo).
 set -eu
 cd "$(dirname "$0")/../.."
-[ "$(id -u)" = 0 ] || { echo "run.sh: run as root (sudo sh scenarios/demo/run.sh)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "run.sh: run as root (sh scenarios/demo/run.sh as root)" >&2; exit 1; }
 build=${CRANGE_BUILD:-build}
 range=${CRANGE_RANGE:-demo}
 
@@ -25,7 +25,11 @@ if ! virsh -q -c qemu:///system version >/dev/null 2>&1; then
         systemctl start libvirtd
     else
         # No systemd: start the daemons ourselves; they log to syslog.
-        pgrep -x virtlogd >/dev/null || virtlogd -d
+        # virtlogd is judged by its pid file, not by pgrep, which also sees
+        # the daemons of other namespaces (the e2e tests' own).
+        if ! { [ -f /run/virtlogd.pid ] && kill -0 "$(cat /run/virtlogd.pid)" 2>/dev/null; }; then
+            virtlogd -d
+        fi
         libvirtd -d
     fi
     i=0

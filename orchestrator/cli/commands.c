@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "cmd_catalog.h"
 #include "commands.h"
+#include "portal.h"
 
 #include <stddef.h>
 
@@ -61,6 +62,21 @@ const cr_command cr_commands[] = {
      "  --check-timeout S  time limit of one check (default 10)\n"
      "  --once             run one round and exit (prints what it did)\n"
      "  --no-actions       do not collect trainee commands\n"},
+    {"serve", cr_cmd_serve, "serve RANGE [--listen ADDR:PORT] [--interval S] [--check-timeout S] [--no-actions]",
+     "The exercise engine (as `crange run`) and the exercise portal in one process: trainees log in per team, "
+     "answer flags, take hints and use their VMs' consoles in the browser; the instructor watches the class live.",
+     "Options:\n"
+     "  --listen ADDR:PORT     where the portal listens (default " CR_PORTAL_LISTEN "; put TLS in front of it,\n"
+     "                         see docs/PORTAL.md)\n"
+     "  --interval S           seconds between scoring rounds (default 15)\n"
+     "  --check-timeout S      time limit of one check (default 10)\n"
+     "  --no-actions           do not collect trainee commands\n"
+     "  --set-admin-password   read the instructor's password from standard input, store its argon2id\n"
+     "                         hash in the state folder, and exit (no RANGE)\n"
+     "Teams log in with the tokens `crange teams RANGE` prints. The HTTP API is portal/openapi.yaml.\n"},
+    {"teams", cr_cmd_teams, "teams RANGE [--csv]",
+     "The teams' portal logins (team number and token), to hand out; --csv for a spreadsheet or mail merge.",
+     NULL},
     {"score", cr_cmd_score, "score RANGE",
      "The scoreboard: points of objectives met and flags solved, minus hint costs; ties go to the team that "
      "reached its score first.",

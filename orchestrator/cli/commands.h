@@ -1,6 +1,6 @@
 /*
  * commands.h: the entry points of the CLI commands, one module each
- * (cmd_*.c, console.c, doctor.c). Each takes the resolved global
+ * (cmd_*.c). Each takes the resolved global
  * configuration and the arguments after the command name.
  */
 #ifndef CRANGE_COMMANDS_H
@@ -28,5 +28,7 @@ int cr_cmd_hint(cr_config *cfg, int argc, char **argv);
 int cr_cmd_solve(cr_config *cfg, int argc, char **argv);
 int cr_cmd_events(cr_config *cfg, int argc, char **argv);
 int cr_cmd_report(cr_config *cfg, int argc, char **argv);
+int cr_cmd_serve(cr_config *cfg, int argc, char **argv);
+int cr_cmd_teams(cr_config *cfg, int argc, char **argv);
 
 #endif

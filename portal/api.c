@@ -1,0 +1,626 @@
+/*
+ * api.c: the portal's JSON API (portal/openapi.yaml), the one the pages use
+ * and scripts may use. Routing is by method and path; every handler checks
+ * the session's role first, and a trainee's team always comes from the
+ * session, never from the request, so no trainee request can name another
+ * team. Nothing a trainee endpoint returns holds an answer, a check, a
+ * secret var, or another team's data.
+ */
+#include "internal.h"
+
+#include "err.h"
+#include "events.h"
+#include "log.h"
+#include "range.h"
+#include "score.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TIMELINE_MAX 300   /* newest events a timeline returns */
+#define ADMIN_EVENTS_MAX 2000
+
+static json_t *text_json(const cr_text *t)
+{
+    return json_pack("{s:s?, s:s?}", "ja", t->ja, "en", t->en);
+}
+
+static bool in_array(const json_t *arr, const char *id)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) if (!strcmp(json_string_value(v), id)) return true;
+    return false;
+}
+
+/* The board row of a team (borrowed from board), or NULL. */
+static json_t *board_team(json_t *board, int team)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(board, "teams"), i, t) if (json_integer_value(json_object_get(t, "team")) ==
+                                                                   team) return t;
+    return NULL;
+}
+
+/* How many events of `kind` the team has for data.id == id. */
+static int count_for(json_t *events, const char *kind, const char *id)
+{
+    int n = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        const char *k = json_string_value(json_object_get(ev, "kind"));
+        const char *eid = json_string_value(json_object_get(json_object_get(ev, "data"), "id"));
+        if (k && eid && !strcmp(k, kind) && !strcmp(eid, id))
+            n++;
+    }
+    return n;
+}
+
+static json_t *hints_json(const cr_hint *h, size_t n, int taken)
+{
+    return json_pack("{s:i, s:i, s:i?}", "total", (int)n, "taken", taken, "next_cost",
+                     (size_t)taken < n ? h[taken].cost : -1);
+}
+
+/* ------------------------------------------------------------ trainee */
+
+static int team_view(struct mg_connection *conn, cr_portal *p, int team)
+{
+    const cr_team_model *tm = cr_engine_team(p->engine, team);
+    cr_state *st = NULL;
+    json_t *board = NULL, *flagev = NULL, *hintev = NULL;
+    int rc = cr_portal_db(p, &st);
+    if (rc == 0)
+        rc = cr_score_board(&board, st, cr_engine_teams(p->engine));
+    if (rc == 0)
+        rc = cr_events_query(&flagev, st, team, 0, "flag.");
+    if (rc == 0)
+        rc = cr_events_query(&hintev, st, team, 0, "hint.");
+    cr_state_close(st);
+    if (rc < 0) {
+        json_decref(board);
+        json_decref(flagev);
+        return cr_http_error(conn, 500, "%s", cr_error_message());
+    }
+    json_t *row = board_team(board, team);
+    json_t *vms = json_array();
+    for (size_t i = 0; i < tm->n_vms; i++) {
+        const cr_vm *vm = &tm->vms[i];
+        json_t *addrs = json_array();
+        for (size_t k = 0; k < vm->n_nics; k++) {
+            char a[16] = "";
+            if (vm->nics[k].addr)
+                cr_ipv4_format(a, vm->nics[k].addr);
+            json_array_append_new(addrs, json_pack("{s:s, s:s?}", "network", vm->nics[k].network, "address",
+                                                   vm->nics[k].addr ? a : NULL));
+        }
+        json_array_append_new(vms, json_pack("{s:s, s:b, s:o, s:o}", "name", vm->name, "entry", vm->entry,
+                                             "description", text_json(&vm->description), "addresses", addrs));
+    }
+    json_t *objs = json_array();
+    for (size_t i = 0; i < tm->n_objectives; i++) {
+        const cr_objective *o = &tm->objectives[i];
+        json_array_append_new(
+            objs, json_pack("{s:s, s:o, s:i, s:s, s:b, s:o}", "id", o->id, "title", text_json(&o->title), "points",
+                            o->points, "mode", o->mode == CR_MODE_HOLD ? "hold" : "once", "met",
+                            in_array(json_object_get(row, "objectives"), o->id), "hints",
+                            hints_json(o->hints, o->n_hints, count_for(hintev, "hint.taken", o->id))));
+    }
+    json_t *flags = json_array();
+    for (size_t i = 0; i < tm->n_flags; i++) {
+        const cr_flag *f = &tm->flags[i];
+        int wrong = count_for(flagev, "flag.wrong", f->id);
+        int left = f->max_attempts ? f->max_attempts - wrong : -1;
+        json_array_append_new(
+            flags, json_pack("{s:s, s:o, s:i, s:b, s:i, s:i, s:o}", "id", f->id, "question", text_json(&f->question),
+                             "points", f->points, "solved", in_array(json_object_get(row, "flags"), f->id),
+                             "max_attempts", f->max_attempts, "attempts_left", left < 0 && f->max_attempts ? 0 : left,
+                             "hints", hints_json(f->hints, f->n_hints, count_for(hintev, "hint.taken", f->id))));
+    }
+    /* The hints the team took, with their text: theirs to read again. */
+    json_t *hints = json_array();
+    size_t i;
+    json_t *ev;
+    json_array_foreach(hintev, i, ev) if (!strcmp(json_string_value(json_object_get(ev, "kind")), "hint.taken"))
+        json_array_append(hints, json_object_get(ev, "data"));
+    const cr_scenario *s = p->scenario;
+    json_t *out = json_pack(
+        "{s:i, s:s, s:{s:s, s:o, s:o}, s:i, s:i, s:i, s:I, s:o, s:o, s:o, s:o}", "team", team, "range", p->range,
+        "scenario", "id", s->id, "title", text_json(&s->title), "description", text_json(&s->description), "score",
+        (int)json_integer_value(json_object_get(row, "score")), "rank",
+        (int)json_integer_value(json_object_get(row, "rank")), "full_marks",
+        (int)json_integer_value(json_object_get(board, "full_marks")), "hints_cost",
+        json_integer_value(json_object_get(row, "hints_cost")), "vms", vms, "objectives", objs, "flags", flags,
+        "hints", hints);
+    json_decref(board);
+    json_decref(flagev);
+    json_decref(hintev);
+    return cr_http_json(conn, 200, out);
+}
+
+/* Whether a trainee may see an event of this kind in their own timeline. */
+static bool trainee_kind(const char *k)
+{
+    static const char *const prefixes[] = {"objective.met", "objective.lost", "flag.", "hint.taken", "inject.fired",
+                                           "action.command", "console.", "exercise.", NULL};
+    for (size_t i = 0; prefixes[i]; i++)
+        if (!strncmp(k, prefixes[i], strlen(prefixes[i])))
+            return true;
+    return false;
+}
+
+static int team_timeline(struct mg_connection *conn, cr_portal *p, int team)
+{
+    cr_state *st = NULL;
+    json_t *events = NULL;
+    int rc = cr_portal_db(p, &st);
+    if (rc == 0)
+        rc = cr_events_query(&events, st, team, 0, NULL);
+    cr_state_close(st);
+    if (rc < 0)
+        return cr_http_error(conn, 500, "%s", cr_error_message());
+    json_t *out = json_array();
+    size_t n = json_array_size(events);
+    for (size_t i = n > TIMELINE_MAX * 4 ? n - TIMELINE_MAX * 4 : 0; i < n; i++) {
+        json_t *ev = json_array_get(events, i);
+        if (!trainee_kind(json_string_value(json_object_get(ev, "kind"))))
+            continue;
+        /* A wrong answer is the team's own, but an answer is never echoed. */
+        json_object_del(json_object_get(ev, "data"), "answer");
+        json_array_append(out, ev);
+    }
+    while (json_array_size(out) > TIMELINE_MAX)
+        json_array_remove(out, 0);
+    json_decref(events);
+    return cr_http_json(conn, 200, json_pack("{s:o}", "events", out));
+}
+
+static int team_submit(struct mg_connection *conn, cr_portal *p, int team, const char *id)
+{
+    const cr_flag *f = cr_team_flag(cr_engine_team(p->engine, team), id);
+    if (!f)
+        return cr_http_error(conn, 404, "no flag '%s'", id);
+    json_t *body;
+    int status = cr_http_read_json(conn, &body);
+    if (!body)
+        return status;
+    const char *answer = json_string_value(json_object_get(body, "answer"));
+    if (!answer) {
+        json_decref(body);
+        return cr_http_error(conn, 400, "the body needs \"answer\": a string");
+    }
+    int retry;
+    if (!cr_auth_flag_rate(p, team, &retry)) {
+        json_decref(body);
+        char r[16];
+        snprintf(r, sizeof r, "%d", retry);
+        return cr_http_json_with(conn, 429, json_pack("{s:s, s:i}", "error", "too many answers; wait and try again",
+                                                      "retry_after", retry),
+                                 "Retry-After", r);
+    }
+    cr_state *st = NULL;
+    cr_submit_verdict v = 0;
+    int left = -1;
+    int rc = cr_portal_db(p, &st);
+    if (rc == 0)
+        rc = cr_score_submit(st, team, f, answer, &v, &left);
+    cr_state_close(st);
+    json_decref(body);
+    if (rc == CR_EINVAL)
+        return cr_http_error(conn, 400, "%s", cr_error_message());
+    if (rc < 0)
+        return cr_http_error(conn, 500, "%s", cr_error_message());
+    return cr_http_json(conn, 200,
+                        json_pack("{s:s, s:s, s:b, s:i, s:i}", "flag", f->id, "verdict", cr_submit_verdict_name(v),
+                                  "correct", v == CR_SUBMIT_CORRECT, "attempts_left", left, "points",
+                                  v == CR_SUBMIT_CORRECT ? f->points : 0));
+}
+
+static int team_hint(struct mg_connection *conn, cr_portal *p, int team, const char *id)
+{
+    cr_state *st = NULL;
+    json_t *hint = NULL;
+    int rc = cr_portal_db(p, &st);
+    if (rc == 0)
+        rc = cr_score_hint(st, team, cr_engine_team(p->engine, team), id, &hint);
+    cr_state_close(st);
+    if (rc == CR_ENOTFOUND)
+        return cr_http_error(conn, 404, "%s", cr_error_message());
+    if (rc < 0)
+        return cr_http_error(conn, 500, "%s", cr_error_message());
+    return cr_http_json(conn, 200, hint);
+}
+
+/* ----------------------------------------------------------- everyone */
+
+static json_t *public_board(cr_portal *p, json_t *board)
+{
+    json_t *teams = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(board, "teams"), i, t)
+        json_array_append_new(teams, json_pack("{s:O, s:O, s:O, s:O?}", "rank", json_object_get(t, "rank"), "team",
+                                               json_object_get(t, "team"), "score", json_object_get(t, "score"),
+                                               "reached", json_object_get(t, "reached")));
+    return json_pack("{s:s, s:o, s:O, s:o}", "range", p->range, "title", text_json(&p->scenario->title), "full_marks",
+                     json_object_get(board, "full_marks"), "teams", teams);
+}
+
+static int scoreboard(struct mg_connection *conn, cr_portal *p)
+{
+    pthread_mutex_lock(&p->lock);
+    json_t *frozen = p->frozen_board ? json_deep_copy(p->frozen_board) : NULL;
+    pthread_mutex_unlock(&p->lock);
+    if (frozen) {
+        json_object_set_new(frozen, "frozen", json_true());
+        return cr_http_json(conn, 200, frozen);
+    }
+    cr_state *st = NULL;
+    json_t *board = NULL;
+    int rc = cr_portal_db(p, &st);
+    if (rc == 0)
+        rc = cr_score_board(&board, st, cr_engine_teams(p->engine));
+    cr_state_close(st);
+    if (rc < 0)
+        return cr_http_error(conn, 500, "%s", cr_error_message());
+    json_t *out = public_board(p, board);
+    json_decref(board);
+    json_object_set_new(out, "frozen", json_false());
+    return cr_http_json(conn, 200, out);
+}
+
+static int login(struct mg_connection *conn, cr_portal *p)
+{
+    json_t *body;
+    int status = cr_http_read_json(conn, &body);
+    if (!body)
+        return status;
+    json_t *team = json_object_get(body, "team");
+    const char *token = json_string_value(json_object_get(body, "token"));
+    const char *password = json_string_value(json_object_get(body, "password"));
+    int rc;
+    if (json_is_integer(team) && token) {
+        int t = (int)json_integer_value(team);
+        rc = cr_auth_team_token_ok(p, t, token)
+                 ? cr_auth_login_reply(p, conn, CR_ROLE_TEAM, t, json_pack("{s:s, s:i}", "role", "team", "team", t))
+                 : cr_http_error(conn, 401, "wrong team or token");
+    } else if (password) {
+        rc = cr_auth_admin_ok(p, password)
+                 ? cr_auth_login_reply(p, conn, CR_ROLE_INSTRUCTOR, 0, json_pack("{s:s}", "role", "instructor"))
+                 : cr_http_error(conn, 401, "wrong password");
+    } else {
+        rc = cr_http_error(conn, 400, "the body needs \"team\" and \"token\", or \"password\"");
+    }
+    json_decref(body);
+    return rc;
+}
+
+/* Server-sent events: "change" with the newest event id the viewer may see,
+ * whenever it moves; a comment every 15 s keeps proxies from closing it. */
+static int stream(struct mg_connection *conn, cr_portal *p, const cr_session *s)
+{
+    cr_state *st = NULL;
+    if (cr_portal_db(p, &st) < 0)
+        return cr_http_error(conn, 500, "%s", cr_error_message());
+    mg_response_header_start(conn, 200);
+    mg_response_header_add(conn, "Content-Type", "text/event-stream", -1);
+    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+    mg_response_header_add(conn, "X-Accel-Buffering", "no", -1); /* nginx: do not buffer */
+    cr_http_security_headers(conn);
+    mg_response_header_send(conn);
+    int team = s->role == CR_ROLE_TEAM ? s->team : 0;
+    int64_t last = -1, seen = 0, idle_ms = 0;
+    while (!p->stopping) {
+        int64_t id = seen;
+        if (cr_events_last_id(st, team, seen, &id) < 0) {
+            cr_error_clear();
+            break;
+        }
+        seen = id;
+        if (id != last) {
+            char msg[96];
+            int n = snprintf(msg, sizeof msg, "event: change\ndata: {\"last\":%lld}\n\n", (long long)id);
+            if (mg_write(conn, msg, (size_t)n) <= 0)
+                break;
+            last = id;
+            idle_ms = 0;
+        } else if ((idle_ms += 1000) >= 15000) {
+            if (mg_write(conn, ": ping\n\n", 8) <= 0)
+                break;
+            idle_ms = 0;
+        }
+        cr_sleep_ms(1000);
+    }
+    cr_state_close(st);
+    return 200;
+}
+
+/* --------------------------------------------------------- instructor */
+
+static int admin_matrix(struct mg_connection *conn, cr_portal *p)
+{
+    cr_state *st = NULL;
+    json_t *board = NULL;
+    int rc = cr_portal_db(p, &st);
+    if (rc == 0)
+        rc = cr_score_board(&board, st, cr_engine_teams(p->engine));
+    cr_state_close(st);
+    if (rc < 0)
+        return cr_http_error(conn, 500, "%s", cr_error_message());
+    const cr_team_model *tm = cr_engine_team(p->engine, 1);
+    json_t *objs = json_array(), *flags = json_array();
+    for (size_t i = 0; i < tm->n_objectives; i++)
+        json_array_append_new(objs, json_pack("{s:s, s:o, s:i, s:s}", "id", tm->objectives[i].id, "title",
+                                              text_json(&tm->objectives[i].title), "points",
+                                              tm->objectives[i].points, "mode",
+                                              tm->objectives[i].mode == CR_MODE_HOLD ? "hold" : "once"));
+    for (size_t i = 0; i < tm->n_flags; i++)
+        json_array_append_new(flags, json_pack("{s:s, s:o, s:i}", "id", tm->flags[i].id, "question",
+                                               text_json(&tm->flags[i].question), "points", tm->flags[i].points));
+    pthread_mutex_lock(&p->lock);
+    bool frozen = p->frozen_board != NULL;
+    pthread_mutex_unlock(&p->lock);
+    json_object_set_new(board, "objective_list", objs);
+    json_object_set_new(board, "flag_list", flags);
+    json_object_set_new(board, "frozen", json_boolean(frozen));
+    json_object_set_new(board, "range", json_string(p->range));
+    json_object_set_new(board, "title", text_json(&p->scenario->title));
+    return cr_http_json(conn, 200, board);
+}
+
+static int admin_events(struct mg_connection *conn, cr_portal *p)
+{
+    const char *qs = mg_get_request_info(conn)->query_string;
+    char buf[32];
+    int team = 0;
+    long long since = 0;
+    if (qs && mg_get_var(qs, strlen(qs), "team", buf, sizeof buf) > 0) {
+        char *end;
+        long t = strtol(buf, &end, 10);
+        if (*end || t < 0 || t > cr_engine_teams(p->engine))
+            return cr_http_error(conn, 400, "team must be 0 to %d", cr_engine_teams(p->engine));
+        team = (int)t;
+    }
+    if (qs && mg_get_var(qs, strlen(qs), "since", buf, sizeof buf) > 0) {
+        char *end;
+        since = strtoll(buf, &end, 10);
+        if (*end || since < 0)
+            return cr_http_error(conn, 400, "since must be epoch milliseconds");
+    }
+    cr_state *st = NULL;
+    json_t *events = NULL;
+    int rc = cr_portal_db(p, &st);
+    if (rc == 0)
+        rc = cr_events_query(&events, st, team, since, NULL);
+    cr_state_close(st);
+    if (rc < 0)
+        return cr_http_error(conn, 500, "%s", cr_error_message());
+    while (json_array_size(events) > ADMIN_EVENTS_MAX)
+        json_array_remove(events, 0);
+    return cr_http_json(conn, 200, json_pack("{s:o}", "events", events));
+}
+
+static int admin_health(struct mg_connection *conn, cr_portal *p)
+{
+    json_t *status = NULL;
+    if (cr_range_status(&status, p->cfg, p->range) < 0)
+        return cr_http_error(conn, 500, "%s", cr_error_message());
+    return cr_http_json(conn, 200, json_pack("{s:o, s:o}", "ranges", status, "consoles", cr_console_list(p)));
+}
+
+/* A CSV cell: quoted, and a leading = + - @ made inert for spreadsheets. */
+static void csv_cell(cr_buf *b, const char *s)
+{
+    cr_buf_add(b, "\"");
+    if (strchr("=+-@\t\r", s[0]) && s[0])
+        cr_buf_add(b, "'");
+    for (; *s; s++)
+        cr_buf_addn(b, *s == '"' ? "\"\"" : s, *s == '"' ? 2 : 1);
+    cr_buf_add(b, "\"");
+}
+
+static int admin_teams_csv(struct mg_connection *conn, cr_portal *p)
+{
+    cr_buf b = {0};
+    cr_buf_add(&b, "range,team,token\r\n");
+    for (int t = 1; t <= cr_engine_teams(p->engine); t++) {
+        char tok[CR_TEAM_TOKEN_LEN + 1];
+        cr_portal_team_token(tok, p->secret, t);
+        csv_cell(&b, p->range);
+        cr_buf_addf(&b, ",%d,", t);
+        csv_cell(&b, tok);
+        cr_buf_add(&b, "\r\n");
+    }
+    int rc = cr_http_send(conn, 200, "text/csv; charset=utf-8", b.data, b.len, NULL);
+    cr_buf_free(&b);
+    return rc;
+}
+
+static int admin_answers(struct mg_connection *conn, cr_portal *p)
+{
+    const char *qs = mg_get_request_info(conn)->query_string;
+    char buf[16] = "";
+    if (qs)
+        mg_get_var(qs, strlen(qs), "team", buf, sizeof buf);
+    char *end;
+    long t = strtol(buf, &end, 10);
+    const cr_team_model *tm = *buf && !*end ? cr_engine_team(p->engine, (int)t) : NULL;
+    if (!tm)
+        return cr_http_error(conn, 400, "team must be 1 to %d", cr_engine_teams(p->engine));
+    json_t *flags = json_array();
+    for (size_t i = 0; i < tm->n_flags; i++)
+        json_array_append_new(flags, json_pack("{s:s, s:s, s:s}", "id", tm->flags[i].id, "kind",
+                                               tm->flags[i].answer_kind == CR_ANSWER_PATTERN ? "pattern" : "literal",
+                                               "answer", tm->flags[i].answer));
+    return cr_http_json(conn, 200, json_pack("{s:i, s:o}", "team", (int)t, "flags", flags));
+}
+
+static int admin_freeze(struct mg_connection *conn, cr_portal *p)
+{
+    json_t *body;
+    int status = cr_http_read_json(conn, &body);
+    if (!body)
+        return status;
+    json_t *f = json_object_get(body, "frozen");
+    if (!json_is_boolean(f)) {
+        json_decref(body);
+        return cr_http_error(conn, 400, "the body needs \"frozen\": true or false");
+    }
+    bool freeze = json_is_true(f);
+    json_decref(body);
+    json_t *pub = NULL;
+    if (freeze) {
+        cr_state *st = NULL;
+        json_t *board = NULL;
+        int rc = cr_portal_db(p, &st);
+        if (rc == 0)
+            rc = cr_score_board(&board, st, cr_engine_teams(p->engine));
+        if (rc == 0)
+            cr_event_add(st, 0, 0, NULL, "scoreboard.freeze", NULL, NULL, NULL);
+        cr_state_close(st);
+        if (rc < 0)
+            return cr_http_error(conn, 500, "%s", cr_error_message());
+        pub = public_board(p, board);
+        json_decref(board);
+    } else {
+        cr_state *st = NULL;
+        if (cr_portal_db(p, &st) == 0)
+            cr_event_add(st, 0, 0, NULL, "scoreboard.unfreeze", NULL, NULL, NULL);
+        cr_state_close(st);
+        cr_error_clear();
+    }
+    pthread_mutex_lock(&p->lock);
+    bool was = p->frozen_board != NULL;
+    if (!freeze || !was) {
+        json_decref(p->frozen_board);
+        p->frozen_board = pub;
+        pub = NULL;
+    }
+    pthread_mutex_unlock(&p->lock);
+    json_decref(pub);
+    return cr_http_json(conn, 200, json_pack("{s:b}", "frozen", freeze));
+}
+
+static int admin_recordings(struct mg_connection *conn, cr_portal *p, const char *id)
+{
+    if (!id) {
+        cr_state *st = NULL;
+        json_t *events = NULL;
+        int rc = cr_portal_db(p, &st);
+        if (rc == 0)
+            rc = cr_events_query(&events, st, 0, 0, "console.detach");
+        cr_state_close(st);
+        if (rc < 0)
+            return cr_http_error(conn, 500, "%s", cr_error_message());
+        json_t *out = json_array();
+        size_t i;
+        json_t *ev;
+        json_array_foreach(events, i, ev) if (json_object_get(json_object_get(ev, "data"), "recording"))
+            json_array_append(out, ev);
+        json_decref(events);
+        return cr_http_json(conn, 200, json_pack("{s:o}", "recordings", out));
+    }
+    /* Recording ids are our own hex names: anything else is refused before
+     * a path is built, so no id can leave the folder. */
+    size_t n = strlen(id);
+    if (n < 8 || n > 64 || strspn(id, "0123456789abcdef") != n)
+        return cr_http_error(conn, 400, "bad recording id");
+    char *path = cr_xasprintf("%s/%s.cast", p->recordings, id);
+    char *data = NULL;
+    size_t len = 0;
+    int rc = cr_read_file(&data, &len, path);
+    free(path);
+    if (rc < 0) {
+        cr_error_clear();
+        return cr_http_error(conn, 404, "no recording '%s'", id);
+    }
+    rc = cr_http_send(conn, 200, "application/x-asciicast", data, len, NULL);
+    free(data);
+    return rc;
+}
+
+/* ------------------------------------------------------------- routing */
+
+/* "/api/team/flags/ID" with prefix "/api/team/flags/" gives "ID" when ID
+ * is a plain name (no '/'), else NULL. */
+static const char *tail(const char *path, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(path, prefix, n) || !path[n] || strchr(path + n, '/') || strlen(path + n) > 64)
+        return NULL;
+    return path + n;
+}
+
+int cr_api_handle(struct mg_connection *conn, cr_portal *p)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const char *m = ri->request_method;
+    const char *path = ri->local_uri;
+    bool get = !strcmp(m, "GET") || !strcmp(m, "HEAD"), post = !strcmp(m, "POST");
+    const char *id;
+
+    if (!strcmp(path, "/api/scoreboard"))
+        return get ? scoreboard(conn, p) : cr_http_error(conn, 405, "use GET");
+    if (!strcmp(path, "/api/login"))
+        return post ? login(conn, p) : cr_http_error(conn, 405, "use POST");
+
+    cr_session s;
+    if (!cr_auth_session(p, conn, &s))
+        return cr_http_error(conn, 401, "log in first");
+    if (post && !cr_auth_csrf_ok(&s, conn))
+        return cr_http_error(conn, 403, "missing or wrong X-CSRF-Token");
+    if (!get && !post)
+        return cr_http_error(conn, 405, "use GET or POST");
+
+    if (!strcmp(path, "/api/session") && get)
+        return cr_http_json(conn, 200,
+                            json_pack("{s:s, s:i, s:s, s:s, s:o}", "role", s.role == CR_ROLE_TEAM ? "team" : "instructor",
+                                      "team", s.team, "csrf", s.csrf, "range", p->range, "title",
+                                      text_json(&p->scenario->title)));
+    if (!strcmp(path, "/api/logout") && post) {
+        cr_auth_logout(p, &s);
+        return cr_http_json(conn, 200, json_pack("{s:b}", "ok", 1));
+    }
+    if (!strcmp(path, "/api/stream") && get)
+        return stream(conn, p, &s);
+
+    if (!strncmp(path, "/api/team", 9)) {
+        if (s.role != CR_ROLE_TEAM)
+            return cr_http_error(conn, 403, "for teams only");
+        if (!strcmp(path, "/api/team") && get)
+            return team_view(conn, p, s.team);
+        if (!strcmp(path, "/api/team/timeline") && get)
+            return team_timeline(conn, p, s.team);
+        if ((id = tail(path, "/api/team/flags/")) && post)
+            return team_submit(conn, p, s.team, id);
+        if ((id = tail(path, "/api/team/hints/")) && post)
+            return team_hint(conn, p, s.team, id);
+        return cr_http_error(conn, 404, "no such endpoint");
+    }
+    if (!strncmp(path, "/api/admin/", 11)) {
+        if (s.role != CR_ROLE_INSTRUCTOR)
+            return cr_http_error(conn, 403, "for the instructor only");
+        if (!strcmp(path, "/api/admin/matrix") && get)
+            return admin_matrix(conn, p);
+        if (!strcmp(path, "/api/admin/events") && get)
+            return admin_events(conn, p);
+        if (!strcmp(path, "/api/admin/health") && get)
+            return admin_health(conn, p);
+        if (!strcmp(path, "/api/admin/teams.csv") && get)
+            return admin_teams_csv(conn, p);
+        if (!strcmp(path, "/api/admin/answers") && get)
+            return admin_answers(conn, p);
+        if (!strcmp(path, "/api/admin/freeze") && post)
+            return admin_freeze(conn, p);
+        if (!strcmp(path, "/api/admin/recordings") && get)
+            return admin_recordings(conn, p, NULL);
+        if ((id = tail(path, "/api/admin/recordings/")) && get)
+            return admin_recordings(conn, p, id);
+    }
+    return cr_http_error(conn, 404, "no such endpoint");
+}
