@@ -63,7 +63,8 @@ static int count_for(json_t *events, const char *kind, const char *id)
 
 static json_t *hints_json(const cr_hint *h, size_t n, int taken)
 {
-    return json_pack("{s:i, s:i, s:i?}", "total", (int)n, "taken", taken, "next_cost",
+    /* next_cost -1: no hint left. */
+    return json_pack("{s:i, s:i, s:i}", "total", (int)n, "taken", taken, "next_cost",
                      (size_t)taken < n ? h[taken].cost : -1);
 }
 

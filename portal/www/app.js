@@ -29,7 +29,7 @@ const I18N = {
     'admin.matrix': 'チーム × 目標', 'admin.freeze': 'スコアボードを凍結', 'admin.unfreeze': '凍結を解除',
     'admin.teams_csv': 'チームのログイン (CSV)', 'admin.timeline': 'チームのタイムライン', 'admin.team': 'チーム',
     'admin.health': '演習環境の状態', 'admin.state': '状態', 'admin.agent': 'エージェント',
-    'admin.recordings': 'コンソールの録画', 'admin.replay': '再生', 'admin.score': '得点', 'live': 'ライブ',
+    'admin.recordings': 'コンソールの録画', 'admin.sessions': '操作中 + 閲覧中の接続', 'admin.replay': '再生', 'admin.score': '得点', 'live': 'ライブ',
     'board.rank': '順位', 'board.team': 'チーム', 'board.score': '得点', 'board.reached': '到達時刻',
     'board.frozen': '凍結中',
   },
@@ -54,7 +54,7 @@ const I18N = {
     'admin.matrix': 'Teams × objectives', 'admin.freeze': 'Freeze the scoreboard', 'admin.unfreeze': 'Unfreeze',
     'admin.teams_csv': 'Team logins (CSV)', 'admin.timeline': 'Team timeline', 'admin.team': 'Team',
     'admin.health': 'Range health', 'admin.state': 'State', 'admin.agent': 'Agent',
-    'admin.recordings': 'Console recordings', 'admin.replay': 'Replay', 'admin.score': 'Score', 'live': 'live',
+    'admin.recordings': 'Console recordings', 'admin.sessions': 'connections typing + watching', 'admin.replay': 'Replay', 'admin.score': 'Score', 'live': 'live',
     'board.rank': 'Rank', 'board.team': 'Team', 'board.score': 'Score', 'board.reached': 'Reached',
     'board.frozen': 'frozen',
   },
@@ -153,7 +153,7 @@ function eventText(ev) {
     case 'hint.taken': return `hint ${d.id} #${(d.index || 0) + 1} −${d.cost}`;
     case 'inject.fired': return `inject: ${tx(d.title) || d.id}`;
     case 'console.attach': case 'console.detach':
-      return `${ev.kind} ${ev.vm || ''} ${d.role || ''} ${d.mode || ''}`;
+      return `${ev.vm || ''} ${d.role || ''} ${d.mode || ''}`;
     default: return `${ev.kind} ${Object.keys(d).length ? JSON.stringify(d) : ''}`;
   }
 }
@@ -287,7 +287,7 @@ async function submitFlag(id, input, out) {
 
 function hintButton(item) {
   const h = item.hints;
-  if (!h || h.taken >= h.total) return null;
+  if (!h || h.taken >= h.total || item.solved) return null;
   return el('button', {type: 'button', class: 'small', onclick: () => takeHint(item.id, h.next_cost)},
             `${t('hint.take')} (−${h.next_cost})`);
 }
@@ -340,6 +340,7 @@ let adminConsole = null;
 
 function openAdminConsole(team, vm, watch) {
   if (adminConsole) adminConsole.close();
+  $('admin-console').classList.remove('replay');
   $('admin-console-card').hidden = false;
   $('admin-console-vm').textContent = `T${team} ${vm}`;
   adminConsole = new ConsoleView($('admin-console'), $('admin-console-status'), team, vm, watch);
@@ -384,7 +385,7 @@ async function loadHealth() {
       rows.push(el('tr', {},
         el('td', {}, 'T' + vm.team), el('td', {}, vm.vm + (vm.entry ? ' ★' : '')), el('td', {}, vm.state || ''),
         el('td', {}, vm.agent ? '✓' : '✗'),
-        el('td', {}, c ? el('span', {class: 'badge'}, `👁 ${c.clients}+${c.watchers}`) : null, ' ',
+        el('td', {}, c ? el('span', {class: 'badge', title: t('admin.sessions')}, `${c.clients}+${c.watchers}`) : null, ' ',
            el('button', {type: 'button', class: 'small', onclick: () => openAdminConsole(vm.team, vm.vm, true)},
               t('console.watch')), ' ',
            el('button', {type: 'button', class: 'small', onclick: () => openAdminConsole(vm.team, vm.vm, false)},
@@ -413,6 +414,7 @@ async function replay(id) {
   $('admin-console-status').textContent = t('admin.replay');
   const term = new Terminal({cols: lines[0].width, rows: lines[0].height, disableStdin: true});
   $('admin-console').replaceChildren();
+  $('admin-console').classList.add('replay');
   term.open($('admin-console'));
   const start = performance.now();
   let i = 1;

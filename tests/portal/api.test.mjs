@@ -1,0 +1,213 @@
+// API tests of the exercise portal with a real HTTP client (Node's fetch and
+// raw sockets) against a running `crange serve` on a real range: auth, CSRF,
+// rate limit, team isolation, and the hostile requests of issue 11.
+//
+// Run by tests/e2e/test_portal.sh, which brings the demo range up, starts
+// the portal and passes: CRANGE_PORTAL_URL, CRANGE_TEAM1_TOKEN,
+// CRANGE_TEAM2_TOKEN, CRANGE_ADMIN_PASSWORD.
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+
+const BASE = process.env.CRANGE_PORTAL_URL;
+const TOKENS = {1: process.env.CRANGE_TEAM1_TOKEN, 2: process.env.CRANGE_TEAM2_TOKEN};
+const ADMIN = process.env.CRANGE_ADMIN_PASSWORD;
+const url = new URL(BASE);
+
+async function login(body) {
+  const r = await fetch(BASE + '/api/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                              body: JSON.stringify(body)});
+  const data = await r.json();
+  const cookie = (r.headers.get('set-cookie') || '').split(';')[0];
+  return {status: r.status, data, cookie, setCookie: r.headers.get('set-cookie') || ''};
+}
+
+async function session(body) {
+  const s = await login(body);
+  assert.equal(s.status, 200, JSON.stringify(s.data));
+  return {
+    cookie: s.cookie, csrf: s.data.csrf,
+    get: (path) => fetch(BASE + path, {headers: {Cookie: s.cookie}}),
+    post: (path, data, extra = {}) => fetch(BASE + path, {
+      method: 'POST',
+      headers: {Cookie: s.cookie, 'Content-Type': 'application/json', 'X-CSRF-Token': s.data.csrf, ...extra},
+      body: typeof data === 'string' ? data : JSON.stringify(data)}),
+  };
+}
+
+/* Sends raw bytes and returns what the server answered (or '' if it closed). */
+function raw(bytes, timeoutMs = 5000) {
+  return new Promise((resolve) => {
+    const sock = net.connect(Number(url.port), url.hostname);
+    let out = '';
+    const timer = setTimeout(() => { sock.destroy(); resolve(out); }, timeoutMs);
+    sock.on('data', (d) => { out += d.toString('latin1'); });
+    sock.on('close', () => { clearTimeout(timer); resolve(out); });
+    sock.on('error', () => { clearTimeout(timer); resolve(out); });
+    sock.write(bytes);
+  });
+}
+
+/* Every string anywhere in a JSON value. */
+function strings(v, out = []) {
+  if (typeof v === 'string') out.push(v);
+  else if (Array.isArray(v)) v.forEach((x) => strings(x, out));
+  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { out.push(k); strings(x, out); }
+  return out;
+}
+
+test('the public scoreboard answers without a login and holds no answers', async () => {
+  const r = await fetch(BASE + '/api/scoreboard');
+  assert.equal(r.status, 200);
+  const b = await r.json();
+  assert.equal(b.teams.length, 2);
+  assert.ok(!strings(b).includes('answer'));
+});
+
+test('team endpoints refuse a request without a session', async () => {
+  for (const p of ['/api/team', '/api/team/timeline', '/api/admin/matrix', '/api/session']) {
+    const r = await fetch(BASE + p);
+    assert.equal(r.status, 401, p);
+  }
+});
+
+test('a wrong token, a wrong team and a wrong password are refused', async () => {
+  assert.equal((await login({team: 1, token: TOKENS[2]})).status, 401);
+  assert.equal((await login({team: 3, token: TOKENS[1]})).status, 401);
+  assert.equal((await login({team: 1, token: ''})).status, 401);
+  assert.equal((await login({password: 'not-the-password'})).status, 401);
+  assert.equal((await login({})).status, 400);
+});
+
+test('the session cookie is HttpOnly and SameSite=Strict', async () => {
+  const s = await login({team: 1, token: TOKENS[1]});
+  assert.equal(s.status, 200);
+  assert.match(s.setCookie, /HttpOnly/);
+  assert.match(s.setCookie, /SameSite=Strict/);
+  assert.match(s.data.csrf, /^[0-9a-f]{32}$/);
+});
+
+test('a state-changing request needs the CSRF token', async () => {
+  const t = await session({team: 1, token: TOKENS[1]});
+  const r = await fetch(BASE + '/api/team/hints/banner', {
+    method: 'POST', headers: {Cookie: t.cookie, 'Content-Type': 'application/json'}, body: '{}'});
+  assert.equal(r.status, 403);
+  const wrong = await t.post('/api/team/hints/banner', {}, {'X-CSRF-Token': '0'.repeat(32)});
+  assert.equal(wrong.status, 403);
+  const view = await (await t.get('/api/team')).json();
+  assert.equal(view.hints_cost, 0, 'no hint was taken by the refused requests');
+});
+
+test('a trainee sees only its own team, and no answer, check or secret var', async () => {
+  const admin = await session({password: ADMIN});
+  const answers = await (await admin.get('/api/admin/answers?team=1')).json();
+  const secret = answers.flags.find((f) => f.id === 'token').answer;
+  assert.match(secret, /^[0-9a-f]{16}$/);
+
+  const t = await session({team: 1, token: TOKENS[1]});
+  const view = await (await t.get('/api/team?team=2')).json();
+  assert.equal(view.team, 1, 'a team parameter does not change the team');
+  const all = strings(view);
+  assert.ok(!all.includes(secret), 'the team view does not hold the answer');
+  assert.ok(!all.includes('answer') && !all.includes('check'), 'nor answer or check fields');
+  for (const p of ['/api/admin/matrix', '/api/admin/answers?team=1', '/api/admin/events', '/api/admin/teams.csv']) {
+    assert.equal((await t.get(p)).status, 403, p);
+  }
+  const tl = await (await t.get('/api/team/timeline')).json();
+  assert.ok(tl.events.every((e) => e.team === 1 || e.team === 0), 'the timeline holds only team 1 events');
+});
+
+test('the instructor may not use the team endpoints, and a team not the admin ones', async () => {
+  const admin = await session({password: ADMIN});
+  assert.equal((await admin.get('/api/team')).status, 403);
+  const m = await (await admin.get('/api/admin/matrix')).json();
+  assert.equal(m.teams.length, 2);
+  assert.ok(m.objective_list.length >= 1 && m.flag_list.length >= 1);
+});
+
+test('hostile bodies get a 4xx and the server keeps serving', async () => {
+  const t = await session({team: 2, token: TOKENS[2]});
+  let r = await t.post('/api/team/flags/token', '{"answer": ');
+  assert.equal(r.status, 400, 'malformed JSON');
+  r = await t.post('/api/team/flags/token', '[1,2]');
+  assert.equal(r.status, 400, 'not an object');
+  r = await t.post('/api/team/flags/token', {answer: 5});
+  assert.equal(r.status, 400, 'answer not a string');
+  r = await fetch(BASE + '/api/team/flags/token', {method: 'POST', body: '{"answer":"x"}',
+    headers: {Cookie: t.cookie, 'X-CSRF-Token': t.csrf, 'Content-Type': 'text/plain'}});
+  assert.equal(r.status, 415, 'wrong content type');
+  r = await t.post('/api/team/flags/no-such-flag', {answer: 'x'});
+  assert.equal(r.status, 404, 'unknown flag');
+
+  // A 100 MB body is refused from its Content-Length, before it is read.
+  const head = `POST /api/team/flags/token HTTP/1.1\r\nHost: ${url.host}\r\nCookie: ${t.cookie}\r\n` +
+               `X-CSRF-Token: ${t.csrf}\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n`;
+  const out = await raw(head + '{"answer":"' + 'A'.repeat(100000));
+  assert.match(out, /^HTTP\/1\.1 413/, '100 MB body');
+
+  // Path traversal in a static path, raw (fetch would normalise it).
+  for (const p of ['/assets/../../../etc/passwd', '/assets/%2e%2e/%2e%2e/etc/passwd', '/assets/..%2f..%2fetc%2fpasswd',
+                   '/assets//etc/passwd']) {
+    const res = await raw(`GET ${p} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`);
+    assert.match(res, /^HTTP\/1\.1 4\d\d/, p);
+    assert.ok(!res.includes('root:'), p);
+  }
+  // A request line that is not HTTP at all.
+  const junk = await raw('\x00\x01\x02 garbage\r\n\r\n', 3000);
+  assert.ok(junk === '' || /^HTTP\/1\.[01] 4\d\d/.test(junk), 'junk gets a 4xx or is dropped');
+
+  assert.equal((await fetch(BASE + '/api/scoreboard')).status, 200, 'still serving');
+});
+
+test('flag answers are rate-limited per team', async () => {
+  const t = await session({team: 2, token: TOKENS[2]});
+  const codes = [];
+  for (let i = 0; i < 14; i++) codes.push((await t.post('/api/team/flags/token', {answer: 'rate-' + i})).status);
+  assert.ok(codes.includes(429), 'some answers are refused with 429: ' + codes.join(','));
+  const first429 = codes.indexOf(429);
+  assert.ok(first429 >= 5 && first429 <= 11, 'after a burst of about 10: ' + codes.join(','));
+  const r = await t.post('/api/team/flags/token', {answer: 'again'});
+  assert.equal(r.status, 429);
+  assert.ok(Number(r.headers.get('retry-after')) >= 1, 'Retry-After is given');
+  // Another team is not slowed down by team 2's answers.
+  const t1 = await session({team: 1, token: TOKENS[1]});
+  assert.equal((await t1.get('/api/team')).status, 200);
+});
+
+test('1,000 idle connections do not stop the service', async () => {
+  const socks = [];
+  await Promise.all(Array.from({length: 1000}, () => new Promise((resolve) => {
+    const s = net.connect(Number(url.port), url.hostname, resolve);
+    s.on('error', resolve);
+    socks.push(s);
+  })));
+  try {
+    const t0 = Date.now();
+    const r = await fetch(BASE + '/api/scoreboard', {signal: AbortSignal.timeout(8000)});
+    assert.equal(r.status, 200);
+    assert.ok(Date.now() - t0 < 8000);
+  } finally {
+    for (const s of socks) s.destroy();
+  }
+});
+
+test('a WebSocket from another origin, without a session, or to another team is refused', async () => {
+  const t2 = await session({team: 2, token: TOKENS[2]});
+  const upgrade = (q, cookie, origin) => raw(
+    `GET /ws/console?${q} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n` +
+    (origin ? `Origin: ${origin}\r\n` : '') + (cookie ? `Cookie: ${cookie}\r\n` : '') + '\r\n', 3000);
+  const own = `http://${url.host}`;
+  assert.match(await upgrade('team=2&vm=attacker', t2.cookie, own), /^HTTP\/1\.1 101/, 'own entry VM: accepted');
+  for (const [q, cookie, origin, what] of [
+    ['team=1&vm=attacker', t2.cookie, own, "another team's console"],
+    ['team=2&vm=victim', t2.cookie, own, 'a VM that is not an entry point'],
+    ['team=2&vm=attacker&watch=1', t2.cookie, own, 'watching (instructors only)'],
+    ['team=2&vm=attacker', '', own, 'no session'],
+    ['team=2&vm=attacker', t2.cookie, 'http://evil.example', 'another origin'],
+    ['team=2&vm=../../x', t2.cookie, own, 'a crafted VM name'],
+  ]) {
+    const res = await upgrade(q, cookie, origin);
+    assert.doesNotMatch(res, /^HTTP\/1\.1 101/, what);
+  }
+});
