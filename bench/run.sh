@@ -14,13 +14,13 @@
 # bench/up-time.svg (bench/report.sh), and all of it into BENCHMARKS.md.
 #
 # For a shorter run while developing, pick parts:
-#   BENCH_PARTS="range compare events scenarios"   (default: all; empty: only
+#   BENCH_PARTS="range compare events scenarios portal"   (default: all; empty: only
 #                                         redo the report from bench/results)
 #   BENCH_SECTIONS, BENCH_NS, ...         (see bench/compare.sh)
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: must run as root (private libvirtd, VMs)" >&2; exit 1; }
-parts=${BENCH_PARTS-range compare events scenarios}
+parts=${BENCH_PARTS-range compare events scenarios portal}
 sh tests/deps.sh
 sh bench/deps.sh
 build=${CRANGE_BUILD:-$PWD/build}
@@ -48,6 +48,9 @@ for p in $parts; do
     scenarios) echo "bench: the incident scenarios (bench/scenarios.sh)" >&2
                tests/e2e/netns-run.sh sh bench/scenarios.sh > "$BENCH_RESULTS/scenarios.md.new" &&
                    mv "$BENCH_RESULTS/scenarios.md.new" "$BENCH_RESULTS/scenarios.md" ;;
+    portal) echo "bench: the portal under a class (bench/portal.sh)" >&2
+            tests/e2e/netns-run.sh sh bench/portal.sh > "$BENCH_RESULTS/portal.md.new" &&
+                mv "$BENCH_RESULTS/portal.md.new" "$BENCH_RESULTS/portal.md" ;;
     *) echo "bench/run.sh: unknown part '$p'" >&2; exit 2 ;;
     esac
 done
@@ -100,6 +103,16 @@ sh bench/report.sh > "$side"
         echo
         cat "$BENCH_RESULTS/scenarios.md"
         [ ! -s bench/notes-scenarios.md ] || { echo; cat bench/notes-scenarios.md; }
+    fi
+    if [ -s "$BENCH_RESULTS/portal.md" ]; then
+        echo
+        echo "## The exercise portal"
+        echo
+        echo "\`bench/portal.sh\`: \`crange serve\` on a class of 30 teams (\`bench/scenarios/class\`, one tiny VM a"
+        echo "team), loaded by \`bench/portal_load.mjs\` on the loopback."
+        echo
+        cat "$BENCH_RESULTS/portal.md"
+        [ ! -s bench/notes-portal.md ] || { echo; cat bench/notes-portal.md; }
     fi
 } > BENCHMARKS.md
 cat BENCHMARKS.md

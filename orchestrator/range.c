@@ -16,6 +16,7 @@
 #include "agent.h"
 #include "catalog.h"
 #include "err.h"
+#include "events.h"
 #include "image.h"
 #include "layer.h"
 #include "log.h"
@@ -624,7 +625,7 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
     if (rc == 0) {
         json_t *ev = json_pack("{s:s, s:i, s:s}", "scenario", x.scenario->id, "teams", (int)x.scenario->n_teams,
                                "digest", digest);
-        rc = cr_state_event(st, 0, NULL, "range.up.start", ev);
+        rc = cr_event_add(st, 0, 0, NULL, "range.up.start", ev, NULL, NULL);
         json_decref(ev);
     }
     if (rc == 0)
@@ -693,7 +694,7 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
                            "started", (int)rep->domains_started, "provisioned", (int)rep->provisioned, "failed",
                            (int)rep->failed, "error", saved);
     if (cr_state_set_status(st, rc == 0 ? "up" : "failed") < 0 ||
-        cr_state_event(st, 0, NULL, rc == 0 ? "range.up.done" : "range.up.failed", ev) < 0)
+        cr_event_add(st, 0, 0, NULL, rc == 0 ? "range.up.done" : "range.up.failed", ev, NULL, NULL) < 0)
         cr_log_warn("%s", cr_error_message());
     json_decref(ev);
     cr_error_clear();
@@ -861,7 +862,7 @@ int cr_range_down(const cr_config *c, const char *range, bool purge, cr_down_rep
             if (cr_state_open(&st, c->state_dir, range, false) == 0) {
                 json_t *ev = json_pack("{s:I, s:I}", "domains", (json_int_t)rep->domains, "networks",
                                        (json_int_t)rep->networks);
-                cr_state_event(st, 0, NULL, "range.down", ev);
+                cr_event_add(st, 0, 0, NULL, "range.down", ev, NULL, NULL);
                 cr_state_set_status(st, "down");
                 json_decref(ev);
             }
@@ -1202,4 +1203,33 @@ int cr_range_domain(virDomainPtr *dom, cr_virt **v, const cr_config *c, const ch
     free(name);
     json_decref(hosts);
     return rc;
+}
+
+int cr_range_revert(const cr_config *c, const char *range, int team, const char *vm, cr_up_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    virDomainPtr dom = NULL;
+    cr_virt *v = NULL;
+    /* Found by name and metadata first: only a VM of this range goes. */
+    int rc = cr_range_domain(&dom, &v, c, range, team, vm);
+    if (rc < 0)
+        return rc;
+    virDomainFree(dom);
+    char *name = cr_name_domain(range, team, vm);
+    char *pool = cr_name_pool(range);
+    char *vol = cr_xasprintf("t%d.%s.qcow2", team, vm);
+    cr_log_info("reverting %s: removing it and its overlay", name);
+    rc = cr_virt_remove_domain(v, 0, name);
+    if (rc == 0)
+        rc = cr_virt_remove_volume(v, 0, pool, vol);
+    cr_virt_close(v);
+    free(vol);
+    free(pool);
+    free(name);
+    if (rc < 0)
+        return rc;
+    /* The reconcile makes what is missing: a fresh overlay on the base
+     * image, the domain, its boot and its provisioning, as at `up`. */
+    cr_up_opts u = {.range = range};
+    return cr_range_up(c, &u, rep);
 }

@@ -70,6 +70,13 @@ typedef struct cr_down_report {
 int cr_range_down(const cr_config *c, const char *range, bool purge, cr_down_report *rep);
 void cr_down_report_free(cr_down_report *rep);
 
+/* Brings one VM back to its starting point: removes its domain and its
+ * overlay, then reconciles the range (`up`), which creates, boots and
+ * provisions it again as at the first `up`. Other VMs are not touched.
+ * Takes the range lock like `up` (CR_EBUSY while an `up` runs). Until
+ * instant clones exist this costs a boot (about 4 CPU-s for tiny under TCG). */
+int cr_range_revert(const cr_config *c, const char *range, int team, const char *vm, cr_up_report *rep);
+
 /* Per team and VM: state, addresses, agent readiness. range NULL: every
  * range in the state folder or found in libvirt. New reference in *out. */
 int cr_range_status(json_t **out, const cr_config *c, const char *range);

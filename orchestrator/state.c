@@ -431,24 +431,6 @@ cleanup:
     return rc;
 }
 
-int cr_state_event(cr_state *st, int team, const char *vm, const char *kind, json_t *data)
-{
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v3(st->db, "INSERT INTO events (time_ms, team, vm, kind, data) VALUES (?, ?, ?, ?, ?)", -1,
-                           0, &q, NULL) != SQLITE_OK)
-        return db_error(st->db, "write event");
-    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    sqlite3_bind_int64(q, 1, cr_wall_ms());
-    sqlite3_bind_int(q, 2, team);
-    sqlite3_bind_text(q, 3, vm, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, text, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : db_error(st->db, "write event");
-    sqlite3_finalize(q);
-    free(text);
-    return rc;
-}
-
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

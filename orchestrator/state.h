@@ -70,9 +70,7 @@ int cr_state_set_status(cr_state *st, const char *status);
 /* Replaces the scenario snapshot and the plan rows (networks, vms, vars). */
 int cr_state_save_plan(cr_state *st, const cr_plan *p);
 
-/* Appends an event: team 0 means range-wide; vm may be NULL; data may be
- * NULL (borrowed, not stolen). */
-int cr_state_event(cr_state *st, int team, const char *vm, const char *kind, json_t *data);
+/* Events are written and read by events.h, their one owner. */
 
 /* Names of ranges with a database under state_dir, sorted (new array of new
  * strings; free each and the array). */

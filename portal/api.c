@@ -12,12 +12,14 @@
 #include "events.h"
 #include "log.h"
 #include "range.h"
+#include "report.h"
 #include "score.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TIMELINE_MAX 300   /* newest events a timeline returns */
 #define ADMIN_EVENTS_MAX 2000
@@ -68,6 +70,44 @@ static json_t *hints_json(const cr_hint *h, size_t n, int taken)
                      (size_t)taken < n ? h[taken].cost : -1);
 }
 
+/* The exercise clock as the pages show it. */
+static json_t *clock_json(cr_state *st)
+{
+    cr_clock c;
+    if (cr_events_clock(st, cr_wall_ms(), &c) < 0) {
+        cr_error_clear();
+        return json_null();
+    }
+    return json_pack("{s:b, s:b, s:I}", "started", c.started, "paused", c.paused, "elapsed_s",
+                     (json_int_t)(c.elapsed_ms / 1000));
+}
+
+/* The plan of a team for the topology picture: networks and VMs. */
+static json_t *topology_json(const cr_team_model *tm)
+{
+    json_t *nets = json_array(), *vms = json_array();
+    for (size_t i = 0; i < tm->n_networks; i++) {
+        char a[16];
+        cr_ipv4_format(a, tm->networks[i].addr);
+        char cidr[24];
+        snprintf(cidr, sizeof cidr, "%s/%d", a, tm->networks[i].prefix);
+        json_array_append_new(nets, json_pack("{s:s, s:s, s:b}", "name", tm->networks[i].name, "cidr", cidr,
+                                              "forward", tm->networks[i].forward != NULL));
+    }
+    for (size_t i = 0; i < tm->n_vms; i++) {
+        json_t *nics = json_array();
+        for (size_t k = 0; k < tm->vms[i].n_nics; k++) {
+            char a[16] = "";
+            if (tm->vms[i].nics[k].addr)
+                cr_ipv4_format(a, tm->vms[i].nics[k].addr);
+            json_array_append_new(nics, json_pack("{s:s, s:s}", "network", tm->vms[i].nics[k].network, "address", a));
+        }
+        json_array_append_new(vms, json_pack("{s:s, s:b, s:o}", "name", tm->vms[i].name, "entry", tm->vms[i].entry,
+                                             "nics", nics));
+    }
+    return json_pack("{s:o, s:o}", "networks", nets, "vms", vms);
+}
+
 /* ------------------------------------------------------------ trainee */
 
 static int team_view(struct mg_connection *conn, cr_portal *p, int team)
@@ -82,6 +122,7 @@ static int team_view(struct mg_connection *conn, cr_portal *p, int team)
         rc = cr_events_query(&flagev, st, team, 0, "flag.");
     if (rc == 0)
         rc = cr_events_query(&hintev, st, team, 0, "hint.");
+    json_t *clock = rc == 0 ? clock_json(st) : NULL;
     cr_state_close(st);
     if (rc < 0) {
         json_decref(board);
@@ -138,6 +179,8 @@ static int team_view(struct mg_connection *conn, cr_portal *p, int team)
         (int)json_integer_value(json_object_get(board, "full_marks")), "hints_cost",
         json_integer_value(json_object_get(row, "hints_cost")), "vms", vms, "objectives", objs, "flags", flags,
         "hints", hints);
+    json_object_set_new(out, "clock", clock);
+    json_object_set_new(out, "topology", topology_json(tm));
     json_decref(board);
     json_decref(flagev);
     json_decref(hintev);
@@ -207,7 +250,15 @@ static int team_submit(struct mg_connection *conn, cr_portal *p, int team, const
     cr_state *st = NULL;
     cr_submit_verdict v = 0;
     int left = -1;
+    cr_clock clock = {0};
     int rc = cr_portal_db(p, &st);
+    if (rc == 0)
+        rc = cr_events_clock(st, cr_wall_ms(), &clock);
+    if (rc == 0 && clock.paused) {
+        cr_state_close(st);
+        json_decref(body);
+        return cr_http_error(conn, 409, "the exercise is paused");
+    }
     if (rc == 0)
         rc = cr_score_submit(st, team, f, answer, &v, &left);
     cr_state_close(st);
@@ -350,11 +401,15 @@ static int admin_matrix(struct mg_connection *conn, cr_portal *p)
     int rc = cr_portal_db(p, &st);
     if (rc == 0)
         rc = cr_score_board(&board, st, cr_engine_teams(p->engine));
+    json_t *clock = rc == 0 ? clock_json(st) : NULL;
     cr_state_close(st);
     if (rc < 0)
         return cr_http_error(conn, 500, "%s", cr_error_message());
     const cr_team_model *tm = cr_engine_team(p->engine, 1);
-    json_t *objs = json_array(), *flags = json_array();
+    json_t *objs = json_array(), *flags = json_array(), *injects = json_array();
+    for (size_t i = 0; i < tm->n_injects; i++)
+        json_array_append_new(injects, json_pack("{s:s, s:o, s:i}", "id", tm->injects[i].id, "title",
+                                                 text_json(&tm->injects[i].title), "at_s", tm->injects[i].at_s));
     for (size_t i = 0; i < tm->n_objectives; i++)
         json_array_append_new(objs, json_pack("{s:s, s:o, s:i, s:s}", "id", tm->objectives[i].id, "title",
                                               text_json(&tm->objectives[i].title), "points",
@@ -366,6 +421,9 @@ static int admin_matrix(struct mg_connection *conn, cr_portal *p)
     pthread_mutex_lock(&p->lock);
     bool frozen = p->frozen_board != NULL;
     pthread_mutex_unlock(&p->lock);
+    json_object_set_new(board, "clock", clock);
+    json_object_set_new(board, "inject_list", injects);
+    json_object_set_new(board, "topology", topology_json(tm));
     json_object_set_new(board, "objective_list", objs);
     json_object_set_new(board, "flag_list", flags);
     json_object_set_new(board, "frozen", json_boolean(frozen));
@@ -545,6 +603,188 @@ static int admin_recordings(struct mg_connection *conn, cr_portal *p, const char
     return rc;
 }
 
+static int admin_clock(struct mg_connection *conn, cr_portal *p)
+{
+    json_t *body;
+    int status = cr_http_read_json(conn, &body);
+    if (!body)
+        return status;
+    json_t *f = json_object_get(body, "paused");
+    bool pause = json_is_true(f);
+    bool valid = json_is_boolean(f);
+    json_decref(body);
+    if (!valid)
+        return cr_http_error(conn, 400, "the body needs \"paused\": true or false");
+    cr_state *st = NULL;
+    cr_clock c;
+    int rc = cr_portal_db(p, &st);
+    if (rc == 0)
+        rc = cr_state_begin(st);
+    /* Read and write in one transaction, so two clicks make one event. */
+    if (rc == 0 && (rc = cr_events_clock(st, cr_wall_ms(), &c)) == 0 && c.started && c.paused != pause)
+        rc = cr_event_add(st, 0, 0, NULL, pause ? "exercise.pause" : "exercise.resume", NULL, NULL, NULL);
+    if (rc == 0)
+        rc = cr_state_commit(st);
+    else if (st)
+        cr_state_rollback(st);
+    json_t *out = rc == 0 ? clock_json(st) : NULL;
+    cr_state_close(st);
+    if (rc < 0)
+        return cr_http_error(conn, 500, "%s", cr_error_message());
+    return cr_http_json(conn, 200, out);
+}
+
+static int admin_inject(struct mg_connection *conn, cr_portal *p, const char *id)
+{
+    json_t *body;
+    int status = cr_http_read_json(conn, &body);
+    if (!body)
+        return status;
+    json_t *t = json_object_get(body, "team");
+    int team = json_is_integer(t) ? (int)json_integer_value(t) : -1;
+    json_decref(body);
+    if (team < 1 || team > cr_engine_teams(p->engine))
+        return cr_http_error(conn, 400, "the body needs \"team\": 1 to %d", cr_engine_teams(p->engine));
+    cr_state *st = NULL;
+    bool fired = false;
+    int rc = cr_portal_db(p, &st);
+    if (rc == 0)
+        rc = cr_engine_fire_inject(p->engine, st, team, id, "instructor", &fired);
+    cr_state_close(st);
+    if (rc == CR_ENOTFOUND)
+        return cr_http_error(conn, 404, "%s", cr_error_message());
+    if (rc < 0)
+        return cr_http_error(conn, 500, "%s", cr_error_message());
+    return cr_http_json(conn, 200, json_pack("{s:s, s:i, s:b}", "inject", id, "team", team, "fired", fired));
+}
+
+static int admin_report(struct mg_connection *conn, cr_portal *p)
+{
+    const char *qs = mg_get_request_info(conn)->query_string;
+    char format[8] = "html";
+    if (qs)
+        mg_get_var(qs, strlen(qs), "format", format, sizeof format);
+    cr_report_format fmt;
+    if (cr_report_format_parse(&fmt, format) < 0) {
+        cr_error_clear();
+        return cr_http_error(conn, 400, "format must be html, json or csv");
+    }
+    char *dir = cr_range_dir(p->cfg->state_dir, p->range);
+    char *path = cr_xasprintf("%s/portal-report.%s.tmp", dir, format);
+    cr_state *st = NULL;
+    char *data = NULL;
+    size_t len = 0;
+    /* One report at a time: they share the file name. */
+    pthread_mutex_lock(&p->report_lock);
+    int rc = cr_portal_db(p, &st);
+    if (rc == 0)
+        rc = cr_report_write(st, fmt, path);
+    if (rc == 0)
+        rc = cr_read_file(&data, &len, path);
+    unlink(path);
+    pthread_mutex_unlock(&p->report_lock);
+    cr_state_close(st);
+    free(path);
+    free(dir);
+    if (rc < 0)
+        return cr_http_error(conn, 500, "%s", cr_error_message());
+    const char *type = !strcmp(format, "html") ? "text/html; charset=utf-8"
+                       : !strcmp(format, "csv") ? "text/csv; charset=utf-8"
+                                                : "application/json";
+    char disp[96];
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s-report.%s\"", p->range, format);
+    mg_response_header_start(conn, 200);
+    mg_response_header_add(conn, "Content-Type", type, -1);
+    char n[32];
+    snprintf(n, sizeof n, "%zu", len);
+    mg_response_header_add(conn, "Content-Length", n, -1);
+    mg_response_header_add(conn, "Content-Disposition", disp, -1);
+    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+    cr_http_security_headers(conn);
+    mg_response_header_send(conn);
+    mg_write(conn, data, len);
+    free(data);
+    return 200;
+}
+
+typedef struct revert_job {
+    cr_portal *p;
+    int team;
+    char vm[CR_NAME_MAX + 1];
+} revert_job;
+
+static void revert_event(cr_portal *p, int team, const char *vm, const char *kind, json_t *data)
+{
+    cr_state *st = NULL;
+    if (cr_portal_db(p, &st) < 0 || cr_event_add(st, 0, team, vm, kind, data, NULL, NULL) < 0)
+        cr_log_warn("cannot record %s: %s", kind, cr_error_message());
+    cr_error_clear();
+    cr_state_close(st);
+    json_decref(data);
+}
+
+/* The revert runs beside the server (a boot takes seconds to minutes under
+ * TCG); its outcome is an event, which the pages see through the stream. */
+static void *revert_main(void *arg)
+{
+    revert_job *j = arg;
+    cr_config c = *j->p->cfg;
+    c.progress = false;
+    cr_up_report rep;
+    int rc = cr_range_revert(&c, j->p->range, j->team, j->vm, &rep);
+    if (rc == 0)
+        revert_event(j->p, j->team, j->vm, "vm.revert.done", json_pack("{s:f}", "seconds", rep.seconds));
+    else
+        revert_event(j->p, j->team, j->vm, "vm.revert.failed", json_pack("{s:s}", "error", cr_error_message()));
+    cr_error_clear();
+    pthread_mutex_lock(&j->p->lock);
+    j->p->reverting = false;
+    pthread_mutex_unlock(&j->p->lock);
+    free(j);
+    return NULL;
+}
+
+static int admin_revert(struct mg_connection *conn, cr_portal *p)
+{
+    json_t *body;
+    int status = cr_http_read_json(conn, &body);
+    if (!body)
+        return status;
+    json_t *t = json_object_get(body, "team");
+    int team = json_is_integer(t) ? (int)json_integer_value(t) : -1;
+    const char *vm = json_string_value(json_object_get(body, "vm"));
+    const cr_team_model *tm = cr_engine_team(p->engine, team);
+    if (!tm || !vm || !cr_team_vm(tm, vm)) {
+        json_decref(body);
+        return cr_http_error(conn, 400, "the body needs \"team\" (1 to %d) and \"vm\", a VM of the scenario",
+                             cr_engine_teams(p->engine));
+    }
+    revert_job *j = cr_xcalloc(1, sizeof *j);
+    j->p = p;
+    j->team = team;
+    snprintf(j->vm, sizeof j->vm, "%s", vm);
+    json_decref(body);
+    pthread_mutex_lock(&p->lock);
+    bool busy = p->reverting || p->stopping;
+    if (!busy) {
+        if (p->revert_started)
+            pthread_join(p->revert_thread, NULL);
+        p->reverting = true;
+        p->revert_started = pthread_create(&p->revert_thread, NULL, revert_main, j) == 0;
+        if (!p->revert_started)
+            p->reverting = false;
+    }
+    bool started = !busy && p->revert_started;
+    pthread_mutex_unlock(&p->lock);
+    if (!started) {
+        free(j);
+        return cr_http_error(conn, busy ? 409 : 503, busy ? "a revert is running; try again when it is done"
+                                                          : "cannot start the revert");
+    }
+    revert_event(p, team, vm, "vm.revert.start", json_pack("{s:s}", "by", "instructor"));
+    return cr_http_json(conn, 202, json_pack("{s:i, s:s, s:b}", "team", team, "vm", vm, "reverting", 1));
+}
+
 /* ------------------------------------------------------------- routing */
 
 /* "/api/team/flags/ID" with prefix "/api/team/flags/" gives "ID" when ID
@@ -618,6 +858,14 @@ int cr_api_handle(struct mg_connection *conn, cr_portal *p)
             return admin_answers(conn, p);
         if (!strcmp(path, "/api/admin/freeze") && post)
             return admin_freeze(conn, p);
+        if (!strcmp(path, "/api/admin/clock") && post)
+            return admin_clock(conn, p);
+        if ((id = tail(path, "/api/admin/injects/")) && post)
+            return admin_inject(conn, p, id);
+        if (!strcmp(path, "/api/admin/report") && get)
+            return admin_report(conn, p);
+        if (!strcmp(path, "/api/admin/revert") && post)
+            return admin_revert(conn, p);
         if (!strcmp(path, "/api/admin/recordings") && get)
             return admin_recordings(conn, p, NULL);
         if ((id = tail(path, "/api/admin/recordings/")) && get)

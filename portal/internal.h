@@ -53,7 +53,11 @@ struct cr_portal {
     json_t *frozen_board;            /* the public scoreboard as frozen, or NULL */
     cr_console_hub *hubs;
     pthread_mutex_t admin_lock;      /* one argon2id verification at a time (64 MiB each) */
+    pthread_mutex_t report_lock;     /* one report written at a time */
     bool stopping;
+    bool reverting;                  /* one VM revert at a time, beside the server */
+    bool revert_started;             /* revert_thread is joinable */
+    pthread_t revert_thread;
 };
 
 /* ---- http.c */

@@ -92,6 +92,7 @@ int cr_portal_start(cr_portal **out, const cr_config *c, cr_engine *e, const cr_
     free(dir);
     pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->admin_lock, NULL);
+    pthread_mutex_init(&p->report_lock, NULL);
     int teams = cr_engine_teams(e);
     p->flag_tokens = cr_xcalloc((size_t)teams, sizeof *p->flag_tokens);
     p->flag_refill_ms = cr_xcalloc((size_t)teams, sizeof *p->flag_refill_ms);
@@ -162,6 +163,8 @@ void cr_portal_stop(cr_portal *p)
     if (started) {
         cr_console_close_all(p);
         mg_stop(p->ctx); /* waits for every connection: consoles close, streams end */
+        if (p->revert_started)
+            pthread_join(p->revert_thread, NULL); /* a revert under way finishes */
         mg_exit_library();
         cr_evloop_release();
     }
@@ -176,5 +179,6 @@ void cr_portal_stop(cr_portal *p)
     sodium_memzero(p->secret, sizeof p->secret);
     pthread_mutex_destroy(&p->lock);
     pthread_mutex_destroy(&p->admin_lock);
+    pthread_mutex_destroy(&p->report_lock);
     free(p);
 }

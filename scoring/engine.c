@@ -20,6 +20,7 @@
 #include "util.h"
 #include "virt.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@ struct cr_engine {
     int workers;
     cr_virt *virt;
     cr_actions *actions;
-    int64_t start_ms;           /* exercise.start */
+    pthread_mutex_t *team_lock; /* per team: its Lua runtime is used by one thread at a time */
     reason_slot **reasons;      /* [team-1][objective] */
 };
 
@@ -120,6 +121,9 @@ void cr_engine_close(cr_engine *e)
     for (int t = 0; e->rt && t < e->teams; t++)
         cr_runtime_free(e->rt[t]);
     free(e->rt);
+    for (int t = 0; e->team_lock && t < e->teams; t++)
+        pthread_mutex_destroy(&e->team_lock[t]);
+    free(e->team_lock);
     for (int t = 0; e->reasons && t < e->teams; t++) {
         const cr_team_model *tm = &e->scenario->teams[t];
         for (size_t i = 0; i < tm->n_objectives; i++)
@@ -146,12 +150,6 @@ static int exercise_start(cr_engine *e)
     json_decref(ev);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v3(cr_state_db(e->st[0]), "SELECT time_ms FROM events WHERE dedupe = 'exercise.start'", -1,
-                           0, &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW)
-        e->start_ms = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
     if (inserted)
         cr_log_info("exercise %s started", e->range);
     return 0;
@@ -192,6 +190,9 @@ int cr_engine_open(cr_engine **out, const cr_config *c, const cr_engine_opts *o)
         goto fail;
     }
     e->rt = cr_xcalloc((size_t)e->teams, sizeof *e->rt);
+    e->team_lock = cr_xcalloc((size_t)e->teams, sizeof *e->team_lock);
+    for (int t = 0; t < e->teams; t++)
+        pthread_mutex_init(&e->team_lock[t], NULL);
     e->reasons = cr_xcalloc((size_t)e->teams, sizeof *e->reasons);
     for (int t = 0; rc == 0 && t < e->teams; t++) {
         rc = cr_runtime_open(&e->rt[t], e->row.scenario_dir, t + 1, &lo, NULL);
@@ -273,6 +274,7 @@ typedef struct round_ctx {
     size_t *n_ms;
     size_t cap_per_team;
     size_t *met, *transitions, *injects;
+    cr_clock clock;         /* the exercise clock when the round began */
 } round_ctx;
 
 static bool objective_done_once(cr_state *st, int team, const cr_objective *o)
@@ -322,11 +324,41 @@ static bool inject_fired(cr_state *st, int team, const cr_inject *in)
     return found;
 }
 
-static int team_round(size_t job, int w, void *ctx)
+/*
+ * Fires an inject: recorded first, performed after, so that it fires at
+ * most once even if this process dies half-way (the dedupe key), whether
+ * its time came or the instructor fired it (by: who, or NULL). Called with
+ * the team's lock held.
+ */
+static int fire(cr_engine *e, cr_state *st, const cr_guest_ops *ops, int team, const cr_inject *in, const char *by,
+                bool *fired)
 {
-    round_ctx *x = ctx;
+    *fired = false;
+    char dedupe[96];
+    snprintf(dedupe, sizeof dedupe, "inject:%d:%s", team, in->id);
+    json_t *ev = json_pack("{s:s, s:{s:s?, s:s?}}", "id", in->id, "title", "ja", in->title.ja, "en", in->title.en);
+    if (by)
+        json_object_set_new(ev, "by", json_string(by));
+    bool inserted = false;
+    int rc = cr_event_add(st, 0, team, in->vm, "inject.fired", ev, dedupe, &inserted);
+    json_decref(ev);
+    if (rc < 0 || !inserted)
+        return rc;
+    *fired = true;
+    cr_log_info("team %d: inject '%s' fired%s%s", team, in->id, by ? " by " : "", by ? by : "");
+    if (cr_runtime_inject_fire(e->rt[team - 1], in->id, ops, e->check_timeout_s * 3) < 0) {
+        json_t *fail = json_pack("{s:s, s:s}", "id", in->id, "error", cr_error_message());
+        cr_log_warn("team %d: inject '%s' failed: %s", team, in->id, cr_error_message());
+        cr_error_clear();
+        rc = cr_event_add(st, 0, team, in->vm, "inject.failed", fail, NULL, NULL);
+        json_decref(fail);
+    }
+    return rc;
+}
+
+static int team_round_locked(round_ctx *x, int team, int w, size_t job)
+{
     cr_engine *e = x->e;
-    int team = x->only_team ? x->only_team : (int)job + 1;
     const cr_team_model *tm = &e->scenario->teams[team - 1];
     cr_state *st = e->st[w];
     guest_ctx g = {e, team, w, false};
@@ -365,7 +397,7 @@ static int team_round(size_t job, int w, void *ctx)
         }
     }
 
-    double elapsed = (double)(cr_wall_ms() - e->start_ms) / 1000.0;
+    double elapsed = (double)x->clock.elapsed_ms / 1000.0;
     for (size_t i = 0; rc == 0 && i < tm->n_injects; i++) {
         const cr_inject *in = &tm->injects[i];
         if (inject_fired(st, team, in))
@@ -378,26 +410,40 @@ static int team_round(size_t job, int w, void *ctx)
         }
         if (rc < 0 || !due)
             continue;
-        /* Recorded first, performed after: an inject fires at most once,
-         * even if this process dies half-way. */
-        char dedupe[96];
-        snprintf(dedupe, sizeof dedupe, "inject:%d:%s", team, in->id);
-        json_t *ev = json_pack("{s:s, s:{s:s?, s:s?}}", "id", in->id, "title", "ja", in->title.ja, "en", in->title.en);
-        bool inserted = false;
-        rc = cr_event_add(st, 0, team, in->vm, "inject.fired", ev, dedupe, &inserted);
-        json_decref(ev);
-        if (rc < 0 || !inserted)
-            continue;
-        x->injects[slot]++;
-        cr_log_info("team %d: inject '%s' fired", team, in->id);
-        if (cr_runtime_inject_fire(e->rt[team - 1], in->id, &ops, e->check_timeout_s * 3) < 0) {
-            json_t *fail = json_pack("{s:s, s:s}", "id", in->id, "error", cr_error_message());
-            cr_log_warn("team %d: inject '%s' failed: %s", team, in->id, cr_error_message());
-            cr_error_clear();
-            rc = cr_event_add(st, 0, team, in->vm, "inject.failed", fail, NULL, NULL);
-            json_decref(fail);
-        }
+        bool fired = false;
+        rc = fire(e, st, &ops, team, in, NULL, &fired);
+        x->injects[slot] += fired;
     }
+    return rc;
+}
+
+static int team_round(size_t job, int w, void *ctx)
+{
+    round_ctx *x = ctx;
+    int team = x->only_team ? x->only_team : (int)job + 1;
+    pthread_mutex_lock(&x->e->team_lock[team - 1]);
+    int rc = team_round_locked(x, team, w, job);
+    pthread_mutex_unlock(&x->e->team_lock[team - 1]);
+    return rc;
+}
+
+int cr_engine_fire_inject(cr_engine *e, cr_state *st, int team, const char *id, const char *by, bool *fired)
+{
+    *fired = false;
+    const cr_team_model *tm = cr_engine_team(e, team);
+    if (!tm)
+        return cr_error_set(CR_EINVAL, "range '%s' has teams 1 to %d, not %d", e->range, e->teams, team);
+    const cr_inject *in = NULL;
+    for (size_t i = 0; i < tm->n_injects && !in; i++)
+        if (!strcmp(tm->injects[i].id, id))
+            in = &tm->injects[i];
+    if (!in)
+        return cr_error_set(CR_ENOTFOUND, "scenario '%s' has no inject '%s'", e->scenario->id, id);
+    guest_ctx g = {e, team, 0, false};
+    cr_guest_ops ops = guest_ops(&g);
+    pthread_mutex_lock(&e->team_lock[team - 1]);
+    int rc = fire(e, st, &ops, team, in, by, fired);
+    pthread_mutex_unlock(&e->team_lock[team - 1]);
     return rc;
 }
 
@@ -413,6 +459,7 @@ int cr_engine_round(cr_engine *e, int team, cr_round_report *rep)
     if (team < 0 || team > e->teams)
         return cr_error_set(CR_EINVAL, "range '%s' has teams 1 to %d, not %d", e->range, e->teams, team);
     double t0 = cr_now_seconds();
+    size_t n = 0;
     size_t slots = team ? 1 : (size_t)e->teams;
     size_t cap = 0;
     for (int t = 0; t < e->teams; t++)
@@ -420,10 +467,16 @@ int cr_engine_round(cr_engine *e, int team, cr_round_report *rep)
             cap = e->scenario->teams[t].n_objectives;
     round_ctx x = {e, team, cr_xcalloc(slots * (cap ? cap : 1), sizeof(double)), cr_xcalloc(slots, sizeof(size_t)),
                    cap ? cap : 1, cr_xcalloc(slots, sizeof(size_t)), cr_xcalloc(slots, sizeof(size_t)),
-                   cr_xcalloc(slots, sizeof(size_t))};
+                   cr_xcalloc(slots, sizeof(size_t)), {0}};
+    int rc = cr_events_clock(e->st[0], cr_wall_ms(), &x.clock);
+    if (rc < 0)
+        goto done;
+    /* A paused exercise stands still: no checks, no injects. */
+    rep->paused = x.clock.paused;
+    if (x.clock.paused)
+        goto done;
     cr_pool_result res;
     cr_pool_run(&res, slots, e->workers, team_round, &x, NULL, NULL);
-    int rc = 0;
     for (size_t i = 0; i < res.n; i++) {
         if (res.codes[i] >= 0)
             continue;
@@ -435,7 +488,6 @@ int cr_engine_round(cr_engine *e, int team, cr_round_report *rep)
     cr_pool_result_free(&res);
 
     /* Gather durations into one sorted array for percentiles. */
-    size_t n = 0;
     for (size_t s = 0; s < slots; s++) {
         memmove(&x.ms[n], &x.ms[s * x.cap_per_team], x.n_ms[s] * sizeof(double));
         n += x.n_ms[s];
@@ -444,6 +496,7 @@ int cr_engine_round(cr_engine *e, int team, cr_round_report *rep)
         rep->injects += x.injects[s];
     }
     rep->checks = n;
+done:
     if (n) {
         qsort(x.ms, n, sizeof(double), cmp_ms);
         rep->check_ms_p50 = x.ms[(n - 1) / 2];
@@ -508,8 +561,8 @@ int cr_engine_run(cr_engine *e, int interval_s, volatile sig_atomic_t *stop)
 
 json_t *cr_round_report_json(const cr_round_report *r)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f}, s:f}", "checks", (json_int_t)r->checks, "met",
+    return json_pack("{s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f}, s:f, s:b}", "checks", (json_int_t)r->checks, "met",
                      (json_int_t)r->met, "transitions", (json_int_t)r->transitions, "injects",
                      (json_int_t)r->injects, "check_ms", "p50", r->check_ms_p50, "p95", r->check_ms_p95, "max",
-                     r->check_ms_max, "seconds", r->seconds);
+                     r->check_ms_max, "seconds", r->seconds, "paused", r->paused);
 }

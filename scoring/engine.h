@@ -50,10 +50,16 @@ typedef struct cr_round_report {
     double check_ms_p95;
     double check_ms_max;
     double seconds;
+    bool paused;         /* the exercise clock was paused: nothing ran */
 } cr_round_report;
 
 /* One round for one team (team >= 1) or every team (0). */
 int cr_engine_round(cr_engine *e, int team, cr_round_report *rep);
+
+/* Fires one of a team's injects now (the instructor's button), at most
+ * once as ever: *fired is false when it had already fired. by names who
+ * fired it, for the event. st: the caller's database handle. */
+int cr_engine_fire_inject(cr_engine *e, cr_state *st, int team, const char *id, const char *by, bool *fired);
 
 /* Runs the reference solution for a team, then a round for that team. */
 int cr_engine_solve(cr_engine *e, int team, cr_round_report *rep);

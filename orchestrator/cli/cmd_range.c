@@ -143,3 +143,24 @@ int cr_cmd_list(cr_config *cfg, int argc, char **argv)
     json_decref(list);
     return CR_EXIT_OK;
 }
+
+int cr_cmd_revert(cr_config *cfg, int argc, char **argv)
+{
+    const cr_command *cmd = cr_cli_find("revert");
+    char *pos[argc + 1];
+    int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 3, 3, "expected RANGE TEAM VM");
+    if (go != CR_CLI_GO)
+        return go;
+    int team;
+    if (cr_cli_team(cmd, pos[1], &team))
+        return CR_EXIT_USAGE;
+    cr_up_report rep;
+    if (cr_range_revert(cfg, pos[0], team, pos[2], &rep) < 0)
+        return cr_cli_fail(cfg);
+    if (cfg->json)
+        cr_cli_print_json(json_pack("{s:s, s:i, s:s, s:f}", "range", pos[0], "team", team, "vm", pos[2], "seconds",
+                                    rep.seconds));
+    else
+        printf("team %d %s reverted to its starting point in %.1f s\n", team, pos[2], rep.seconds);
+    return CR_EXIT_OK;
+}

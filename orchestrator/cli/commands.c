@@ -54,6 +54,10 @@ const cr_command cr_commands[] = {
      "database). The range's database is archived under <state>/archive.",
      "Options:\n"
      "  --purge          delete the range's database instead of archiving it\n"},
+    {"revert", cr_cmd_revert, "revert RANGE TEAM VM",
+     "Bring one VM back to its starting point: a fresh overlay on its base image, booted and provisioned again as "
+     "at `up`. The team's other VMs and its score history are untouched.",
+     NULL},
     {"run", cr_cmd_run, "run RANGE [--interval S] [--check-timeout S] [--once] [--no-actions]",
      "The exercise engine: every interval, run every team's objective checks inside the VMs, fire injects, and "
      "collect trainee shell commands; everything is recorded as events. Stop with Ctrl-C; restart any time.",

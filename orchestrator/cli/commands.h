@@ -13,6 +13,7 @@ int cr_cmd_plan(cr_config *cfg, int argc, char **argv);
 int cr_cmd_scenario_lint(cr_config *cfg, int argc, char **argv);
 int cr_cmd_up(cr_config *cfg, int argc, char **argv);
 int cr_cmd_down(cr_config *cfg, int argc, char **argv);
+int cr_cmd_revert(cr_config *cfg, int argc, char **argv);
 int cr_cmd_status(cr_config *cfg, int argc, char **argv);
 int cr_cmd_list(cr_config *cfg, int argc, char **argv);
 int cr_cmd_exec(cr_config *cfg, int argc, char **argv);

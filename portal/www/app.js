@@ -32,6 +32,11 @@ const I18N = {
     'admin.recordings': 'コンソールの録画', 'admin.sessions': '操作中 + 閲覧中の接続', 'admin.replay': '再生', 'admin.score': '得点', 'live': 'ライブ',
     'board.rank': '順位', 'board.team': 'チーム', 'board.score': '得点', 'board.reached': '到達時刻',
     'board.frozen': '凍結中',
+    'clock.pause': '演習を一時停止', 'clock.resume': '演習を再開', 'clock.paused': '一時停止中',
+    'clock.running': '進行中', 'clock.elapsed': '経過',
+    'admin.injects': 'インジェクト', 'admin.fire': '今すぐ発生', 'admin.fired': '発生させました',
+    'admin.already_fired': 'すでに発生済みです', 'admin.answers': '解答 (このチーム)', 'admin.report': 'レポート',
+    'topology': '構成図', 'flag.paused': '演習は一時停止中です',
   },
   en: {
     'nav.scoreboard': 'Scoreboard', 'nav.logout': 'Log out',
@@ -57,6 +62,11 @@ const I18N = {
     'admin.recordings': 'Console recordings', 'admin.sessions': 'connections typing + watching', 'admin.replay': 'Replay', 'admin.score': 'Score', 'live': 'live',
     'board.rank': 'Rank', 'board.team': 'Team', 'board.score': 'Score', 'board.reached': 'Reached',
     'board.frozen': 'frozen',
+    'clock.pause': 'Pause the exercise', 'clock.resume': 'Resume the exercise', 'clock.paused': 'paused',
+    'clock.running': 'running', 'clock.elapsed': 'elapsed',
+    'admin.injects': 'Injects', 'admin.fire': 'Fire now', 'admin.fired': 'fired',
+    'admin.already_fired': 'had already fired', 'admin.answers': 'Answer key (this team)', 'admin.report': 'Report',
+    'topology': 'Topology', 'flag.paused': 'The exercise is paused',
   },
 };
 
@@ -167,6 +177,51 @@ function renderTimeline(list, events) {
        el('span', {class: 'text'}, eventText(ev)))));
 }
 
+/* ----------------------------------------------------------- topology */
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/* VMs in a row on top, each network a bar below, a line from each VM to
+ * each network it is on, labelled with its address. Drawn from the plan. */
+function drawTopology(container, topo) {
+  const w = 150, top = 20, boxH = 34, gap = 50, netH = 46;
+  const width = Math.max(topo.vms.length * w + 40, 420);
+  const height = top + boxH + gap + topo.networks.length * netH + 10;
+  const root = svg('svg', {viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', class: 'topology'});
+  const netY = {};
+  topo.networks.forEach((n, i) => {
+    const y = top + boxH + gap + i * netH;
+    netY[n.name] = y;
+    root.append(svg('line', {x1: 10, x2: width - 10, y1: y, y2: y, class: 'net' + (n.forward ? ' fwd' : '')}));
+    root.append(svg('text', {x: width - 12, y: y - 6, 'text-anchor': 'end', class: 'netlabel'}, `${n.name} ${n.cidr}`));
+  });
+  topo.vms.forEach((vm, j) => {
+    const x = 20 + j * w;
+    vm.nics.forEach((nic, k) => {
+      const cx = x + 20 + k * 14;
+      root.append(svg('line', {x1: cx, x2: cx, y1: top + boxH, y2: netY[nic.network], class: 'nic'}));
+      root.append(svg('circle', {cx, cy: netY[nic.network], r: 3.5, class: 'nicdot'}));
+      if (nic.address) root.append(svg('text', {x: cx + 5, y: netY[nic.network] + 15, class: 'addr'}, nic.address));
+    });
+    root.append(svg('rect', {x, y: top, width: w - 20, height: boxH, rx: 6, class: 'vm' + (vm.entry ? ' entry' : '')}));
+    root.append(svg('text', {x: x + (w - 20) / 2, y: top + 22, 'text-anchor': 'middle', class: 'vmlabel'},
+                    vm.name + (vm.entry ? ' ★' : '')));
+  });
+  container.replaceChildren(root);
+}
+
+function clockText(c) {
+  if (!c || !c.started) return '';
+  const m = Math.floor(c.elapsed_s / 60), s = c.elapsed_s % 60;
+  return `${c.paused ? t('clock.paused') : t('clock.running')} · ${t('clock.elapsed')} ${m}:${String(s).padStart(2, '0')}`;
+}
+
 /* ----------------------------------------------------------- consoles */
 
 /*
@@ -233,6 +288,14 @@ class ConsoleView {
       this.delay = Math.min(this.delay * 2, 10000);
     };
   }
+  /* The screen's text (scrollback included), read from the terminal's
+   * buffer rather than from what happens to be drawn yet. */
+  text() {
+    const b = this.term.buffer.active;
+    const lines = [];
+    for (let i = 0; i < b.length; i++) lines.push(b.getLine(i).translateToString(true));
+    return lines.join('\n');
+  }
   send(s) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN && !(this.watch && s[0] === 'i')) this.ws.send(s);
   }
@@ -253,6 +316,7 @@ function openTeamConsole(vm) {
   $('team-console-card').hidden = false;
   $('team-console-vm').textContent = vm;
   teamConsole = new ConsoleView($('team-console'), $('team-console-status'), state.session.team, vm, false);
+  $('team-console').consoleView = teamConsole;
   teamConsole.term.focus();
 }
 
@@ -280,7 +344,8 @@ async function submitFlag(id, input, out) {
     input.value = '';
     await loadTeam();
   } catch (e) {
-    out.textContent = e.status === 429 ? t('flag.rate', {s: (e.data && e.data.retry_after) || 60}) : e.message;
+    out.textContent = e.status === 429 ? t('flag.rate', {s: (e.data && e.data.retry_after) || 60})
+                      : e.status === 409 ? t('flag.paused') : e.message;
     out.className = 'verdict bad';
   }
 }
@@ -300,6 +365,9 @@ function renderTeam(v) {
   $('team-full').textContent = v.full_marks;
   $('team-rank').textContent = v.rank;
   $('team-hints-cost').textContent = v.hints_cost;
+  $('team-clock').textContent = clockText(v.clock);
+  $('team-clock').dataset.paused = v.clock && v.clock.paused ? '1' : '0';
+  drawTopology($('team-topology'), v.topology);
   $('team-vms').tBodies[0].replaceChildren(...v.vms.map(vm => el('tr', {},
     el('td', {}, vm.name),
     el('td', {}, vm.addresses.map(a => `${a.network}: ${a.address || '-'}`).join(', ')),
@@ -344,11 +412,20 @@ function openAdminConsole(team, vm, watch) {
   $('admin-console-card').hidden = false;
   $('admin-console-vm').textContent = `T${team} ${vm}`;
   adminConsole = new ConsoleView($('admin-console'), $('admin-console-status'), team, vm, watch);
+  $('admin-console').consoleView = adminConsole;
 }
 
 function renderMatrix(m) {
   $('range-title').textContent = tx(m.title);
   $('admin-freeze').textContent = m.frozen ? t('admin.unfreeze') : t('admin.freeze');
+  $('admin-clock').textContent = m.clock && m.clock.paused ? t('clock.resume') : t('clock.pause');
+  $('admin-clock-state').textContent = clockText(m.clock);
+  $('admin-clock-state').dataset.paused = m.clock && m.clock.paused ? '1' : '0';
+  const injSel = $('admin-inject');
+  if (injSel.options.length !== m.inject_list.length) {
+    injSel.replaceChildren(...m.inject_list.map(i => el('option', {value: i.id}, `${i.id}: ${tx(i.title)}`)));
+  }
+  if (!state.topologyDrawn) { drawTopology($('admin-topology'), m.topology); state.topologyDrawn = true; }
   state.matrix = m;
   const head = el('tr', {}, el('th', {}, t('board.rank')), el('th', {}, t('admin.team')), el('th', {}, t('admin.score')),
                   ...m.objective_list.map(o => el('th', {title: tx(o.title)}, o.id)),
@@ -367,6 +444,12 @@ function renderMatrix(m) {
 
 function cell(ok) {
   return el('td', {class: ok ? 'cell ok' : 'cell'}, ok ? '✓' : '·');
+}
+
+async function loadAnswers() {
+  const r = await api('GET', '/api/admin/answers?team=' + state.adminTeam);
+  $('admin-answers').replaceChildren(...r.flags.map(f => el('li', {},
+    el('span', {class: 'badge'}, f.id), ' ', el('code', {}, f.answer), f.kind === 'pattern' ? ' (pattern)' : '')));
 }
 
 async function loadAdminTimeline() {
@@ -428,6 +511,7 @@ async function replay(id) {
   };
   tick();
   adminConsole = {close: () => { i = lines.length; term.dispose(); }};
+  $('admin-console').consoleView = {text: () => ConsoleView.prototype.text.call({term})};
 }
 
 async function loadAdmin() {
@@ -530,6 +614,24 @@ $('logout').addEventListener('click', async () => {
 $('admin-team').addEventListener('change', ev => {
   state.adminTeam = parseInt(ev.target.value, 10);
   loadAdminTimeline().catch(e => flash(e.message, 'error'));
+  if (!$('admin-answers-box').hidden) loadAnswers().catch(e => flash(e.message, 'error'));
+});
+$('admin-answers-show').addEventListener('click', () => {
+  $('admin-answers-box').hidden = !$('admin-answers-box').hidden;
+  if (!$('admin-answers-box').hidden) loadAnswers().catch(e => flash(e.message, 'error'));
+});
+$('admin-clock').addEventListener('click', async () => {
+  await api('POST', '/api/admin/clock', {paused: !(state.matrix && state.matrix.clock && state.matrix.clock.paused)});
+  await loadAdmin();
+});
+$('admin-fire').addEventListener('click', async () => {
+  const id = $('admin-inject').value;
+  if (!id) return;
+  try {
+    const r = await api('POST', '/api/admin/injects/' + encodeURIComponent(id), {team: state.adminTeam});
+    flash(`T${r.team} ${r.inject}: ` + (r.fired ? t('admin.fired') : t('admin.already_fired')), r.fired ? '' : 'error');
+    await loadAdminTimeline();
+  } catch (e) { flash(e.message, 'error'); }
 });
 $('admin-freeze').addEventListener('click', async () => {
   await api('POST', '/api/admin/freeze', {frozen: !(state.matrix && state.matrix.frozen)});

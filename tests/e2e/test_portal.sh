@@ -33,7 +33,9 @@ assert_eq 2 "$(crange teams po --csv | grep -c '^"po",')" "teams --csv lists bot
 # not that of a subshell that a signal would end while crange runs on.
 "$CRANGE_BIN" serve po --listen 127.0.0.1:8080 --interval 3 >"$WORK/serve.log" 2>&1 &
 serve=$!
-trap 'rc=$?; set +e; kill "$serve" 2>/dev/null; wait "$serve" 2>/dev/null; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e; kill "$serve" 2>/dev/null; wait "$serve" 2>/dev/null
+      [ $rc -eq 0 ] || { echo "# the end of crange serve'"'"'s log:" >&2; tail -n 30 "$WORK/serve.log" | sed "s/^/#   /" >&2; }
+      (exit $rc); cleanup' EXIT
 i=0
 until curl -sf http://127.0.0.1:8080/api/scoreboard >/dev/null 2>&1; do
     i=$((i + 1))

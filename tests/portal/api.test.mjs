@@ -159,6 +159,54 @@ test('hostile bodies get a 4xx and the server keeps serving', async () => {
   assert.equal((await fetch(BASE + '/api/scoreboard')).status, 200, 'still serving');
 });
 
+test('the instructor pauses the clock: answers wait; resumes it: they count again', async () => {
+  const admin = await session({password: ADMIN});
+  const t1 = await session({team: 1, token: TOKENS[1]});
+  let r = await admin.post('/api/admin/clock', {paused: true});
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).paused, true);
+  assert.equal((await t1.post('/api/team/flags/token', {answer: 'x'})).status, 409, 'no answers while paused');
+  assert.equal((await (await t1.get('/api/team')).json()).clock.paused, true, 'the team sees the pause');
+  r = await admin.post('/api/admin/clock', {paused: false});
+  assert.equal((await r.json()).paused, false);
+  assert.equal((await t1.post('/api/team/flags/token', {answer: 'x'})).status, 200, 'answers count again');
+  assert.equal((await admin.post('/api/admin/clock', {paused: 'yes'})).status, 400);
+  assert.equal((await t1.post('/api/admin/clock', {paused: true})).status, 403, 'a team cannot stop the clock');
+  const ev = await (await admin.get('/api/admin/events?team=0')).json();
+  const kinds = ev.events.filter((e) => e.team === 0).map((e) => e.kind);
+  assert.equal(kinds.filter((k) => k === 'exercise.pause').length, 1);
+  assert.equal(kinds.filter((k) => k === 'exercise.resume').length, 1);
+});
+
+test('the instructor fires an inject by hand, at most once', async () => {
+  const admin = await session({password: ADMIN});
+  const m = await (await admin.get('/api/admin/matrix')).json();
+  const id = m.inject_list[0].id;
+  const a = await admin.post('/api/admin/injects/' + id, {team: 2});
+  assert.equal(a.status, 200);
+  const b = await (await admin.post('/api/admin/injects/' + id, {team: 2})).json();
+  assert.equal(b.fired, false, 'the second time it does not fire again');
+  const ev = await (await admin.get('/api/admin/events?team=2')).json();
+  assert.equal(ev.events.filter((e) => e.kind === 'inject.fired' && e.data.id === id).length, 1);
+  assert.equal((await admin.post('/api/admin/injects/no-such-inject', {team: 2})).status, 404);
+  assert.equal((await admin.post('/api/admin/injects/' + id, {team: 9})).status, 400);
+});
+
+test('the instructor downloads the report; a team cannot', async () => {
+  const admin = await session({password: ADMIN});
+  const r = await admin.get('/api/admin/report?format=html');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/html/);
+  assert.match(r.headers.get('content-disposition'), /attachment/);
+  assert.match(await r.text(), /<html/i);
+  const j = await admin.get('/api/admin/report?format=json');
+  assert.equal(j.status, 200);
+  assert.ok((await j.json()));
+  assert.equal((await admin.get('/api/admin/report?format=pdf')).status, 400);
+  const t1 = await session({team: 1, token: TOKENS[1]});
+  assert.equal((await t1.get('/api/admin/report?format=html')).status, 403);
+});
+
 test('flag answers are rate-limited per team', async () => {
   const t = await session({team: 2, token: TOKENS[2]});
   const codes = [];

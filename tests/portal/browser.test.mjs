@@ -57,8 +57,12 @@ async function loginTeam(page, team, token) {
   await page.locator('#team-vms tbody tr').first().waitFor();
 }
 
-/* The terminal's text as a person sees it (xterm's DOM rows). */
-const termText = (page, sel) => page.locator(`${sel} .xterm-rows`).innerText();
+/* The terminal's text: its buffer, as the page's ConsoleView reads it
+ * (what is drawn may lag behind in a page that is not in front). */
+const termText = (page, sel) => page.evaluate((s) => {
+  const v = document.querySelector(s).consoleView;
+  return v ? v.text() : '';
+}, sel);
 
 async function waitTerm(page, sel, re, what, timeout = 60000) {
   const t0 = Date.now();

@@ -244,10 +244,38 @@ static void test_events_last_finds_the_latest_of_either_kind_by_data_id(void **s
     free(kind);
 }
 
+static void test_events_clock_leaves_paused_time_out(void **state)
+{
+    fixture *f = *state;
+    cr_clock c;
+    assert_int_equal(cr_events_clock(f->st, 5000, &c), 0);
+    assert_false(c.started);
+    assert_int_equal(c.elapsed_ms, 0);
+    /* A pause before the start counts for nothing. */
+    assert_int_equal(cr_event_add(f->st, 500, 0, NULL, "exercise.pause", NULL, NULL, NULL), 0);
+    assert_int_equal(cr_event_add(f->st, 1000, 0, NULL, "exercise.start", NULL, "exercise.start", NULL), 0);
+    assert_int_equal(cr_event_add(f->st, 11000, 0, NULL, "exercise.pause", NULL, NULL, NULL), 0);
+    /* Paused at 11 s: the clock shows 10 s whatever the time now. */
+    assert_int_equal(cr_events_clock(f->st, 50000, &c), 0);
+    assert_true(c.started);
+    assert_true(c.paused);
+    assert_int_equal(c.start_ms, 1000);
+    assert_int_equal(c.elapsed_ms, 10000);
+    /* A second pause while paused changes nothing; a team's event is not the clock's. */
+    assert_int_equal(cr_event_add(f->st, 15000, 0, NULL, "exercise.pause", NULL, NULL, NULL), 0);
+    assert_int_equal(cr_event_add(f->st, 16000, 3, NULL, "exercise.resume", NULL, NULL, NULL), 0);
+    assert_int_equal(cr_event_add(f->st, 31000, 0, NULL, "exercise.resume", NULL, NULL, NULL), 0);
+    /* Resumed at 31 s after 20 s paused: at 41 s, 20 s have run. */
+    assert_int_equal(cr_events_clock(f->st, 41000, &c), 0);
+    assert_false(c.paused);
+    assert_int_equal(c.elapsed_ms, 20000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_events_add_with_dedupe_key_is_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_clock_leaves_paused_time_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_writer_commits_every_batch_and_on_flush_and_close, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_events_writer_rejects_data_that_is_not_json, setup, teardown),

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "err.h"
+#include "events.h"
 #include "plan.h"
 #include "scenario.h"
 #include "state.h"
@@ -356,9 +357,9 @@ static void test_state_events_append_with_increasing_ids(void **state)
     cr_state *st = open_range(dir, "delta");
     sqlite3 *db = cr_state_db(st);
     json_t *data = json_pack("{s:s, s:i}", "what", "flag", "points", 10);
-    assert_int_equal(cr_state_event(st, 0, NULL, "range.up", NULL), 0);
-    assert_int_equal(cr_state_event(st, 1, "attacker", "flag.submitted", data), 0);
-    assert_int_equal(cr_state_event(st, 2, "victim", "vm.started", data), 0);
+    assert_int_equal(cr_event_add(st, 0, 0, NULL, "range.up", NULL, NULL, NULL), 0);
+    assert_int_equal(cr_event_add(st, 0, 1, "attacker", "flag.submitted", data, NULL, NULL), 0);
+    assert_int_equal(cr_event_add(st, 0, 2, "victim", "vm.started", data, NULL, NULL), 0);
     /* data is borrowed: still ours to release, exactly once. */
     assert_int_equal(data->refcount, 1);
     json_decref(data);
@@ -398,7 +399,7 @@ static void test_state_events_append_with_increasing_ids(void **state)
                      SQLITE_OK);
     cr_state_close(st);
     st = open_range(dir, "delta");
-    assert_int_equal(cr_state_event(st, 0, NULL, "range.down", NULL), 0);
+    assert_int_equal(cr_event_add(st, 0, 0, NULL, "range.down", NULL, NULL, NULL), 0);
     assert_true(scalar(cr_state_db(st), "SELECT max(id) FROM events") > last_id);
     cr_state_close(st);
 }
@@ -465,7 +466,7 @@ static void test_state_archive_moves_the_database_and_removes_the_folder(void **
     cr_range_row in;
     fill_row(&in, "omega");
     assert_int_equal(cr_state_put_range(st, &in), 0);
-    assert_int_equal(cr_state_event(st, 0, NULL, "range.up", NULL), 0);
+    assert_int_equal(cr_event_add(st, 0, 0, NULL, "range.up", NULL, NULL, NULL), 0);
     cr_state_close(st);
     int fd;
     assert_int_equal(cr_range_lock(&fd, dir, "omega"), 0);

@@ -272,3 +272,41 @@ int cr_events_last_id(cr_state *st, int team, int64_t after, int64_t *id)
     sqlite3_finalize(q);
     return rc;
 }
+
+int cr_events_clock(cr_state *st, int64_t now_ms, cr_clock *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    /* Few rows: one start, then a pause and a resume each time the
+     * instructor stops the clock. In log order, as they happened. */
+    const char *sql = "SELECT kind, time_ms FROM events WHERE team = 0 AND kind IN"
+                      " ('exercise.start', 'exercise.pause', 'exercise.resume') ORDER BY id";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "clock");
+    int64_t paused_at = 0, paused_total = 0;
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(q, 0);
+        int64_t t = sqlite3_column_int64(q, 1);
+        if (!strcmp(kind, "exercise.start") && !out->started) {
+            out->started = true;
+            out->start_ms = t;
+        } else if (!strcmp(kind, "exercise.pause") && out->started && !paused_at) {
+            paused_at = t;
+        } else if (!strcmp(kind, "exercise.resume") && paused_at) {
+            paused_total += t - paused_at;
+            paused_at = 0;
+        }
+    }
+    int rc = step == SQLITE_DONE ? 0 : db_error(db, "clock");
+    sqlite3_finalize(q);
+    out->paused = paused_at != 0;
+    if (out->started) {
+        int64_t until = out->paused ? paused_at : now_ms;
+        out->elapsed_ms = until - out->start_ms - paused_total;
+        if (out->elapsed_ms < 0)
+            out->elapsed_ms = 0;
+    }
+    return rc;
+}

@@ -7,6 +7,8 @@
  *
  * Event kinds and their data (JSON object):
  *   exercise.start       {}                                  team 0, once
+ *   exercise.pause / exercise.resume   {"by"}                team 0: the instructor stops and restarts the clock
+ *   scoreboard.freeze / scoreboard.unfreeze   {}            team 0: the public scoreboard
  *   objective.met        {"id", "points", "mode"}
  *   objective.lost       {"id", "points"}
  *   objective.failing    {"id", "reason"}                    a check error, logged when the reason changes
@@ -61,6 +63,18 @@ int cr_events_query(json_t **out, cr_state *st, int team, int64_t since_ms, cons
  * (`after` itself when there is none). The portal's live views poll it to
  * learn that something changed. */
 int cr_events_last_id(cr_state *st, int team, int64_t after, int64_t *id);
+
+/* The exercise clock, from the range-wide events exercise.start (the
+ * first one starts it), exercise.pause and exercise.resume: whether it
+ * started, whether it is paused now, and the exercise time that has run,
+ * paused time left out. Timed injects go by it. */
+typedef struct cr_clock {
+    bool started;
+    bool paused;
+    int64_t start_ms;    /* wall time of exercise.start */
+    int64_t elapsed_ms;  /* exercise time at now_ms */
+} cr_clock;
+int cr_events_clock(cr_state *st, int64_t now_ms, cr_clock *out);
 
 /* The latest event of `kind` for (team, data.id == id); *found false if none. */
 int cr_events_last(cr_state *st, int team, const char *kind_a, const char *kind_b, const char *id, bool *found,
