@@ -19,6 +19,8 @@
  *   inject.fired         {"id", "title": {"ja", "en"}}
  *   inject.failed        {"id", "error"}
  *   action.command       {"user", "cwd", "command", "spool", "seq", "guest_time"}   vm set
+ *   action.status        {"user", "of", "status", "spool", "seq", "guest_time"}     vm set: the exit status
+ *                        of the command line numbered "of" in the same spool
  *   console.attach / console.detach   {}                     vm set
  *   solution.run         {"ok", "error"}
  *   range.up.start / range.up.done / range.up.failed / range.down   (the range engine)

@@ -82,6 +82,21 @@ static json_t *clock_json(cr_state *st)
                      (json_int_t)(c.elapsed_ms / 1000));
 }
 
+/* The scoreboard, and the clock when asked (clock may be NULL), from one
+ * database handle opened for the request. */
+static int load_board(cr_portal *p, json_t **board, json_t **clock)
+{
+    cr_state *st = NULL;
+    *board = NULL;
+    int rc = cr_portal_db(p, &st);
+    if (rc == 0)
+        rc = cr_score_board(board, st, cr_engine_teams(p->engine));
+    if (clock)
+        *clock = rc == 0 ? clock_json(st) : NULL;
+    cr_state_close(st);
+    return rc;
+}
+
 /* The plan of a team for the topology picture: networks and VMs. */
 static json_t *topology_json(const cr_team_model *tm)
 {
@@ -191,7 +206,7 @@ static int team_view(struct mg_connection *conn, cr_portal *p, int team)
 static bool trainee_kind(const char *k)
 {
     static const char *const prefixes[] = {"objective.met", "objective.lost", "flag.", "hint.taken", "inject.fired",
-                                           "action.command", "console.", "exercise.", NULL};
+                                           "action.command", "action.status", "console.", "exercise.", NULL};
     for (size_t i = 0; prefixes[i]; i++)
         if (!strncmp(k, prefixes[i], strlen(prefixes[i])))
             return true;
@@ -312,13 +327,8 @@ static int scoreboard(struct mg_connection *conn, cr_portal *p)
         json_object_set_new(frozen, "frozen", json_true());
         return cr_http_json(conn, 200, frozen);
     }
-    cr_state *st = NULL;
     json_t *board = NULL;
-    int rc = cr_portal_db(p, &st);
-    if (rc == 0)
-        rc = cr_score_board(&board, st, cr_engine_teams(p->engine));
-    cr_state_close(st);
-    if (rc < 0)
+    if (load_board(p, &board, NULL) < 0)
         return cr_http_error(conn, 500, "%s", cr_error_message());
     json_t *out = public_board(p, board);
     json_decref(board);
@@ -396,14 +406,8 @@ static int stream(struct mg_connection *conn, cr_portal *p, const cr_session *s)
 
 static int admin_matrix(struct mg_connection *conn, cr_portal *p)
 {
-    cr_state *st = NULL;
-    json_t *board = NULL;
-    int rc = cr_portal_db(p, &st);
-    if (rc == 0)
-        rc = cr_score_board(&board, st, cr_engine_teams(p->engine));
-    json_t *clock = rc == 0 ? clock_json(st) : NULL;
-    cr_state_close(st);
-    if (rc < 0)
+    json_t *board = NULL, *clock = NULL;
+    if (load_board(p, &board, &clock) < 0)
         return cr_http_error(conn, 500, "%s", cr_error_message());
     const cr_team_model *tm = cr_engine_team(p->engine, 1);
     json_t *objs = json_array(), *flags = json_array(), *injects = json_array();
@@ -534,25 +538,17 @@ static int admin_freeze(struct mg_connection *conn, cr_portal *p)
     json_decref(body);
     json_t *pub = NULL;
     if (freeze) {
-        cr_state *st = NULL;
         json_t *board = NULL;
-        int rc = cr_portal_db(p, &st);
-        if (rc == 0)
-            rc = cr_score_board(&board, st, cr_engine_teams(p->engine));
-        if (rc == 0)
-            cr_event_add(st, 0, 0, NULL, "scoreboard.freeze", NULL, NULL, NULL);
-        cr_state_close(st);
-        if (rc < 0)
+        if (load_board(p, &board, NULL) < 0)
             return cr_http_error(conn, 500, "%s", cr_error_message());
         pub = public_board(p, board);
         json_decref(board);
-    } else {
-        cr_state *st = NULL;
-        if (cr_portal_db(p, &st) == 0)
-            cr_event_add(st, 0, 0, NULL, "scoreboard.unfreeze", NULL, NULL, NULL);
-        cr_state_close(st);
-        cr_error_clear();
     }
+    cr_state *st = NULL;
+    if (cr_portal_db(p, &st) == 0)
+        cr_event_add(st, 0, 0, NULL, freeze ? "scoreboard.freeze" : "scoreboard.unfreeze", NULL, NULL, NULL);
+    cr_state_close(st);
+    cr_error_clear();
     pthread_mutex_lock(&p->lock);
     bool was = p->frozen_board != NULL;
     if (!freeze || !was) {

@@ -81,8 +81,8 @@ static long stored_max(cr_actions *a, const chan *c, const char *spool)
 {
     sqlite3_stmt *q = NULL;
     long max = 0;
-    const char *sql = "SELECT max(json_extract(data, '$.seq')) FROM events WHERE kind = 'action.command'"
-                      " AND team = ? AND vm = ? AND json_extract(data, '$.spool') = ?";
+    const char *sql = "SELECT max(json_extract(data, '$.seq')) FROM events WHERE kind IN ('action.command',"
+                      " 'action.status') AND team = ? AND vm = ? AND json_extract(data, '$.spool') = ?";
     if (sqlite3_prepare_v3(cr_state_db(a->st), sql, -1, 0, &q, NULL) == SQLITE_OK) {
         sqlite3_bind_int(q, 1, c->team);
         sqlite3_bind_text(q, 2, c->vm, -1, SQLITE_STATIC);
@@ -94,7 +94,8 @@ static long stored_max(cr_actions *a, const chan *c, const char *spool)
     return max;
 }
 
-/* Handles one JSON line; returns true when it was a valid action line. */
+/* Handles one JSON line; returns true when it was a valid action line: a
+ * command line, or the exit status of an earlier one ("of": its seq). */
 static bool take_line(chan *c, const char *line)
 {
     cr_actions *a = c->owner;
@@ -102,7 +103,9 @@ static bool take_line(chan *c, const char *line)
     json_t *seqv = json_object_get(j, "seq");
     const char *spool = json_string_value(json_object_get(j, "spool"));
     const char *cmd = json_string_value(json_object_get(j, "command"));
-    bool ok = json_is_integer(seqv) && spool && *spool && strlen(spool) < sizeof c->spool && cmd;
+    json_t *status = json_object_get(j, "status"), *of = json_object_get(j, "of");
+    bool is_status = !cmd && json_is_integer(status) && json_is_integer(of);
+    bool ok = json_is_integer(seqv) && spool && *spool && strlen(spool) < sizeof c->spool && (cmd || is_status);
     if (!ok) {
         /* A fragment of a line cut short when a previous reader died: the
          * guest sends the whole line again. */
@@ -117,15 +120,21 @@ static bool take_line(chan *c, const char *line)
     if (seq == c->next) {
         char dedupe[160];
         snprintf(dedupe, sizeof dedupe, "action:%d:%s:%s:%ld", c->team, c->vm, spool, seq);
-        json_t *data = json_pack("{s:O?, s:O?, s:s, s:s, s:I, s:O?}", "user", json_object_get(j, "user"), "cwd",
-                                 json_object_get(j, "cwd"), "command", cmd, "spool", spool, "seq", (json_int_t)seq,
-                                 "guest_time", json_object_get(j, "time"));
+        json_t *data = is_status
+                           ? json_pack("{s:O?, s:O, s:O, s:s, s:I, s:O?}", "user", json_object_get(j, "user"), "of", of,
+                                       "status", status, "spool", spool, "seq", (json_int_t)seq, "guest_time",
+                                       json_object_get(j, "time"))
+                           : json_pack("{s:O?, s:O?, s:s, s:s, s:I, s:O?}", "user", json_object_get(j, "user"), "cwd",
+                                       json_object_get(j, "cwd"), "command", cmd, "spool", spool, "seq",
+                                       (json_int_t)seq, "guest_time", json_object_get(j, "time"));
         bool inserted = false;
-        if (cr_event_add(a->st, 0, c->team, c->vm, "action.command", data, dedupe, &inserted) == 0) {
+        if (cr_event_add(a->st, 0, c->team, c->vm, is_status ? "action.status" : "action.command", data, dedupe,
+                         &inserted) == 0) {
             c->next++;
             if (inserted) {
                 a->stored++;
-                cr_log_info("team %d %s: %s", c->team, c->vm, cmd);
+                if (cmd)
+                    cr_log_info("team %d %s: %s", c->team, c->vm, cmd);
             }
         } else {
             cr_log_warn("storing an action of team %d %s: %s", c->team, c->vm, cr_error_message());

@@ -7,7 +7,12 @@
  * exclusive flock, so concurrent shells never share a number). crange-actiond
  * forwards the spool to the host.
  *
- * Usage: crange-action CWD COMMAND   (called by the bash hook, /etc/crange/bash-hook.sh)
+ * or, once the command has run, its exit status:
+ *   {"seq":N,"spool":"<id>","time":<unix s>,"user":"..","of":SEQ,"status":CODE}
+ *
+ * Usage: crange-action CWD COMMAND       prints the line's seq
+ *        crange-action --status SEQ CODE
+ * (called by the bash hook, /etc/crange/bash-hook.sh)
  *
  * Trust: installed root:crange mode 2755 (setgid, not setuid). The spool
  * folder /var/log/crange is root:crange 0770 and the spool 0660, so a user
@@ -24,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,12 +148,25 @@ static long count_lines(int fd)
     return lines;
 }
 
+/* A number from 0 to max, or -1. */
+static long number(const char *s, long max)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return errno || end == s || *end || v < 0 || v > max ? -1 : v;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: crange-action CWD COMMAND\n");
+    bool status = argc == 4 && !strcmp(argv[1], "--status");
+    long of = status ? number(argv[2], 1L << 40) : 0, code = status ? number(argv[3], 255) : 0;
+    if (!(argc == 3 && strcmp(argv[1], "--status")) && !status) {
+        fprintf(stderr, "usage: crange-action CWD COMMAND | crange-action --status SEQ CODE\n");
         return 2;
     }
+    if (of < 0 || code < 0)
+        return 0; /* not numbers: nothing the host would take */
     /* Whatever fails below, the shell goes on: the log is best effort. */
     char id[64] = "";
     int idfd = open(SPOOL_ID, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -175,21 +194,28 @@ int main(int argc, char **argv)
 
     buf b = {0};
     char num[64];
-    snprintf(num, sizeof num, "{\"seq\":%ld,\"spool\":", count_lines(fd) + 1);
+    long seq = count_lines(fd) + 1;
+    snprintf(num, sizeof num, "{\"seq\":%ld,\"spool\":", seq);
     puts_(&b, num);
     put_json(&b, id);
     snprintf(num, sizeof num, ",\"time\":%lld,\"user\":", (long long)time(NULL));
     puts_(&b, num);
     put_json(&b, pw ? pw->pw_name : user);
-    puts_(&b, ",\"cwd\":");
-    put_json(&b, argv[1]);
-    puts_(&b, ",\"command\":");
-    put_json(&b, argv[2]);
+    if (status) {
+        snprintf(num, sizeof num, ",\"of\":%ld,\"status\":%ld", of, code);
+        puts_(&b, num);
+    } else {
+        puts_(&b, ",\"cwd\":");
+        put_json(&b, argv[1]);
+        puts_(&b, ",\"command\":");
+        put_json(&b, argv[2]);
+    }
     puts_(&b, "}\n");
     /* One write on an O_APPEND descriptor, under the lock: a whole line. */
     ssize_t w = write(fd, b.p, b.len);
-    (void)w;
     close(fd);
     free(b.p);
+    if (w == (ssize_t)b.len && !status)
+        printf("%ld\n", seq); /* for the hook, which reports the status with it */
     return 0;
 }

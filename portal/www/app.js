@@ -29,7 +29,9 @@ const I18N = {
     'admin.matrix': 'チーム × 目標', 'admin.freeze': 'スコアボードを凍結', 'admin.unfreeze': '凍結を解除',
     'admin.teams_csv': 'チームのログイン (CSV)', 'admin.timeline': 'チームのタイムライン', 'admin.team': 'チーム',
     'admin.health': '演習環境の状態', 'admin.state': '状態', 'admin.agent': 'エージェント',
-    'admin.recordings': 'コンソールの録画', 'admin.sessions': '操作中 + 閲覧中の接続', 'admin.replay': '再生', 'admin.score': '得点', 'live': 'ライブ',
+    'admin.recordings': 'コンソールの録画', 'admin.sessions': '操作中 + 閲覧中の接続',
+    'admin.revert': '初期状態に戻す', 'admin.revert_confirm': 'T{team} の {vm} を初期状態に戻します (作業内容は消えます)。よろしいですか?',
+    'admin.reverting': 'T{team} の {vm} を初期状態に戻しています…', 'admin.replay': '再生', 'admin.score': '得点', 'live': 'ライブ',
     'board.rank': '順位', 'board.team': 'チーム', 'board.score': '得点', 'board.reached': '到達時刻',
     'board.frozen': '凍結中',
     'clock.pause': '演習を一時停止', 'clock.resume': '演習を再開', 'clock.paused': '一時停止中',
@@ -59,7 +61,9 @@ const I18N = {
     'admin.matrix': 'Teams × objectives', 'admin.freeze': 'Freeze the scoreboard', 'admin.unfreeze': 'Unfreeze',
     'admin.teams_csv': 'Team logins (CSV)', 'admin.timeline': 'Team timeline', 'admin.team': 'Team',
     'admin.health': 'Range health', 'admin.state': 'State', 'admin.agent': 'Agent',
-    'admin.recordings': 'Console recordings', 'admin.sessions': 'connections typing + watching', 'admin.replay': 'Replay', 'admin.score': 'Score', 'live': 'live',
+    'admin.recordings': 'Console recordings', 'admin.sessions': 'connections typing + watching',
+    'admin.revert': 'Revert', 'admin.revert_confirm': 'Revert T{team} {vm} to its starting point? Its changes are lost.',
+    'admin.reverting': 'Reverting T{team} {vm}…', 'admin.replay': 'Replay', 'admin.score': 'Score', 'live': 'live',
     'board.rank': 'Rank', 'board.team': 'Team', 'board.score': 'Score', 'board.reached': 'Reached',
     'board.frozen': 'frozen',
     'clock.pause': 'Pause the exercise', 'clock.resume': 'Resume the exercise', 'clock.paused': 'paused',
@@ -151,7 +155,7 @@ function eventText(ev) {
   const d = ev.data || {};
   switch (ev.kind) {
     case 'action.command': {
-      const status = d.status === undefined || d.status === null ? '' : ' → ' + d.status;
+      const status = d.status === undefined || d.status === null ? '' : `  ⟶ exit ${d.status}`;
       return `${ev.vm || ''} ${d.user || ''}:${d.cwd || ''}$ ${d.command || ''}${status}`;
     }
     case 'flag.correct': return `flag ${d.id} ✓ +${d.points}`;
@@ -162,6 +166,8 @@ function eventText(ev) {
     case 'objective.failing': return `objective ${d.id}: ${d.reason}`;
     case 'hint.taken': return `hint ${d.id} #${(d.index || 0) + 1} −${d.cost}`;
     case 'inject.fired': return `inject: ${tx(d.title) || d.id}`;
+    case 'vm.revert.start': case 'vm.revert.done': case 'vm.revert.failed':
+      return `${ev.vm || ''} ${d.error || (d.seconds !== undefined ? d.seconds.toFixed(1) + ' s' : '')}`;
     case 'console.attach': case 'console.detach':
       return `${ev.vm || ''} ${d.role || ''} ${d.mode || ''}`;
     default: return `${ev.kind} ${Object.keys(d).length ? JSON.stringify(d) : ''}`;
@@ -169,6 +175,17 @@ function eventText(ev) {
 }
 
 function renderTimeline(list, events) {
+  // A command's exit status comes as its own event; show it on the command.
+  const status = {};
+  for (const ev of events) {
+    if (ev.kind === 'action.status') status[`${ev.team}/${ev.vm}/${ev.data.spool}/${ev.data.of}`] = ev.data.status;
+  }
+  events = events.filter(ev => ev.kind !== 'action.status').map(ev => {
+    if (ev.kind !== 'action.command') return ev;
+    const st = status[`${ev.team}/${ev.vm}/${ev.data.spool}/${ev.data.seq}`];
+    // (spread copies: the server's event objects are left as they came)
+    return st === undefined ? ev : {...ev, data: {...ev.data, status: st}};
+  });
   list.replaceChildren(...events.slice().reverse().map(ev =>
     el('li', {class: 'ev ev-' + ev.kind.replace(/\..*/, '')},
        el('time', {}, fmtTime(ev.time_ms)), ' ',
@@ -472,10 +489,20 @@ async function loadHealth() {
            el('button', {type: 'button', class: 'small', onclick: () => openAdminConsole(vm.team, vm.vm, true)},
               t('console.watch')), ' ',
            el('button', {type: 'button', class: 'small', onclick: () => openAdminConsole(vm.team, vm.vm, false)},
-              t('console.open')))));
+              t('console.open')), ' ',
+           el('button', {type: 'button', class: 'small danger', onclick: () => revertVm(vm.team, vm.vm)},
+              t('admin.revert')))));
     }
   }
   $('admin-health').tBodies[0].replaceChildren(...rows);
+}
+
+async function revertVm(team, vm) {
+  if (!confirm(t('admin.revert_confirm', {team, vm}))) return;
+  try {
+    await api('POST', '/api/admin/revert', {team, vm});
+    flash(t('admin.reverting', {team, vm}));
+  } catch (e) { flash(e.message, 'error'); }
 }
 
 async function loadRecordings() {

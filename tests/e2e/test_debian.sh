@@ -110,7 +110,7 @@ assert_eq "" "$(crange exec deb 1 ws -- systemctl list-units --failed --plain --
 # login shell for trainee, whose bash loads the hook like every user's.
 "$CRANGE_BIN" run deb --interval 2 >"$WORK/run.log" 2>&1 &
 run=$!
-printf 'su - trainee\ncd /tmp\necho marker-deb-user\nexit\n' | crange console deb 1 ws --linger 3 >"$WORK/console.log"
+printf 'su - trainee\ncd /tmp\necho marker-deb-user\n(exit 3)\nexit\n' | crange console deb 1 ws --linger 3 >"$WORK/console.log"
 i=0
 until [ "$(crange --json events deb --kind action. | jq '[.[] | select(.data.command == "echo marker-deb-user")] | length')" -ge 1 ] ||
       [ $i -ge 90 ]; do
@@ -121,6 +121,16 @@ assert_eq '1 "ws" "trainee" "/tmp"' "$(printf '%s\n' "$ev" | jq -r '"\(.team) \"
     "a command typed by trainee in bash is an event with its team, VM, user and directory"
 root_ev=$(crange --json events deb --kind action. | jq -r '[.[] | select(.data.command == "su - trainee")][0].data.user')
 assert_eq root "$root_ev" "the su typed in root's shell is root's"
+# Each command's exit status follows it, naming its sequence number.
+status_of() { # command
+    crange --json events deb --team 1 --kind action. | jq --arg c "$1" \
+        '. as $all | ([.[] | select(.data.command == $c)][-1]) as $x | if $x == null then "none" else
+         ([$all[] | select(.kind == "action.status" and .data.of == $x.data.seq and .data.spool == $x.data.spool)][0].data.status // "none") end'
+}
+i=0
+until [ "$(status_of '(exit 3)')" != '"none"' ] || [ $i -ge 60 ]; do sleep 1; i=$((i + 1)); done
+assert_eq 3 "$(status_of '(exit 3)')" "a command's exit status is an event (debian-12 bash)"
+assert_eq 0 "$(status_of 'echo marker-deb-user')" "a command that succeeded has status 0"
 kill $run
 wait $run 2>/dev/null || true
 
@@ -138,11 +148,11 @@ spool=$(crange exec deb 2 ws -- cat /var/log/crange/actions.jsonl)
 assert_eq $((before + 81)) "$(printf '%s\n' "$spool" | jq -s 'length')" "81 concurrent lines are all valid JSON"
 assert_eq "$(seq $((before + 81)) | tr '\n' ' ')" "$(printf '%s\n' "$spool" | jq -s -r '[.[].seq] | sort | map(tostring) | join(" ")') " \
     "their sequence numbers are distinct and complete"
-assert_eq 40 "$(printf '%s\n' "$spool" | jq -s '[.[] | select(.user == "trainee" and (.command | startswith("trainee-")))] | length')" \
+assert_eq 40 "$(printf '%s\n' "$spool" | jq -s '[.[] | select(.user == "trainee" and ((.command // "") | startswith("trainee-")))] | length')" \
     "trainee's lines name trainee"
-assert_eq 41 "$(printf '%s\n' "$spool" | jq -s '[.[] | select(.user == "root" and (.command | test("^(root-|bad)")))] | length')" \
+assert_eq 41 "$(printf '%s\n' "$spool" | jq -s '[.[] | select(.user == "root" and ((.command // "") | test("^(root-|bad)")))] | length')" \
     "root's lines name root"
-assert_eq "bad�byte" "$(printf '%s\n' "$spool" | jq -s -r '[.[] | select(.command | startswith("bad"))][0].command')" \
+assert_eq "bad�byte" "$(printf '%s\n' "$spool" | jq -s -r '[.[] | select((.command // "") | startswith("bad"))][0].command')" \
     "a byte that is not UTF-8 becomes U+FFFD"
 
 # The spool is not readable or writable by users, only through the helper.

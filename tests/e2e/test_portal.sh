@@ -47,6 +47,11 @@ ok "the portal answers"
 out=$(expect_fail crange serve po --listen 127.0.0.1:8080)
 assert_contains "$out" "cannot listen on 127.0.0.1:8080" "a second portal on the same port is refused with a clear error"
 
+# What a revert must undo (the API tests revert team 2's victim).
+crange exec po 2 victim -- touch /root/before-revert
+out=$(expect_fail crange revert po 9 victim)
+assert_contains "$out" "no vm 'victim' in team 9" "revert names a VM that does not exist"
+
 export CRANGE_PORTAL_URL=http://127.0.0.1:8080 CRANGE_TEAM1_TOKEN=$t1 CRANGE_TEAM2_TOKEN=$t2
 export CRANGE_ADMIN_PASSWORD=portal-test-password
 export CRANGE_ARTIFACTS=${CRANGE_ARTIFACTS:-$WORK/artifacts}
@@ -55,6 +60,12 @@ node --test --test-concurrency=1 browser.test.mjs || fail "browser tests"
 node --test --test-concurrency=1 api.test.mjs || fail "API tests"
 ls "$CRANGE_ARTIFACTS"/*.png >/dev/null || fail "no screenshots in $CRANGE_ARTIFACTS"
 ok "screenshots in $CRANGE_ARTIFACTS"
+
+# The reverted VM is a fresh copy, provisioned again.
+out=$(expect_fail crange exec po 2 victim -- test -e /root/before-revert)
+ok "the revert left no trace of the VM's earlier changes"
+assert_eq "$(crange exec po 1 victim -- wc -c /srv/www/index.html | cut -d' ' -f1)" \
+    "$(crange exec po 2 victim -- wc -c /srv/www/index.html | cut -d' ' -f1)" "the reverted VM is provisioned again"
 
 # Console sessions are events and recordings; the recordings are private.
 n=$(crange --json events po --kind console.attach | jq '[.[] | select(.data.via == "portal" and .data.recording)] | length')

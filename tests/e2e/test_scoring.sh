@@ -62,6 +62,18 @@ assert_eq '2 "attacker" "root" "/root"' "$(printf '%s\n' "$ev" | jq -r '"\(.team
 printf '%s\n' "$ev" | jq -e '.time | test("^20")' >/dev/null || fail "the action event has no time"
 ok "the action event has its time"
 
+# Each command's exit status follows it, naming its sequence number.
+printf '(exit 3)\n' | crange console sc 2 attacker --linger 2 >/dev/null
+status_of() { # command
+    crange --json events sc --team 2 --kind action. | jq --arg c "$1" \
+        '. as $all | ([.[] | select(.data.command == $c)][-1]) as $x | if $x == null then "none" else
+         ([$all[] | select(.kind == "action.status" and .data.of == $x.data.seq and .data.spool == $x.data.spool)][0].data.status // "none") end'
+}
+i=0
+until [ "$(status_of '(exit 3)')" != '"none"' ] || [ $i -ge 60 ]; do sleep 0.5; i=$((i + 1)); done
+assert_eq 3 "$(status_of '(exit 3)')" "a console command's exit status is an event (tiny)"
+assert_eq 0 "$(status_of 'echo marker-one')" "a command that succeeded has status 0"
+
 # Undo team 1's fix: the hold objective is lost at the next round.
 crange exec sc 1 victim -- sh -c 'echo again > /srv/www/token.txt'
 i=0

@@ -207,6 +207,31 @@ test('the instructor downloads the report; a team cannot', async () => {
   assert.equal((await t1.get('/api/admin/report?format=html')).status, 403);
 });
 
+test('the instructor reverts a VM: one at a time, and it comes back', async () => {
+  const admin = await session({password: ADMIN});
+  const r = await admin.post('/api/admin/revert', {team: 2, vm: 'victim'});
+  assert.equal(r.status, 202);
+  assert.equal((await admin.post('/api/admin/revert', {team: 2, vm: 'router'})).status, 409, 'one at a time');
+  assert.equal((await admin.post('/api/admin/revert', {team: 2, vm: 'no-such-vm'})).status, 400);
+  assert.equal((await admin.post('/api/admin/revert', {team: 0, vm: 'victim'})).status, 400);
+  const t2 = await session({team: 2, token: TOKENS[2]});
+  assert.equal((await t2.post('/api/admin/revert', {team: 2, vm: 'victim'})).status, 403);
+  const deadline = Date.now() + 240000;
+  let done = null;
+  while (!done && Date.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 2000));
+    const ev = await (await admin.get('/api/admin/events?team=2')).json();
+    done = ev.events.find((e) => e.kind === 'vm.revert.done' || e.kind === 'vm.revert.failed');
+  }
+  assert.ok(done, 'the revert ends within 4 minutes');
+  assert.equal(done.kind, 'vm.revert.done', JSON.stringify(done.data));
+  assert.equal(done.vm, 'victim');
+  const health = await (await admin.get('/api/admin/health')).json();
+  const vm = health.ranges[0].vms.find((v) => v.team === 2 && v.vm === 'victim');
+  assert.equal(vm.state, 'running');
+  assert.equal(vm.agent, true);
+});
+
 test('flag answers are rate-limited per team', async () => {
   const t = await session({team: 2, token: TOKENS[2]});
   const codes = [];

@@ -7,7 +7,8 @@
 # and hands it with the current directory to the setgid helper
 # crange-action, which appends it to the spool under a lock (so concurrent
 # shells are safe) and takes the user from the kernel. The line is logged
-# before it runs, as the tiny image's console shell does.
+# before it runs, as the tiny image's console shell does; the next prompt
+# logs its exit status, naming the line's seq.
 #
 # This records what trainees type; it does not police them. A trainee who
 # unsets the trap or the history in their own shell goes unrecorded from then
@@ -20,6 +21,12 @@ if [ -n "${BASH_VERSION-}" ] && [ -n "${PS1-}" ] && [ -z "${__crange_hook-}" ] &
     __crange_last=
 
     __crange_prompt() {
+        # The status of the line the hook logged (captured first thing in
+        # PROMPT_COMMAND, before any other prompt command changes $?).
+        if [ -n "$__crange_seq" ]; then
+            /usr/libexec/crange/crange-action --status "$__crange_seq" "$__crange_rc"
+            __crange_seq=
+        fi
         # The user's ~/.bashrc (Debian's default has ignoreboth) must not
         # keep lines out of the history, or the hook could not see them.
         HISTCONTROL= HISTIGNORE=
@@ -29,7 +36,7 @@ if [ -n "${BASH_VERSION-}" ] && [ -n "${PS1-}" ] && [ -z "${__crange_hook-}" ] &
 
     __crange_preexec() {
         [ -n "$__crange_armed" ] || return 0
-        case "$BASH_COMMAND" in __crange_prompt*) return 0 ;; esac
+        case "$BASH_COMMAND" in __crange_prompt* | __crange_rc=*) return 0 ;; esac
         __crange_armed=
         local h line re='^ *[0-9]+[* ] (.*)$'
         h=$(HISTTIMEFORMAT= builtin history 1)
@@ -44,9 +51,10 @@ if [ -n "${BASH_VERSION-}" ] && [ -n "${PS1-}" ] && [ -z "${__crange_hook-}" ] &
         else
             return 0
         fi
-        /usr/libexec/crange/crange-action "$PWD" "$line"
+        __crange_seq=$(/usr/libexec/crange/crange-action "$PWD" "$line")
     }
 
-    PROMPT_COMMAND="${PROMPT_COMMAND:+$PROMPT_COMMAND; }__crange_prompt"
+    __crange_seq=
+    PROMPT_COMMAND="__crange_rc=\$?; ${PROMPT_COMMAND:+$PROMPT_COMMAND; }__crange_prompt"
     trap '__crange_preexec' DEBUG
 fi
