@@ -92,6 +92,17 @@ static int open_range(cr_state **st, cr_range_row *row, cr_scenario **s, const c
                            .image_ctx = store};
         rc = cr_scenario_load(s, row->scenario_dir, &lo);
         free(store);
+        /* As `run` does: answers and hints come from the scenario the range
+         * was brought up with, not from a folder edited since. */
+        char digest[65];
+        if (rc == 0) {
+            cr_hex(digest, (*s)->digest, sizeof (*s)->digest);
+            if (strcmp(digest, row->scenario_digest))
+                rc = cr_error_set(CR_EINVAL,
+                                  "the scenario in %s changed since range '%s' was brought up; run `crange up --name "
+                                  "%s` to apply it first",
+                                  row->scenario_dir, range, range);
+        }
     }
     return rc;
 }

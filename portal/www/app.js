@@ -210,7 +210,8 @@ function drawTopology(container, topo) {
   const w = 150, top = 20, boxH = 34, gap = 50, netH = 46;
   const width = Math.max(topo.vms.length * w + 40, 420);
   const height = top + boxH + gap + topo.networks.length * netH + 10;
-  const root = svg('svg', {viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', class: 'topology'});
+  // Drawn at its natural size (CSS only shrinks it to fit a narrow panel).
+  const root = svg('svg', {viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', class: 'topology'});
   const netY = {};
   topo.networks.forEach((n, i) => {
     const y = top + boxH + gap + i * netH;

@@ -92,3 +92,15 @@ fi
 case "$qc" in "$want"*) ok "doctor: qemu.conf check is '${want%%:*}'" ;; *) fail "doctor's qemu.conf check: '$qc'" ;; esac
 kvm=$(printf "%s\n" "$out" | jq -r '.checks[] | select(.check == "kvm boot" or .check == "kvm") | .result' | head -n 1)
 case "$kvm" in ok|warn) ok "doctor: KVM verdict is '$kvm'" ;; *) fail "doctor gave no KVM verdict: $out" ;; esac
+
+# submit and hint use the scenario the range was brought up with: an edited
+# folder is refused, as `run` refuses it.
+track_range ed
+cp -r "$DEMO" "$WORK/edited"
+crange up "$WORK/edited" --name ed --teams 1 --paused >/dev/null
+echo '-- edited after up' >> "$WORK/edited/scenario.lua"
+out=$(expect_fail crange submit ed 1 token ANSWER)
+assert_contains "$out" "changed since range 'ed' was brought up" "submit refuses an edited scenario"
+out=$(expect_fail crange hint ed 1 banner)
+assert_contains "$out" "changed since range 'ed' was brought up" "hint refuses an edited scenario"
+assert_eq 0 "$(crange --json events ed --kind flag. | jq length)" "the refused answer is not an attempt"

@@ -110,7 +110,7 @@ assert_eq "" "$(crange exec deb 1 ws -- systemctl list-units --failed --plain --
 # login shell for trainee, whose bash loads the hook like every user's.
 "$CRANGE_BIN" run deb --interval 2 >"$WORK/run.log" 2>&1 &
 run=$!
-printf 'su - trainee\ncd /tmp\necho marker-deb-user\n(exit 3)\nexit\n' | crange console deb 1 ws --linger 3 >"$WORK/console.log"
+printf 'su - trainee\ncd /tmp\necho marker-deb-user\nsh -c "exit 3"\nexit\n' | crange console deb 1 ws --linger 3 >"$WORK/console.log"
 i=0
 until [ "$(crange --json events deb --kind action. | jq '[.[] | select(.data.command == "echo marker-deb-user")] | length')" -ge 1 ] ||
       [ $i -ge 90 ]; do
@@ -128,8 +128,8 @@ status_of() { # command
          ([$all[] | select(.kind == "action.status" and .data.of == $x.data.seq and .data.spool == $x.data.spool)][0].data.status // "none") end'
 }
 i=0
-until [ "$(status_of '(exit 3)')" != '"none"' ] || [ $i -ge 60 ]; do sleep 1; i=$((i + 1)); done
-assert_eq 3 "$(status_of '(exit 3)')" "a command's exit status is an event (debian-12 bash)"
+until [ "$(status_of 'sh -c "exit 3"')" != '"none"' ] || [ $i -ge 60 ]; do sleep 1; i=$((i + 1)); done
+assert_eq 3 "$(status_of 'sh -c "exit 3"')" "a command's exit status is an event (debian-12 bash)"
 assert_eq 0 "$(status_of 'echo marker-deb-user')" "a command that succeeded has status 0"
 kill $run
 wait $run 2>/dev/null || true
