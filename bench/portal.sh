@@ -16,6 +16,7 @@ export CRANGE_STATE=$work/state CRANGE_ACCEL=tcg
 b=$CRANGE_BIN
 serve=
 trap '[ -z "$serve" ] || kill "$serve" 2>/dev/null; wait 2>/dev/null; $b down class --purge >/dev/null 2>&1; rm -rf "$work"' EXIT
+load=$(uptime | sed 's/.*load average: //')
 $b image build tiny >/dev/null 2>&1
 $b up "$CRANGE_SOURCE/bench/scenarios/class" --name class --teams "$teams" >/dev/null 2>&1
 echo 'bench-portal-password' | $b serve --set-admin-password >/dev/null
@@ -32,6 +33,8 @@ rss1=$(awk '/VmHWM/ {print $2}' "/proc/$serve/status")
 j() { printf '%s' "$out" | jq -r "$1"; }
 
 echo "### The portal under a class ($teams teams, $seconds s)"
+echo
+echo "Measured $(date -u +%Y-%m-%dT%H:%MZ); load average before the range came up: \`$load\`."
 echo
 echo "Each team: one server-sent-event stream, one console WebSocket on its VM, and the page's polls"
 echo "(team view and scoreboard) every 2 s, all on the loopback; the engine scores every 15 s meanwhile."
