@@ -523,19 +523,27 @@ static int admin_answers(struct mg_connection *conn, cr_portal *p)
     return cr_http_json(conn, 200, json_pack("{s:i, s:o}", "team", (int)t, "flags", flags));
 }
 
-static int admin_freeze(struct mg_connection *conn, cr_portal *p)
+/* Reads a JSON body whose field `name` must be true or false. Returns 0
+ * with *value set, or the status of the refusal already sent. */
+static int body_bool(struct mg_connection *conn, const char *name, bool *value)
 {
     json_t *body;
     int status = cr_http_read_json(conn, &body);
     if (!body)
         return status;
-    json_t *f = json_object_get(body, "frozen");
-    if (!json_is_boolean(f)) {
-        json_decref(body);
-        return cr_http_error(conn, 400, "the body needs \"frozen\": true or false");
-    }
-    bool freeze = json_is_true(f);
+    json_t *f = json_object_get(body, name);
+    bool valid = json_is_boolean(f);
+    *value = json_is_true(f);
     json_decref(body);
+    return valid ? 0 : cr_http_error(conn, 400, "the body needs \"%s\": true or false", name);
+}
+
+static int admin_freeze(struct mg_connection *conn, cr_portal *p)
+{
+    bool freeze;
+    int status = body_bool(conn, "frozen", &freeze);
+    if (status)
+        return status;
     json_t *pub = NULL;
     if (freeze) {
         json_t *board = NULL;
@@ -601,16 +609,10 @@ static int admin_recordings(struct mg_connection *conn, cr_portal *p, const char
 
 static int admin_clock(struct mg_connection *conn, cr_portal *p)
 {
-    json_t *body;
-    int status = cr_http_read_json(conn, &body);
-    if (!body)
+    bool pause;
+    int status = body_bool(conn, "paused", &pause);
+    if (status)
         return status;
-    json_t *f = json_object_get(body, "paused");
-    bool pause = json_is_true(f);
-    bool valid = json_is_boolean(f);
-    json_decref(body);
-    if (!valid)
-        return cr_http_error(conn, 400, "the body needs \"paused\": true or false");
     cr_state *st = NULL;
     cr_clock c;
     int rc = cr_portal_db(p, &st);
