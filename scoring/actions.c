@@ -19,12 +19,18 @@
 #include <libvirt/virterror.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CHANNEL "org.crange.actions.0"
 #define MAX_LINE 65536
+/* A channel that cannot be opened for this long is reported at warning level:
+ * before, a channel held by a stale libvirt lock file silently recorded no
+ * command for a whole exercise. Shorter failures are normal while a guest
+ * boots or is reverted. */
+#define WARN_AFTER_MS 10000
 
 typedef struct chan {
     int team;
@@ -35,6 +41,8 @@ typedef struct chan {
     char spool[64];    /* the spool being read; "" before the first line */
     long next;         /* next sequence number expected from that spool */
     bool opened_once;
+    int64_t failing_since; /* cr_now_ms() of the first failed open in a row, or 0 */
+    bool warned;       /* the instructor was told this channel cannot be read */
     bool dead;         /* EOF or error seen; the timer frees and reopens */
     struct cr_actions *owner;
 } chan;
@@ -204,14 +212,27 @@ static void open_chan(cr_actions *a, chan *c)
     if (!c->st || virDomainOpenChannel(d, CHANNEL, c->st, VIR_DOMAIN_CHANNEL_FORCE) < 0 ||
         virStreamEventAddCallback(c->st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP,
                                   on_stream, c, NULL) < 0) {
-        cr_log_debug("action channel of %s: %s", c->domain, virGetLastErrorMessage());
+        int64_t now = cr_now_ms();
+        if (!c->failing_since)
+            c->failing_since = now;
+        if (!c->warned && now - c->failing_since >= WARN_AFTER_MS) {
+            c->warned = true;
+            cr_log_warn("commands typed on %s are not being recorded: %s", c->domain, virGetLastErrorMessage());
+        } else {
+            cr_log_debug("action channel of %s: %s", c->domain, virGetLastErrorMessage());
+        }
         if (c->st) {
             virStreamFree(c->st);
             c->st = NULL;
         }
-    } else if (!c->opened_once) {
+    } else {
+        if (c->warned)
+            cr_log_info("commands typed on %s are recorded again", c->domain);
+        else if (!c->opened_once)
+            cr_log_debug("reading the action channel of %s", c->domain);
         c->opened_once = true;
-        cr_log_debug("reading the action channel of %s", c->domain);
+        c->failing_since = 0;
+        c->warned = false;
     }
     virDomainFree(d);
 }

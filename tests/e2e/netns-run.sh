@@ -1,7 +1,15 @@
 #!/bin/sh
 # Runs a command beside a private libvirtd: a new network namespace plus a
 # private mount namespace with tmpfs over libvirt's run, state, log and config
-# folders, so that every bridge, tap and VM the command makes lives only here.
+# folders and over /run/lock, so that every bridge, tap and VM the command
+# makes lives only here.
+#
+# /run/lock must be private too: libvirtd keeps a lock file there for every
+# open console and channel stream (LCK.._var_lib_libvirt_qemu_channel_...),
+# naming its PID, and in this PID namespace libvirtd always gets the same PID
+# (25). A lock file left on the host by an earlier run therefore looked held
+# by the live libvirtd, and the channel could never be opened: in 2 of ~10
+# portal test runs, and in CI, no typed command was recorded at all.
 # Afterwards the QEMU processes, libvirtd and virtlogd are stopped by PID and
 # the namespace is deleted, whatever the command's outcome.
 #
@@ -37,10 +45,11 @@ trap cleanup EXIT INT TERM
 
 inner=$(cat <<'INNER'
 set -u
-for d in /run/libvirt /var/lib/libvirt /var/log/libvirt /etc/libvirt/qemu /etc/libvirt/storage \
+for d in /run/lock /run/libvirt /var/lib/libvirt /var/log/libvirt /etc/libvirt/qemu /etc/libvirt/storage \
          /etc/libvirt/secrets /var/cache/libvirt; do
     mkdir -p "$d" && mount -t tmpfs -o mode=0755 tmpfs "$d"
 done
+chmod 1777 /run/lock
 mkdir -p /var/lib/libvirt/qemu /var/lib/libvirt/images /var/log/libvirt/qemu
 chown libvirt-qemu:kvm /var/lib/libvirt/qemu 2>/dev/null || true
 [ -z "${CRANGE_TEST_QEMU_CONF:-}" ] || mount --bind "$CRANGE_TEST_QEMU_CONF" /etc/libvirt/qemu.conf

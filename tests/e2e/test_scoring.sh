@@ -130,3 +130,28 @@ ok "the HTML report is self-contained with an SVG plot"
 assert_eq "$full" "$(jq .scoreboard.full_marks "$WORK/r.json")" "the JSON report has the scoreboard"
 grep -q remove_token "$WORK/r.csv" || fail "the CSV report lacks the objectives"
 ok "the CSV report lists the objectives"
+
+# A channel that stays unreadable is reported, not silently unrecorded. A
+# lock file naming the live libvirtd makes libvirt refuse the channel, as a
+# stale lock file once did for a whole portal run.
+sock=$(virsh dumpxml crange.sc.t1.attacker | grep -o "/[^'\"]*/org\.crange\.actions\.0" | head -n 1)
+[ -n "$sock" ] || fail "team 1's attacker has no action channel socket"
+lock="/run/lock/LCK..$(printf '%s' "$sock" | tr / _)"
+printf '%10d\n' "$(cat /run/libvirt/crange-test/libvirtd.pid)" >"$lock"
+"$CRANGE_BIN" run sc --interval 2 >"$WORK/run4.log" 2>&1 &
+run=$!
+i=0
+until grep -q "commands typed on crange.sc.t1.attacker are not being recorded" "$WORK/run4.log" || [ $i -ge 60 ]; do
+    sleep 0.5; i=$((i + 1))
+done
+grep -q "commands typed on crange.sc.t1.attacker are not being recorded: .*locked" "$WORK/run4.log" ||
+    fail "a channel that cannot be opened is not reported: $(tail -n 3 "$WORK/run4.log")"
+rm -f "$lock"
+i=0
+until grep -q "commands typed on crange.sc.t1.attacker are recorded again" "$WORK/run4.log" || [ $i -ge 20 ]; do
+    sleep 0.5; i=$((i + 1))
+done
+kill $run
+wait $run 2>/dev/null || true
+grep -q "are recorded again" "$WORK/run4.log" || fail "the collector did not take the channel back once free"
+ok "an action channel that cannot be opened for 10 s is reported, and taken back once free"

@@ -140,11 +140,12 @@ test('3. the instructor sees the change live and watches team 1 type', async () 
     return r && r.children[2].textContent === '10';
   }, null, {timeout: 30000});
   assert.equal(await row.locator('td.cell.ok').count(), 1, 'one cell of team 1 is done');
-  // The flag answers show in team 1's timeline without a reload. (Typed
-  // commands arrive there too, through the action channel; in 2 of 8 runs
-  // they did not arrive in time here, which stop 11's note records.)
-  await admin.waitForFunction(() => document.getElementById('admin-timeline').textContent.includes('flag token ✓'),
-                              null, {timeout: 60000});
+  // Team 1's timeline shows, without a reload, the flag answer and the
+  // command typed in the browser console (through the guest's action channel).
+  await admin.waitForFunction(() => {
+    const t = document.getElementById('admin-timeline').textContent;
+    return t.includes('flag token ✓') && t.includes('wget -qO- http://10.20.0.20/token.txt');
+  }, null, {timeout: 60000});
   await shot(admin, '06-admin-live');
 
   await admin.locator('#admin-health tbody tr', {hasText: 'attacker'}).first().waitFor();
@@ -191,7 +192,7 @@ test('5. what a trainee types reaches the instructor as text, never as markup', 
   await admin.selectOption('#admin-team', '2');
   await admin.waitForFunction(() => {
     const t = document.getElementById('admin-timeline').textContent;
-    return t.includes('<img src=x onerror="window.__xss=1">');
+    return t.includes('<img src=x onerror="window.__xss=1">') && t.includes('echo "<script>window.__xss=2</script>"');
   }, null, {timeout: 60000});
   assert.equal(await admin.evaluate(() => window.__xss), undefined, 'no trainee text ran as script');
   assert.equal(await admin.locator('#admin-timeline img, #admin-timeline script').count(), 0, 'nor became an element');
