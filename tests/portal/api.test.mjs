@@ -8,6 +8,8 @@
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import {execFile, spawn} from 'node:child_process';
+import {promisify} from 'node:util';
 
 const BASE = process.env.CRANGE_PORTAL_URL;
 const TOKENS = {1: process.env.CRANGE_TEAM1_TOKEN, 2: process.env.CRANGE_TEAM2_TOKEN};
@@ -285,5 +287,84 @@ test('a WebSocket from another origin, without a session, or to another team is 
   ]) {
     const res = await upgrade(q, cookie, origin);
     assert.doesNotMatch(res, /^HTTP\/1\.1 101/, what);
+  }
+});
+
+// A client that upgrades, then stops reading, with a small receive buffer
+// (set before connecting, which Node's sockets cannot do). When its stdin
+// closes it reads for up to 30 s and reports what it got. Measured: the
+// server's socket buffer (Linux grows it up to tcp_wmem's 4 MiB) took in the
+// whole 1.4 MB flood, so the client's 1 MiB queue never filled; a flood that
+// reaches the drop takes minutes of serial output under TCG. What matters to
+// a class is asserted: the stalled client holds up neither the team's other
+// console nor the server.
+const STALLED = `
+import socket, sys, time, json
+host, port, cookie, origin = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((host, port))
+s.sendall(("GET /ws/console?team=2&vm=attacker HTTP/1.1\\r\\nHost: %s:%d\\r\\nUpgrade: websocket\\r\\n"
+           "Connection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n"
+           "Origin: %s\\r\\nCookie: %s\\r\\n\\r\\n" % (host, port, origin, cookie)).encode())
+head = s.recv(12)
+print(head.decode("latin1"), flush=True)
+sys.stdin.read()
+s.settimeout(1)
+got, ended, t0 = b"", False, time.time()
+while time.time() - t0 < 30:
+    try:
+        d = s.recv(65536)
+    except socket.timeout:
+        continue
+    except OSError:
+        ended = True
+        break
+    if not d:
+        ended = True
+        break
+    got += d
+print(json.dumps({"bytes": len(got), "ended": ended, "end_marker": b"flood-42-end" in got}), flush=True)
+`;
+
+test('a WebSocket that never reads holds up neither the team\'s other console nor the server', async () => {
+  assert.equal(typeof WebSocket, 'function', 'node runs with a WebSocket client (--experimental-websocket on node 20)');
+  const t2 = await session({team: 2, token: TOKENS[2]});
+  const own = `http://${url.host}`;
+  // A reader: a real WebSocket client that reads everything.
+  const reader = new WebSocket(`ws://${url.host}/ws/console?team=2&vm=attacker`,
+                               {headers: {Cookie: t2.cookie, Origin: own}});
+  reader.binaryType = 'arraybuffer';
+  let text = '';
+  const dec = new TextDecoder();
+  reader.onmessage = (ev) => { if (typeof ev.data !== 'string') text += dec.decode(ev.data, {stream: true}); };
+  await new Promise((resolve, reject) => { reader.onopen = resolve; reader.onerror = reject; });
+  const stalled = spawn('python3', ['-c', STALLED, url.hostname, url.port, t2.cookie, own]);
+  let out = '';
+  stalled.stdout.on('data', (d) => { out += d; });
+  const exited = new Promise((resolve) => stalled.on('exit', resolve));
+  const t0 = Date.now();
+  while (!out.includes('\n') && Date.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 100));
+  assert.match(out, /^HTTP\/1\.1 101/, 'the stalled client is upgraded');
+  try {
+    // About 1.4 MB on the VM's serial console (~45 KB/s under TCG): more
+    // than the stalled client's buffers and the 1 MiB it may fall behind.
+    await promisify(execFile)(process.env.CRANGE_BIN, ['exec', 'po', '2', 'attacker', '--', 'sh', '-c',
+      'yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789 | head -n 24000 >/dev/ttyS0; ' +
+      'echo flood-$((20+22))-end >/dev/ttyS0'], {timeout: 240000});
+    const t1 = Date.now();
+    while (!text.includes('flood-42-end') && Date.now() - t1 < 60000) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(text.includes('flood-42-end'), `the reader got the whole flood (${text.length} chars)`);
+    assert.ok(text.length > 1440000, `and all of it (${text.length} chars)`);
+    // The server still answers others at once.
+    const r = await fetch(BASE + '/api/scoreboard', {signal: AbortSignal.timeout(5000)});
+    assert.equal(r.status, 200);
+    stalled.stdin.end();
+    await exited;
+    const res = JSON.parse(out.split('\n')[1]);
+    console.log('stalled client:', JSON.stringify(res));
+  } finally {
+    stalled.kill();
+    reader.close();
   }
 });
