@@ -1,0 +1,238 @@
+/*
+ * saveimage.c: reads libvirt's QEMU save image header and XML, and writes a
+ * clone's image: its own header and XML in front of the template's stream
+ * (saveimage.h has the layout). Relies on nothing but POSIX and Linux's
+ * copy_file_range; the XML is treated as opaque text here.
+ */
+#include "saveimage.h"
+
+#include "err.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAGIC "LibvirtQemudSave"
+#define MAGIC_PARTIAL "LibvirtQemudPart"
+#define VERSION 2
+#define SPARE (64u * 1024) /* libvirt's room for a larger XML later */
+
+typedef struct header {
+    char magic[16];
+    uint32_t version;
+    uint32_t data_len;
+    uint32_t was_running;
+    uint32_t compressed;
+    uint32_t cookie_offset;
+    uint32_t unused[14];
+} header;
+_Static_assert(sizeof(header) == CR_SAVEIMAGE_HEADER, "libvirt's save header is 92 bytes");
+
+/* Reads exactly n bytes at off; CR_EINVAL naming path when the file ends. */
+static int read_at(int fd, void *buf, size_t n, uint64_t off, const char *path)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return cr_error_set(CR_ERROR, "%s: %s", path, strerror(errno));
+        if (r == 0)
+            return cr_error_set(CR_EINVAL, "%s: not a save image: the file ends at byte %llu", path,
+                                (unsigned long long)(off + got));
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+void cr_saveimage_free(cr_saveimage *s)
+{
+    if (!s)
+        return;
+    free(s->xml);
+    free(s->cookie);
+    memset(s, 0, sizeof *s);
+}
+
+int cr_saveimage_read(cr_saveimage *out, const char *path)
+{
+    memset(out, 0, sizeof *out);
+    header h;
+    char *data = NULL;
+    struct stat sb;
+    int rc = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cr_error_set(errno == ENOENT ? CR_ENOTFOUND : CR_ERROR, "%s: %s", path, strerror(errno));
+    if (fstat(fd, &sb) < 0) {
+        rc = cr_error_set(CR_ERROR, "%s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if ((rc = read_at(fd, &h, sizeof h, 0, path)) < 0)
+        goto cleanup;
+    if (!memcmp(h.magic, MAGIC_PARTIAL, sizeof h.magic)) {
+        rc = cr_error_set(CR_EINVAL, "%s: an unfinished save image (libvirt was still writing it)", path);
+        goto cleanup;
+    }
+    if (memcmp(h.magic, MAGIC, sizeof h.magic)) {
+        rc = cr_error_set(CR_EINVAL, "%s: not a libvirt QEMU save image (bad magic)", path);
+        goto cleanup;
+    }
+    if (h.version != VERSION) {
+        rc = cr_error_set(CR_EINVAL, "%s: save image version %u, crange reads version %d", path, h.version, VERSION);
+        goto cleanup;
+    }
+    if (h.compressed != 0) {
+        rc = cr_error_set(CR_EINVAL, "%s: a compressed save image (format %u); crange clones raw ones only", path,
+                          h.compressed);
+        goto cleanup;
+    }
+    if (h.data_len == 0 || h.data_len > CR_SAVEIMAGE_MAX_DATA ||
+        (uint64_t)sb.st_size < CR_SAVEIMAGE_HEADER + (uint64_t)h.data_len) {
+        rc = cr_error_set(CR_EINVAL, "%s: bad XML length %u in a file of %lld bytes", path, h.data_len,
+                          (long long)sb.st_size);
+        goto cleanup;
+    }
+    if (h.cookie_offset >= h.data_len) {
+        rc = cr_error_set(CR_EINVAL, "%s: cookie offset %u outside the %u bytes of data", path, h.cookie_offset,
+                          h.data_len);
+        goto cleanup;
+    }
+    data = cr_xmalloc((size_t)h.data_len + 1);
+    if ((rc = read_at(fd, data, h.data_len, CR_SAVEIMAGE_HEADER, path)) < 0)
+        goto cleanup;
+    data[h.data_len] = '\0';
+    /* The XML ends with a NUL before the cookie (or within the data when
+     * there is no cookie); the cookie ends with a NUL within the data. */
+    size_t xml_end = h.cookie_offset ? h.cookie_offset : h.data_len;
+    size_t xml_len = strnlen(data, xml_end);
+    if (xml_len == 0 || xml_len == xml_end) {
+        rc = cr_error_set(CR_EINVAL, "%s: the domain XML is empty or not NUL-terminated", path);
+        goto cleanup;
+    }
+    if (h.cookie_offset && strnlen(data + h.cookie_offset, h.data_len - h.cookie_offset) ==
+                               h.data_len - h.cookie_offset) {
+        rc = cr_error_set(CR_EINVAL, "%s: the cookie is not NUL-terminated", path);
+        goto cleanup;
+    }
+    out->version = h.version;
+    out->data_len = h.data_len;
+    out->was_running = h.was_running;
+    out->compressed = h.compressed;
+    out->xml = cr_xstrndup(data, xml_len);
+    out->cookie = h.cookie_offset ? cr_xstrdup(data + h.cookie_offset) : NULL;
+    out->stream_offset = CR_SAVEIMAGE_HEADER + (uint64_t)h.data_len;
+    out->stream_len = (uint64_t)sb.st_size - out->stream_offset;
+cleanup:
+    free(data);
+    close(fd);
+    return rc;
+}
+
+/* Writes n bytes, retrying short writes. */
+static int write_all(int fd, const void *buf, size_t n, const char *path)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return cr_error_set(CR_ERROR, "%s: %s", path, strerror(errno));
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Copies len bytes of src from src_off to the end of dst. copy_file_range
+ * first; a filesystem or kernel that cannot (EXDEV, ENOSYS, EINVAL) gets a
+ * plain read/write copy. */
+static int copy_stream(int dst, int src, uint64_t src_off, uint64_t len, const char *path)
+{
+    loff_t in = (loff_t)src_off;
+    while (len > 0) {
+        ssize_t n = copy_file_range(src, &in, dst, NULL, len > (1u << 30) ? (1u << 30) : (size_t)len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
+            break;
+        if (n < 0)
+            return cr_error_set(CR_ERROR, "%s: copying the memory stream: %s", path, strerror(errno));
+        if (n == 0)
+            return cr_error_set(CR_EINVAL, "%s: the template's memory stream ended early", path);
+        len -= (uint64_t)n;
+    }
+    char buf[1 << 16];
+    while (len > 0) {
+        ssize_t r = pread(src, buf, len < sizeof buf ? (size_t)len : sizeof buf, in);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return cr_error_set(CR_ERROR, "%s: reading the memory stream: %s", path,
+                                r < 0 ? strerror(errno) : "early end");
+        int rc = write_all(dst, buf, (size_t)r, path);
+        if (rc < 0)
+            return rc;
+        in += r;
+        len -= (uint64_t)r;
+    }
+    return 0;
+}
+
+int cr_saveimage_write(const char *dst, const cr_saveimage *tmpl, const char *src_path, const char *xml)
+{
+    size_t xml_len = strlen(xml) + 1;
+    size_t cookie_len = tmpl->cookie ? strlen(tmpl->cookie) + 1 : 0;
+    size_t need = xml_len + cookie_len;
+    if (need + SPARE > CR_SAVEIMAGE_MAX_DATA)
+        return cr_error_set(CR_EINVAL, "%s: a domain XML of %zu bytes is too large for a save image", dst, xml_len);
+    header h = {.version = VERSION, .was_running = tmpl->was_running, .compressed = 0};
+    memcpy(h.magic, MAGIC, sizeof h.magic);
+    h.data_len = need <= tmpl->data_len ? tmpl->data_len : (uint32_t)(need + SPARE);
+    h.cookie_offset = tmpl->cookie ? (uint32_t)xml_len : 0;
+
+    char *data = cr_xcalloc(1, h.data_len);
+    memcpy(data, xml, xml_len);
+    if (tmpl->cookie)
+        memcpy(data + xml_len, tmpl->cookie, cookie_len);
+    char *tmp = cr_xasprintf("%s.tmp.%ld", dst, (long)getpid());
+    int rc = 0, src = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = cr_error_set(CR_ERROR, "%s: %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    src = open(src_path, O_RDONLY | O_CLOEXEC);
+    if (src < 0) {
+        rc = cr_error_set(CR_ERROR, "%s: %s", src_path, strerror(errno));
+        goto cleanup;
+    }
+    if ((rc = write_all(fd, &h, sizeof h, tmp)) < 0 || (rc = write_all(fd, data, h.data_len, tmp)) < 0 ||
+        (rc = copy_stream(fd, src, tmpl->stream_offset, tmpl->stream_len, tmp)) < 0)
+        goto cleanup;
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        fd = -1;
+        rc = cr_error_set(CR_ERROR, "%s: %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    fd = -1;
+    if (rename(tmp, dst) < 0)
+        rc = cr_error_set(CR_ERROR, "%s: %s", dst, strerror(errno));
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (src >= 0)
+        close(src);
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
+    free(data);
+    return rc;
+}

@@ -1,0 +1,61 @@
+/*
+ * saveimage.h: libvirt's QEMU save image, read and written again under
+ * another domain's XML, for instant clones (issue 12).
+ *
+ * A save image (virDomainSaveFlags) is a 92-byte header, then data_len bytes
+ * holding the domain XML and libvirt's cookie XML (each NUL-terminated, then
+ * zeros), then QEMU's migration stream to the end of the file. libvirt
+ * refuses to restore an image under another UUID or name, so each clone gets
+ * a file of its own: a new header and XML in front of the template's stream.
+ * The layout (libvirt's src/qemu/qemu_saveimage.h, version 2):
+ *
+ *   char magic[16]          "LibvirtQemudSave" ("LibvirtQemudPart" while
+ *                           libvirt is still writing it)
+ *   uint32 version          2
+ *   uint32 data_len         bytes of XML, cookie and padding after the header
+ *   uint32 was_running      1 when the guest ran at save time
+ *   uint32 compressed       0 = raw stream (the only one crange accepts)
+ *   uint32 cookieOffset     where the cookie starts, from the start of data
+ *   uint32 unused[14]       zeros
+ *
+ * All fields are in the host's byte order (libvirt writes the struct as is);
+ * crange runs on x86-64 and checks the version field to catch a mismatch.
+ */
+#ifndef CRANGE_SAVEIMAGE_H
+#define CRANGE_SAVEIMAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CR_SAVEIMAGE_HEADER 92
+/* A domain's XML is some kilobytes; anything this large is not a save image
+ * crange wrote, and is refused before it is read into memory. */
+#define CR_SAVEIMAGE_MAX_DATA (16u << 20)
+
+typedef struct cr_saveimage {
+    uint32_t version;
+    uint32_t data_len;
+    uint32_t was_running;
+    uint32_t compressed;
+    char *xml;              /* the domain XML (owned) */
+    char *cookie;           /* libvirt's cookie XML (owned), NULL when none */
+    uint64_t stream_offset; /* where QEMU's stream starts: 92 + data_len */
+    uint64_t stream_len;    /* its length, to the end of the file */
+} cr_saveimage;
+
+/* Reads and checks the header and XML of the save image at path: magic,
+ * version 2, a raw (uncompressed) stream, lengths within the file, NUL-ended
+ * XML. CR_EINVAL with a message naming the file and what is wrong. */
+int cr_saveimage_read(cr_saveimage *out, const char *path);
+void cr_saveimage_free(cr_saveimage *s); /* the members; NULL-safe */
+
+/* Writes dst (mode 0600, through a temporary file renamed into place): a
+ * header and data for xml and the template's cookie, followed by the stream
+ * of the image at src_path (tmpl, as read from it). The data keeps the
+ * template's data_len when the new XML fits in it (libvirt leaves 64 KiB
+ * spare), so the stream sits at the same offset in both files; it is copied
+ * with copy_file_range, which lets the kernel share or offload the copy where
+ * the filesystem can. A larger XML gets a larger data part, as libvirt does. */
+int cr_saveimage_write(const char *dst, const cr_saveimage *tmpl, const char *src_path, const char *xml);
+
+#endif
