@@ -1,11 +1,13 @@
 /*
  * range.c: up (reconcile), down, status and list for range.h.
  *
- * up runs in phases, each a bounded worker pool over libvirt connections:
+ * up runs in phases (cr_range_up lists them), the libvirt ones each a
+ * bounded worker pool over libvirt connections:
  *   1. the storage pool of overlays (one per host)
  *   2. networks
- *   3. per VM: overlay volume, domain definition, start
- *   4. per VM: wait for the guest agent, provision
+ *   3. per VM: overlay volume, domain definition, a paused start
+ *   4. per VM: resume, in the boot window
+ *   5. per VM: wait for the guest agent, provision
  * A phase looks at what exists before acting, so a re-run skips done work.
  * Objects of the range that the plan no longer has (fewer teams, a removed
  * VM) are removed first.
@@ -97,9 +99,22 @@ typedef struct layer_entry {
     bool built;
 } layer_entry;
 
+/* One run of up: what its phases hand on to each other and to the jobs. */
 typedef struct up_ctx {
     const cr_config *c;
     const cr_up_opts *u;
+    cr_up_report *rep;
+    /* the range's record, held under its lock for the whole run */
+    int lockfd;
+    cr_state *st;
+    cr_range_row row;
+    bool have_row;
+    /* the scenario, where it came from, and the range's secret */
+    char *store;        /* the image store (cr_config_images) */
+    char *scenario_path;
+    cr_provenance prov;
+    bool have_prov;
+    unsigned char secret[CR_SECRET_LEN];
     cr_plan *plan;
     cr_scenario *scenario;
     cr_virt *virt;
@@ -501,6 +516,260 @@ static int resolve_source(char **dir, cr_provenance *prov, bool *have_prov, cons
     return rc;
 }
 
+/* Takes the range's lock and reads its record, if it has one. */
+static int up_open_record(up_ctx *x)
+{
+    int rc = cr_range_lock(&x->lockfd, x->c->state_dir, x->u->range);
+    if (rc == 0)
+        rc = cr_state_open(&x->st, x->c->state_dir, x->u->range, true);
+    if (rc == 0)
+        rc = cr_state_get_range(x->st, &x->row);
+    if (rc == 0) {
+        x->have_row = true;
+    } else if (rc == CR_ENOTFOUND) {
+        cr_error_clear();
+        rc = 0;
+    }
+    return rc;
+}
+
+/* Finds the scenario and loads it for the range's teams and secret (kept
+ * from the record, else new). */
+static int up_load_scenario(up_ctx *x)
+{
+    const cr_up_opts *u = x->u;
+    if (!u->path && !x->have_row)
+        return cr_error_set(CR_ENOTFOUND, "range '%s' does not exist; name a scenario: crange up PATH --name %s",
+                            u->range, u->range);
+    int rc = resolve_source(&x->scenario_path, &x->prov, &x->have_prov, x->c, u, x->have_row ? &x->row : NULL);
+    if (rc < 0)
+        return rc;
+    if (x->have_row)
+        memcpy(x->secret, x->row.secret, sizeof x->secret);
+    else
+        randombytes_buf(x->secret, sizeof x->secret);
+
+    cr_load_opts lo = {.teams = u->teams ? u->teams : x->have_row ? x->row.teams : 0,
+                       .secret = x->secret,
+                       .image_known = cr_image_known,
+                       .image_ctx = x->store};
+    rc = cr_scenario_load(&x->scenario, x->scenario_path, &lo);
+    if (rc == 0 && x->have_row && strcmp(x->row.scenario_id, x->scenario->id))
+        rc = cr_error_set(CR_EINVAL, "range '%s' runs scenario '%s', not '%s'; bring it down first (crange down %s)",
+                          u->range, x->row.scenario_id, x->scenario->id, u->range);
+    return rc;
+}
+
+/* The plan, the images it needs, the libvirt connections and the
+ * accelerator. */
+static int up_plan(up_ctx *x)
+{
+    const char *host = x->c->connect;
+    int rc = cr_plan_build(&x->plan, x->scenario, x->u->range, &host, 1);
+    if (rc == 0)
+        rc = load_images(x);
+    if (rc == 0)
+        rc = cr_virt_open(&x->virt, x->c->connect, conns_for(x->c->jobs));
+    if (rc < 0)
+        return rc;
+
+    /* Keep one accelerator per range: new VMs match the ones already there. */
+    const char *why = NULL;
+    if (x->have_row && !strcmp(x->c->accel, "auto") && x->row.accel && *x->row.accel) {
+        snprintf(x->domtype, sizeof x->domtype, "%s", !strcmp(x->row.accel, "kvm") ? "kvm" : "qemu");
+        why = "as recorded for the range";
+    } else {
+        rc = cr_accel_resolve(x->domtype, x->c, x->virt, &why);
+        if (rc < 0)
+            return rc;
+    }
+    cr_log_debug("accelerator: %s (%s)", x->domtype, why);
+    return 0;
+}
+
+/* Records the range (row, plan, the start event), then the exercise
+ * content, before anything is made in libvirt. */
+static int up_save_state(up_ctx *x)
+{
+    const cr_scenario *s = x->scenario;
+    char digest[65];
+    cr_hex(digest, s->digest, sizeof s->digest);
+    if (!x->have_prov) {
+        int rc = cr_provenance_for_path(&x->prov, s->dir, digest);
+        if (rc < 0)
+            return rc;
+    }
+    json_t *pj = cr_provenance_json(&x->prov);
+    char *prov_text = json_dumps(pj, JSON_COMPACT);
+    json_decref(pj);
+    json_t *hosts = json_pack("[s]", x->c->connect);
+    char *hosts_text = json_dumps(hosts, JSON_COMPACT);
+    json_decref(hosts);
+    cr_range_row nrow = {
+        .name = (char *)x->u->range,
+        .scenario_id = s->id,
+        .scenario_dir = s->dir,
+        .scenario_digest = digest,
+        .title_ja = s->title.ja,
+        .title_en = s->title.en,
+        .teams = (int)s->n_teams,
+        .hosts = hosts_text,
+        .accel = !strcmp(x->domtype, "kvm") ? "kvm" : "tcg",
+        .status = "creating",
+        .created_ms = x->have_row ? x->row.created_ms : 0,
+        .provenance = prov_text,
+    };
+    memcpy(nrow.secret, x->secret, sizeof x->secret);
+    int rc = cr_state_begin(x->st);
+    if (rc == 0)
+        rc = cr_state_put_range(x->st, &nrow);
+    if (rc == 0)
+        rc = cr_state_save_plan(x->st, x->plan);
+    if (rc == 0) {
+        json_t *ev = json_pack("{s:s, s:i, s:s}", "scenario", s->id, "teams", (int)s->n_teams, "digest", digest);
+        rc = cr_event_add(x->st, 0, 0, NULL, "range.up.start", ev, NULL, NULL);
+        json_decref(ev);
+    }
+    if (rc == 0)
+        rc = cr_state_commit(x->st);
+    else
+        cr_state_rollback(x->st);
+    /* The exercise content (objectives, flags, points) for scoreboards and
+     * reports; a transaction of its own. */
+    if (rc == 0)
+        rc = cr_score_save_content(x->st, s);
+    free(hosts_text);
+    free(prov_text);
+    return rc;
+}
+
+/* What libvirt has of the range against the plan: objects the plan no
+ * longer has go. The per-VM outcomes of the phases start here. */
+static int up_reconcile(up_ctx *x)
+{
+    size_t n_vms = x->plan->n_vms, n_nets = x->plan->n_nets;
+    x->defined = cr_xcalloc(n_vms, sizeof(bool));
+    x->started = cr_xcalloc(n_vms, sizeof(bool));
+    x->volume = cr_xcalloc(n_vms, sizeof(bool));
+    x->provisioned = cr_xcalloc(n_vms, sizeof(bool));
+    x->net_changed = cr_xcalloc(n_nets, sizeof(bool));
+    x->vm_ms = cr_xcalloc(n_vms, sizeof(double));
+
+    cr_found found;
+    int rc = cr_virt_scan(&found, x->virt, x->u->range);
+    if (rc < 0)
+        return rc;
+    rc = remove_strays(x, &found, &x->rep->removed);
+    cr_found_free(&found);
+    return rc;
+}
+
+/* The storage pool of the range's overlays. */
+static int up_overlay_pool(up_ctx *x)
+{
+    x->overlay_dir = cr_config_overlays(x->c, x->u->range);
+    bool pool_changed = false;
+    return cr_virt_ensure_pool(x->virt, 0, x->plan->pool, x->overlay_dir, &pool_changed);
+}
+
+static int up_networks(up_ctx *x)
+{
+    return run_phase(x, "networks", x->plan->n_nets, job_network, &x->rep->failed);
+}
+
+/* Per VM: overlay, definition, and a paused start (job_vm). */
+static int up_vms(up_ctx *x)
+{
+    return run_phase(x, "VMs", x->plan->n_vms, job_vm, &x->rep->failed);
+}
+
+/* Resumes the guests, as many at once as the boot window admits. */
+static int up_start_guests(up_ctx *x)
+{
+    size_t n_vms = x->plan->n_vms;
+    x->window = admit_window(x, n_vms);
+    return run_phase_jobs(x, "starting guests", n_vms, x->window ? x->window : x->c->jobs, job_resume,
+                          &x->rep->failed);
+}
+
+static int up_provision(up_ctx *x)
+{
+    return run_phase(x, "agents and provisioning", x->plan->n_vms, job_provision, &x->rep->failed);
+}
+
+/* The report's counts, from the outcomes the phases recorded. */
+static void up_tally(up_ctx *x)
+{
+    cr_up_report *rep = x->rep;
+    for (size_t i = 0; i < x->n_layers; i++)
+        rep->layers_built += x->layers[i].built;
+    for (size_t i = 0; i < x->plan->n_nets; i++)
+        rep->networks_changed += x->net_changed[i];
+    for (size_t i = 0; i < x->plan->n_vms; i++) {
+        rep->volumes_created += x->volume[i];
+        rep->domains_defined += x->defined[i];
+        rep->domains_started += x->started[i];
+        rep->provisioned += x->provisioned[i];
+    }
+    control_plane_stats(rep, x);
+    rep->teams = x->scenario->n_teams;
+    rep->vms = x->plan->n_vms;
+    rep->networks = x->plan->n_nets;
+    snprintf(rep->domtype, sizeof rep->domtype, "%s", x->domtype);
+}
+
+/* Records the outcome (status and event) of a run that reached the guest
+ * phases; rc is the run's result. */
+static void up_record_outcome(up_ctx *x, int rc)
+{
+    const cr_up_report *rep = x->rep;
+    /* Record the outcome without losing the first error's message. */
+    char *saved = rc < 0 ? cr_xstrdup(cr_error_message()) : NULL;
+    cr_error_clear();
+    json_t *ev = json_pack("{s:b, s:i, s:i, s:i, s:i, s:s?}", "ok", rc == 0, "defined", (int)rep->domains_defined,
+                           "started", (int)rep->domains_started, "provisioned", (int)rep->provisioned, "failed",
+                           (int)rep->failed, "error", saved);
+    if (cr_state_set_status(x->st, rc == 0 ? "up" : "failed") < 0 ||
+        cr_event_add(x->st, 0, 0, NULL, rc == 0 ? "range.up.done" : "range.up.failed", ev, NULL, NULL) < 0)
+        cr_log_warn("%s", cr_error_message());
+    json_decref(ev);
+    cr_error_clear();
+    if (saved) {
+        cr_error_set(rc, "%s", saved);
+        free(saved);
+    }
+}
+
+static void up_ctx_clear(up_ctx *x)
+{
+    for (size_t i = 0; i < x->n_images; i++) {
+        free(x->images[i].name);
+        cr_image_free(x->images[i].img);
+    }
+    free(x->images);
+    for (size_t i = 0; i < x->n_layers; i++)
+        cr_layer_free(x->layers[i].layer);
+    free(x->layers);
+    free(x->vm_layer);
+    free(x->defined);
+    free(x->started);
+    free(x->volume);
+    free(x->provisioned);
+    free(x->net_changed);
+    free(x->vm_ms);
+    free(x->overlay_dir);
+    cr_plan_free(x->plan);
+    cr_scenario_free(x->scenario);
+    if (cr_virt_close(x->virt) > 0)
+        cr_log_debug("libvirt connection references leaked");
+    cr_range_row_free(&x->row);
+    cr_state_close(x->st);
+    cr_range_unlock(x->lockfd);
+    cr_provenance_clear(&x->prov);
+    free(x->scenario_path);
+    free(x->store);
+}
+
 int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
 {
     memset(rep, 0, sizeof *rep);
@@ -510,228 +779,42 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
                             "range name '%s' must be a lowercase letter then letters, digits or '-' (at most %d)",
                             u->range, CR_RANGE_NAME_MAX);
 
-    up_ctx x = {.c = c, .u = u};
-    cr_provenance prov = {0};
-    bool have_prov = false;
-    char *prov_text = NULL;
-    int lockfd = -1;
-    cr_state *st = NULL;
-    cr_range_row row = {0};
-    bool have_row = false;
-    char *store = cr_config_images(c);
-    char *scenario_path = NULL;
-    int rc = cr_range_lock(&lockfd, c->state_dir, u->range);
+    up_ctx x = {.c = c, .u = u, .rep = rep, .lockfd = -1, .store = cr_config_images(c)};
+    int rc = up_open_record(&x);
     if (rc < 0)
         goto cleanup;
-    rc = cr_state_open(&st, c->state_dir, u->range, true);
+    rc = up_load_scenario(&x);
     if (rc < 0)
         goto cleanup;
-    rc = cr_state_get_range(st, &row);
-    if (rc == 0) {
-        have_row = true;
-    } else if (rc == CR_ENOTFOUND) {
-        cr_error_clear();
-        rc = 0;
-    } else {
-        goto cleanup;
-    }
-
-    if (!u->path && !have_row) {
-        rc = cr_error_set(CR_ENOTFOUND, "range '%s' does not exist; name a scenario: crange up PATH --name %s",
-                          u->range, u->range);
-        goto cleanup;
-    }
-    rc = resolve_source(&scenario_path, &prov, &have_prov, c, u, have_row ? &row : NULL);
+    rc = up_plan(&x);
     if (rc < 0)
         goto cleanup;
-    unsigned char secret[CR_SECRET_LEN];
-    if (have_row)
-        memcpy(secret, row.secret, sizeof secret);
-    else
-        randombytes_buf(secret, sizeof secret);
-
-    cr_load_opts lo = {.teams = u->teams ? u->teams : have_row ? row.teams : 0,
-                       .secret = secret,
-                       .image_known = cr_image_known,
-                       .image_ctx = store};
-    rc = cr_scenario_load(&x.scenario, scenario_path, &lo);
-    if (rc < 0)
-        goto cleanup;
-    if (have_row && strcmp(row.scenario_id, x.scenario->id)) {
-        rc = cr_error_set(CR_EINVAL, "range '%s' runs scenario '%s', not '%s'; bring it down first (crange down %s)",
-                          u->range, row.scenario_id, x.scenario->id, u->range);
-        goto cleanup;
-    }
-
-    const char *host = c->connect;
-    rc = cr_plan_build(&x.plan, x.scenario, u->range, &host, 1);
-    if (rc < 0)
-        goto cleanup;
-    rc = load_images(&x);
-    if (rc < 0)
-        goto cleanup;
-    rc = cr_virt_open(&x.virt, c->connect, conns_for(c->jobs));
-    if (rc < 0)
-        goto cleanup;
-
-    /* Keep one accelerator per range: new VMs match the ones already there. */
-    const char *why = NULL;
-    if (have_row && !strcmp(c->accel, "auto") && row.accel && *row.accel) {
-        snprintf(x.domtype, sizeof x.domtype, "%s", !strcmp(row.accel, "kvm") ? "kvm" : "qemu");
-        why = "as recorded for the range";
-    } else {
-        rc = cr_accel_resolve(x.domtype, c, x.virt, &why);
-        if (rc < 0)
-            goto cleanup;
-    }
-    cr_log_debug("accelerator: %s (%s)", x.domtype, why);
     rc = ensure_layers(&x, &rep->failed);
     if (rc < 0)
         goto cleanup;
-
-    char digest[65];
-    cr_hex(digest, x.scenario->digest, sizeof x.scenario->digest);
-    if (!have_prov) {
-        rc = cr_provenance_for_path(&prov, x.scenario->dir, digest);
-        if (rc < 0)
-            goto cleanup;
-    }
-    json_t *pj = cr_provenance_json(&prov);
-    prov_text = json_dumps(pj, JSON_COMPACT);
-    json_decref(pj);
-    json_t *hosts = json_pack("[s]", c->connect);
-    char *hosts_text = json_dumps(hosts, JSON_COMPACT);
-    json_decref(hosts);
-    cr_range_row nrow = {
-        .name = (char *)u->range,
-        .scenario_id = x.scenario->id,
-        .scenario_dir = x.scenario->dir,
-        .scenario_digest = digest,
-        .title_ja = x.scenario->title.ja,
-        .title_en = x.scenario->title.en,
-        .teams = (int)x.scenario->n_teams,
-        .hosts = hosts_text,
-        .accel = !strcmp(x.domtype, "kvm") ? "kvm" : "tcg",
-        .status = "creating",
-        .created_ms = have_row ? row.created_ms : 0,
-        .provenance = prov_text,
-    };
-    memcpy(nrow.secret, secret, sizeof secret);
-    rc = cr_state_begin(st);
-    if (rc == 0)
-        rc = cr_state_put_range(st, &nrow);
-    if (rc == 0)
-        rc = cr_state_save_plan(st, x.plan);
-    if (rc == 0) {
-        json_t *ev = json_pack("{s:s, s:i, s:s}", "scenario", x.scenario->id, "teams", (int)x.scenario->n_teams,
-                               "digest", digest);
-        rc = cr_event_add(st, 0, 0, NULL, "range.up.start", ev, NULL, NULL);
-        json_decref(ev);
-    }
-    if (rc == 0)
-        rc = cr_state_commit(st);
-    else
-        cr_state_rollback(st);
-    /* The exercise content (objectives, flags, points) for scoreboards and
-     * reports; a transaction of its own. */
-    if (rc == 0)
-        rc = cr_score_save_content(st, x.scenario);
-    free(hosts_text);
+    rc = up_save_state(&x);
+    if (rc < 0)
+        goto cleanup;
+    rc = up_reconcile(&x);
     if (rc < 0)
         goto cleanup;
 
-    size_t n_vms = x.plan->n_vms, n_nets = x.plan->n_nets;
-    x.defined = cr_xcalloc(n_vms, sizeof(bool));
-    x.started = cr_xcalloc(n_vms, sizeof(bool));
-    x.volume = cr_xcalloc(n_vms, sizeof(bool));
-    x.provisioned = cr_xcalloc(n_vms, sizeof(bool));
-    x.net_changed = cr_xcalloc(n_nets, sizeof(bool));
-    x.vm_ms = cr_xcalloc(n_vms, sizeof(double));
-
-    cr_found found;
-    rc = cr_virt_scan(&found, x.virt, u->range);
-    if (rc < 0)
-        goto cleanup;
-    rc = remove_strays(&x, &found, &rep->removed);
-    cr_found_free(&found);
-    if (rc < 0)
-        goto cleanup;
-
-    x.overlay_dir = cr_config_overlays(c, u->range);
-    bool pool_changed = false;
-    rc = cr_virt_ensure_pool(x.virt, 0, x.plan->pool, x.overlay_dir, &pool_changed);
+    /* From here on the outcome is recorded, failed or not. */
+    rc = up_overlay_pool(&x);
     if (rc == 0)
-        rc = run_phase(&x, "networks", n_nets, job_network, &rep->failed);
+        rc = up_networks(&x);
     if (rc == 0)
-        rc = run_phase(&x, "VMs", n_vms, job_vm, &rep->failed);
-    if (rc == 0 && !u->start_paused) {
-        x.window = admit_window(&x, n_vms);
-        rc = run_phase_jobs(&x, "starting guests", n_vms, x.window ? x.window : x.c->jobs, job_resume, &rep->failed);
-    }
+        rc = up_vms(&x);
+    if (rc == 0 && !u->start_paused)
+        rc = up_start_guests(&x);
     if (rc == 0 && !u->start_paused && !u->no_provision)
-        rc = run_phase(&x, "agents and provisioning", n_vms, job_provision, &rep->failed);
-
-    for (size_t i = 0; i < x.n_layers; i++)
-        rep->layers_built += x.layers[i].built;
-    for (size_t i = 0; i < n_nets; i++)
-        rep->networks_changed += x.net_changed[i];
-    for (size_t i = 0; i < n_vms; i++) {
-        rep->volumes_created += x.volume[i];
-        rep->domains_defined += x.defined[i];
-        rep->domains_started += x.started[i];
-        rep->provisioned += x.provisioned[i];
-    }
-    control_plane_stats(rep, &x);
-    rep->teams = x.scenario->n_teams;
-    rep->vms = n_vms;
-    rep->networks = n_nets;
-    snprintf(rep->domtype, sizeof rep->domtype, "%s", x.domtype);
-
-    /* Record the outcome without losing the first error's message. */
-    char *saved = rc < 0 ? cr_xstrdup(cr_error_message()) : NULL;
-    cr_error_clear();
-    json_t *ev = json_pack("{s:b, s:i, s:i, s:i, s:i, s:s?}", "ok", rc == 0, "defined", (int)rep->domains_defined,
-                           "started", (int)rep->domains_started, "provisioned", (int)rep->provisioned, "failed",
-                           (int)rep->failed, "error", saved);
-    if (cr_state_set_status(st, rc == 0 ? "up" : "failed") < 0 ||
-        cr_event_add(st, 0, 0, NULL, rc == 0 ? "range.up.done" : "range.up.failed", ev, NULL, NULL) < 0)
-        cr_log_warn("%s", cr_error_message());
-    json_decref(ev);
-    cr_error_clear();
-    if (saved) {
-        cr_error_set(rc, "%s", saved);
-        free(saved);
-    }
+        rc = up_provision(&x);
+    up_tally(&x);
+    up_record_outcome(&x, rc);
 
 cleanup:
     rep->seconds = cr_now_seconds() - t0;
-    for (size_t i = 0; i < x.n_images; i++) {
-        free(x.images[i].name);
-        cr_image_free(x.images[i].img);
-    }
-    free(x.images);
-    for (size_t i = 0; i < x.n_layers; i++)
-        cr_layer_free(x.layers[i].layer);
-    free(x.layers);
-    free(x.vm_layer);
-    free(x.defined);
-    free(x.started);
-    free(x.volume);
-    free(x.provisioned);
-    free(x.net_changed);
-    free(x.vm_ms);
-    free(x.overlay_dir);
-    cr_plan_free(x.plan);
-    cr_scenario_free(x.scenario);
-    if (cr_virt_close(x.virt) > 0)
-        cr_log_debug("libvirt connection references leaked");
-    cr_range_row_free(&row);
-    cr_state_close(st);
-    cr_range_unlock(lockfd);
-    cr_provenance_clear(&prov);
-    free(prov_text);
-    free(scenario_path);
-    free(store);
+    up_ctx_clear(&x);
     return rc;
 }
 
@@ -900,128 +983,138 @@ static const char *state_name(int state)
     }
 }
 
-typedef struct status_row {
-    char *range;
-    int team;
-    char *vm;
-    char *domain;
-    char *host;
-    json_t *nics;   /* from the database, or NULL */
-    bool entry;
-    int state;      /* -1: missing */
-    bool agent;
-} status_row;
-
 typedef struct status_ctx {
     cr_virt *virt;
-    status_row *rows;
+    cr_range_status_vm *vms;
+    const int *states;  /* per VM: virDomainState, -1 when missing */
 } status_ctx;
 
 static int job_status(size_t i, int w, void *ctx)
 {
     status_ctx *x = ctx;
-    status_row *r = &x->rows[i];
-    if (r->state != VIR_DOMAIN_RUNNING)
+    cr_range_status_vm *vm = &x->vms[i];
+    if (x->states[i] != VIR_DOMAIN_RUNNING)
         return 0;
     virDomainPtr d = NULL;
-    if (cr_virt_domain(&d, x->virt, w, r->domain) == 0) {
-        r->agent = cr_agent_ping(d, 1) == 0;
+    if (cr_virt_domain(&d, x->virt, w, vm->domain) == 0) {
+        vm->agent = cr_agent_ping(d, 1) == 0;
         virDomainFree(d);
     }
     cr_error_clear();
     return 0;
 }
 
-/* Adds the rows of one range: planned VMs from the database, joined with
- * what libvirt has; VMs libvirt has that the database lacks are listed too. */
-static int status_range(json_t *out, const cr_config *c, const char *range)
+/* The addresses of a VM's NICs as the database has them (a JSON array of
+ * {network, mac, address, prefix}); a NIC without an address is left out. */
+static void status_addresses(cr_range_status_vm *vm, const char *nics_text)
+{
+    json_t *nics = nics_text ? json_loads(nics_text, 0, NULL) : NULL;
+    vm->addresses = cr_xcalloc(json_array_size(nics) ? json_array_size(nics) : 1, sizeof *vm->addresses);
+    size_t k;
+    json_t *nic;
+    json_array_foreach(nics, k, nic)
+    {
+        const char *net = json_string_value(json_object_get(nic, "network"));
+        const char *addr = json_string_value(json_object_get(nic, "address"));
+        const char *mac = json_string_value(json_object_get(nic, "mac"));
+        if (!net || !addr || !*addr || !mac)
+            continue;
+        cr_range_status_addr *a = &vm->addresses[vm->n_addresses++];
+        a->network = cr_xstrdup(net);
+        a->address = cr_xstrdup(addr);
+        a->mac = cr_xstrdup(mac);
+    }
+    json_decref(nics);
+}
+
+/* A new, zeroed VM row, and room for its state in *states. */
+static cr_range_status_vm *status_add_vm(cr_range_status *rs, size_t *cap, int **states, size_t *states_cap)
+{
+    cr_grow(&rs->vms, cap, rs->n_vms + 1, sizeof *rs->vms);
+    cr_grow(states, states_cap, rs->n_vms + 1, sizeof **states);
+    return &rs->vms[rs->n_vms++];
+}
+
+/* One range: planned VMs from the database, joined with what libvirt has;
+ * VMs libvirt has that the database lacks are listed too. */
+static int status_range(cr_range_status *rs, const cr_config *c, const char *range)
 {
     cr_state *st = NULL;
     cr_range_row row = {0};
     bool have_row = cr_state_open(&st, c->state_dir, range, false) == 0 && cr_state_get_range(st, &row) == 0;
     cr_error_clear();
+    rs->range = cr_xstrdup(range);
+    rs->recorded = have_row;
+    rs->status = cr_xstrdup(have_row ? row.status : "no state database");
+    if (have_row) {
+        rs->scenario = cr_xstrdup(row.scenario_id);
+        rs->accel = cr_xstrdup(row.accel);
+        rs->teams = row.teams;
+        rs->scenario_digest = cr_xstrdup(row.scenario_digest);
+    }
+    json_t *prov = have_row && row.provenance ? json_loads(row.provenance, 0, NULL) : NULL;
+    if (prov) {
+        rs->provenance = cr_xcalloc(1, sizeof *rs->provenance);
+        if (cr_provenance_from_json(rs->provenance, prov) < 0) {
+            cr_provenance_clear(rs->provenance);
+            free(rs->provenance);
+            rs->provenance = NULL;
+            cr_error_clear();
+        }
+        json_decref(prov);
+    }
+
     json_t *hosts = range_hosts(c, range);
     const char *uri = json_string_value(json_array_get(hosts, 0));
     cr_virt *v = NULL;
     cr_found f = {0};
+    int *states = NULL;
+    size_t cap = 0, states_cap = 0;
     int rc = cr_virt_open(&v, uri, conns_for(c->jobs));
     if (rc == 0)
         rc = cr_virt_scan(&f, v, range);
-    status_row *rows = NULL;
-    size_t n = 0, cap = 0;
     if (rc == 0 && have_row) {
         sqlite3_stmt *q = NULL;
         sqlite3_prepare_v3(cr_state_db(st), "SELECT team, name, domain, host, nics, entry FROM vms ORDER BY team, rowid",
                            -1, 0, &q, NULL);
         while (q && sqlite3_step(q) == SQLITE_ROW) {
-            cr_grow(&rows, &cap, n + 1, sizeof *rows);
-            status_row *r = &rows[n++];
-            r->range = cr_xstrdup(range);
-            r->team = sqlite3_column_int(q, 0);
-            r->vm = cr_xstrdup((const char *)sqlite3_column_text(q, 1));
-            r->domain = cr_xstrdup((const char *)sqlite3_column_text(q, 2));
-            r->host = cr_xstrdup((const char *)sqlite3_column_text(q, 3));
-            r->nics = json_loads((const char *)sqlite3_column_text(q, 4), 0, NULL);
-            r->entry = sqlite3_column_int(q, 5);
-            const cr_found_dom *fd = cr_found_domain(&f, r->domain);
-            r->state = fd ? fd->state : -1;
+            cr_range_status_vm *vm = status_add_vm(rs, &cap, &states, &states_cap);
+            vm->team = sqlite3_column_int(q, 0);
+            vm->vm = cr_xstrdup((const char *)sqlite3_column_text(q, 1));
+            vm->domain = cr_xstrdup((const char *)sqlite3_column_text(q, 2));
+            vm->host = cr_xstrdup((const char *)sqlite3_column_text(q, 3));
+            status_addresses(vm, (const char *)sqlite3_column_text(q, 4));
+            vm->entry = sqlite3_column_int(q, 5);
+            const cr_found_dom *fd = cr_found_domain(&f, vm->domain);
+            states[rs->n_vms - 1] = fd ? fd->state : -1;
         }
         sqlite3_finalize(q);
     }
+    size_t planned = rs->n_vms;
     for (size_t i = 0; rc == 0 && i < f.n_doms; i++) {
         bool listed = false;
-        for (size_t j = 0; j < n && !listed; j++)
-            listed = !strcmp(rows[j].domain, f.doms[i].name);
+        for (size_t j = 0; j < planned && !listed; j++)
+            listed = !strcmp(rs->vms[j].domain, f.doms[i].name);
         if (listed)
             continue;
-        cr_grow(&rows, &cap, n + 1, sizeof *rows);
-        status_row *r = &rows[n++];
-        r->range = cr_xstrdup(range);
-        r->team = f.doms[i].meta.team;
-        r->vm = cr_xstrdup(f.doms[i].meta.name);
-        r->domain = cr_xstrdup(f.doms[i].name);
-        r->host = cr_xstrdup(uri);
-        r->state = f.doms[i].state;
+        cr_range_status_vm *vm = status_add_vm(rs, &cap, &states, &states_cap);
+        vm->team = f.doms[i].meta.team;
+        vm->vm = cr_xstrdup(f.doms[i].meta.name);
+        vm->domain = cr_xstrdup(f.doms[i].name);
+        vm->host = cr_xstrdup(uri);
+        states[rs->n_vms - 1] = f.doms[i].state;
     }
-    if (rc == 0 && n) {
-        status_ctx x = {v, rows};
+    if (rc == 0 && rs->n_vms) {
+        status_ctx x = {v, rs->vms, states};
         cr_pool_result res;
-        cr_pool_run(&res, n, c->jobs, job_status, &x, NULL, NULL);
+        cr_pool_run(&res, rs->n_vms, c->jobs, job_status, &x, NULL, NULL);
         cr_pool_result_free(&res);
     }
-    json_t *vms = json_array();
-    for (size_t i = 0; i < n; i++) {
-        status_row *r = &rows[i];
-        json_t *addrs = json_array();
-        size_t k;
-        json_t *nic;
-        json_array_foreach(r->nics, k, nic)
-        {
-            const char *a = json_string_value(json_object_get(nic, "address"));
-            if (a && *a)
-                json_array_append_new(addrs, json_pack("{s:O, s:s, s:O}", "network", json_object_get(nic, "network"),
-                                                       "address", a, "mac", json_object_get(nic, "mac")));
-        }
-        json_array_append_new(vms, json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "team", r->team, "vm", r->vm,
-                                             "domain", r->domain, "host", r->host, "state",
-                                             r->state < 0 ? "missing" : state_name(r->state), "agent", r->agent,
-                                             "addresses", addrs, "entry", r->entry));
-        free(r->range);
-        free(r->vm);
-        free(r->domain);
-        free(r->host);
-        json_decref(r->nics);
-    }
-    free(rows);
-    json_t *obj = json_pack("{s:s, s:s?, s:s?, s:s?, s:i, s:s?, s:I, s:I, s:o}", "range", range, "scenario",
-                            have_row ? row.scenario_id : NULL, "status", have_row ? row.status : "no state database",
-                            "accel", have_row ? row.accel : NULL, "teams", have_row ? row.teams : 0, "scenario_digest",
-                            have_row ? row.scenario_digest : NULL, "networks", (json_int_t)f.n_nets, "pools",
-                            (json_int_t)f.n_pools, "vms", vms);
-    json_t *prov = have_row && row.provenance ? json_loads(row.provenance, 0, NULL) : NULL;
-    if (prov)
-        json_object_set_new(obj, "provenance", prov);
-    json_array_append_new(out, obj);
+    for (size_t i = 0; i < rs->n_vms; i++)
+        rs->vms[i].state = states[i] < 0 ? "missing" : state_name(states[i]);
+    rs->networks = f.n_nets;
+    rs->pools = f.n_pools;
+    free(states);
     cr_found_free(&f);
     cr_virt_close(v);
     json_decref(hosts);
@@ -1063,73 +1156,122 @@ static int known_ranges(json_t **names, const cr_config *c)
     return rc;
 }
 
-int cr_range_status(json_t **out, const cr_config *c, const char *range)
+int cr_range_status_list_new(cr_range_status_list **out, const cr_config *c, const char *range)
 {
-    *out = json_array();
+    *out = NULL;
+    if (range && !cr_range_name_valid(range))
+        return cr_error_set(CR_EINVAL, "bad range name '%s'", range);
+    cr_range_status_list *list = cr_xcalloc(1, sizeof *list);
     json_t *names = NULL;
     int rc = 0;
-    if (range) {
-        if (!cr_range_name_valid(range))
-            return cr_error_set(CR_EINVAL, "bad range name '%s'", range);
+    if (range)
         names = json_pack("[s]", range);
-    } else {
+    else
         rc = known_ranges(&names, c);
-    }
+    list->ranges = cr_xcalloc(json_array_size(names) ? json_array_size(names) : 1, sizeof *list->ranges);
     size_t i;
     json_t *name;
     json_array_foreach(names, i, name)
     {
         if (rc < 0)
             break;
-        rc = status_range(*out, c, json_string_value(name));
+        rc = status_range(&list->ranges[list->n_ranges++], c, json_string_value(name));
     }
     json_decref(names);
     if (rc == 0 && range) {
-        json_t *r = json_array_get(*out, 0);
-        if (json_array_size(json_object_get(r, "vms")) == 0 &&
-            !strcmp(json_string_value(json_object_get(r, "status")), "no state database") &&
-            json_integer_value(json_object_get(r, "networks")) == 0)
+        const cr_range_status *rs = &list->ranges[0];
+        if (rs->n_vms == 0 && !rs->recorded && rs->networks == 0)
             rc = cr_error_set(CR_ENOTFOUND, "no range '%s' (crange list shows the ranges)", range);
     }
+    if (rc < 0)
+        cr_range_status_list_free(list);
+    else
+        *out = list;
     return rc;
 }
 
-void cr_range_status_print(const json_t *status, FILE *out)
+void cr_range_status_list_free(cr_range_status_list *list)
 {
-    size_t i;
-    json_t *r;
-    json_array_foreach(status, i, r)
-    {
-        const char *scn = json_string_value(json_object_get(r, "scenario"));
-        fprintf(out, "%sRANGE %s  scenario %s  status %s  accel %s\n", i ? "\n" : "",
-                json_string_value(json_object_get(r, "range")), scn ? scn : "?",
-                json_string_value(json_object_get(r, "status")),
-                json_string_value(json_object_get(r, "accel")) ?: "?");
-        cr_provenance p;
-        if (json_object_get(r, "provenance") && cr_provenance_from_json(&p, json_object_get(r, "provenance")) == 0) {
-            char *text = cr_provenance_describe(&p);
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->n_ranges; i++) {
+        cr_range_status *rs = &list->ranges[i];
+        for (size_t j = 0; j < rs->n_vms; j++) {
+            cr_range_status_vm *vm = &rs->vms[j];
+            for (size_t k = 0; k < vm->n_addresses; k++) {
+                free(vm->addresses[k].network);
+                free(vm->addresses[k].address);
+                free(vm->addresses[k].mac);
+            }
+            free(vm->addresses);
+            free(vm->vm);
+            free(vm->domain);
+            free(vm->host);
+        }
+        free(rs->vms);
+        cr_provenance_clear(rs->provenance);
+        free(rs->provenance);
+        free(rs->range);
+        free(rs->scenario);
+        free(rs->status);
+        free(rs->accel);
+        free(rs->scenario_digest);
+    }
+    free(list->ranges);
+    free(list);
+}
+
+json_t *cr_range_status_json(const cr_range_status *rs)
+{
+    json_t *vms = json_array();
+    for (size_t i = 0; i < rs->n_vms; i++) {
+        const cr_range_status_vm *vm = &rs->vms[i];
+        json_t *addrs = json_array();
+        for (size_t k = 0; k < vm->n_addresses; k++) {
+            const cr_range_status_addr *a = &vm->addresses[k];
+            json_array_append_new(addrs, json_pack("{s:s, s:s, s:s}", "network", a->network, "address", a->address,
+                                                   "mac", a->mac));
+        }
+        json_array_append_new(vms, json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "team", vm->team, "vm",
+                                             vm->vm, "domain", vm->domain, "host", vm->host, "state", vm->state,
+                                             "agent", vm->agent, "addresses", addrs, "entry", vm->entry));
+    }
+    json_t *obj = json_pack("{s:s, s:s?, s:s?, s:s?, s:i, s:s?, s:I, s:I, s:o}", "range", rs->range, "scenario",
+                            rs->scenario, "status", rs->status, "accel", rs->accel, "teams", rs->teams,
+                            "scenario_digest", rs->scenario_digest, "networks", (json_int_t)rs->networks, "pools",
+                            (json_int_t)rs->pools, "vms", vms);
+    if (rs->provenance)
+        json_object_set_new(obj, "provenance", cr_provenance_json(rs->provenance));
+    return obj;
+}
+
+json_t *cr_range_status_list_json(const cr_range_status_list *list)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; i < list->n_ranges; i++)
+        json_array_append_new(out, cr_range_status_json(&list->ranges[i]));
+    return out;
+}
+
+void cr_range_status_list_print(const cr_range_status_list *list, FILE *out)
+{
+    for (size_t i = 0; i < list->n_ranges; i++) {
+        const cr_range_status *rs = &list->ranges[i];
+        fprintf(out, "%sRANGE %s  scenario %s  status %s  accel %s\n", i ? "\n" : "", rs->range,
+                rs->scenario ? rs->scenario : "?", rs->status, rs->accel ? rs->accel : "?");
+        if (rs->provenance) {
+            char *text = cr_provenance_describe(rs->provenance);
             fprintf(out, "from %s\n", text);
             free(text);
-            cr_provenance_clear(&p);
         }
-        cr_error_clear();
         fprintf(out, "%-5s %-14s %-10s %-6s %-5s %s\n", "TEAM", "VM", "STATE", "AGENT", "ENTRY", "ADDRESSES");
-        size_t j;
-        json_t *vm;
-        json_array_foreach(json_object_get(r, "vms"), j, vm)
-        {
+        for (size_t j = 0; j < rs->n_vms; j++) {
+            const cr_range_status_vm *vm = &rs->vms[j];
             cr_buf addrs = {0};
-            size_t k;
-            json_t *a;
-            json_array_foreach(json_object_get(vm, "addresses"), k, a)
-            {
-                cr_buf_addf(&addrs, "%s%s (%s)", k ? ", " : "", json_string_value(json_object_get(a, "address")),
-                            json_string_value(json_object_get(a, "network")));
-            }
-            fprintf(out, "%-5d %-14s %-10s %-6s %-5s %s\n", (int)json_integer_value(json_object_get(vm, "team")),
-                    json_string_value(json_object_get(vm, "vm")), json_string_value(json_object_get(vm, "state")),
-                    json_is_true(json_object_get(vm, "agent")) ? "ready" : "-",
-                    json_is_true(json_object_get(vm, "entry")) ? "yes" : "", addrs.data ? addrs.data : "-");
+            for (size_t k = 0; k < vm->n_addresses; k++)
+                cr_buf_addf(&addrs, "%s%s (%s)", k ? ", " : "", vm->addresses[k].address, vm->addresses[k].network);
+            fprintf(out, "%-5d %-14s %-10s %-6s %-5s %s\n", vm->team, vm->vm, vm->state, vm->agent ? "ready" : "-",
+                    vm->entry ? "yes" : "", addrs.data ? addrs.data : "-");
             cr_buf_free(&addrs);
         }
     }

@@ -13,6 +13,7 @@
 #ifndef CRANGE_RANGE_H
 #define CRANGE_RANGE_H
 
+#include "catalog.h"
 #include "config.h"
 #include "virt.h"
 
@@ -77,10 +78,66 @@ void cr_down_report_free(cr_down_report *rep);
  * instant clones exist this costs a boot (about 4 CPU-s for tiny under TCG). */
 int cr_range_revert(const cr_config *c, const char *range, int team, const char *vm, cr_up_report *rep);
 
-/* Per team and VM: state, addresses, agent readiness. range NULL: every
- * range in the state folder or found in libvirt. New reference in *out. */
-int cr_range_status(json_t **out, const cr_config *c, const char *range);
-void cr_range_status_print(const json_t *status, FILE *out);
+/* ---- status: per team and VM, state, addresses and agent readiness */
+
+/* A planned address of a VM (a NIC with an address). */
+typedef struct cr_range_status_addr {
+    char *network;
+    char *address;
+    char *mac;
+} cr_range_status_addr;
+
+/* A VM planned in the range's database, or found in libvirt only. */
+typedef struct cr_range_status_vm {
+    int team;
+    char *vm;
+    char *domain;                    /* the libvirt domain */
+    char *host;                      /* its libvirt URI */
+    const char *state;               /* static: "running", "blocked", "paused", "shutting-down",
+                                      * "shut-off", "crashed", "suspended", "unknown", or
+                                      * "missing" when libvirt has no such domain */
+    bool agent;                      /* a running guest's agent answered a ping */
+    bool entry;                      /* the team's entry VM */
+    cr_range_status_addr *addresses; /* in NIC order; none for a VM found in libvirt only */
+    size_t n_addresses;
+} cr_range_status_vm;
+
+/* One range. Everything is owned by the cr_range_status_list holding it. */
+typedef struct cr_range_status {
+    char *range;
+    bool recorded;                   /* the range has a state database */
+    char *scenario;                  /* the scenario id; NULL when !recorded */
+    char *status;                    /* as recorded ("creating", "up", "failed", "down"),
+                                      * or "no state database" */
+    char *accel;                     /* "kvm" or "tcg"; NULL when !recorded */
+    int teams;                       /* 0 when !recorded */
+    char *scenario_digest;           /* hex; NULL when !recorded */
+    size_t networks;                 /* libvirt networks of the range */
+    size_t pools;                    /* libvirt storage pools of the range */
+    cr_range_status_vm *vms;         /* planned VMs by team, then VMs found in libvirt only */
+    size_t n_vms;
+    cr_provenance *provenance;       /* where the scenario came from; NULL when not recorded */
+} cr_range_status;
+
+typedef struct cr_range_status_list {
+    cr_range_status *ranges;
+    size_t n_ranges;
+} cr_range_status_list;
+
+/* The status of RANGE, or with range NULL of every range in the state
+ * folder or found in libvirt. On success *out is a new list (the caller's,
+ * for cr_range_status_list_free); on failure *out is NULL. CR_ENOTFOUND when
+ * RANGE has no database and libvirt has no VM or network of it. */
+int cr_range_status_list_new(cr_range_status_list **out, const cr_config *c, const char *range);
+void cr_range_status_list_free(cr_range_status_list *list); /* accepts NULL */
+
+/* The JSON form (`crange --json status`, the portal's health view): an
+ * object for one range, an array of them for a list. New references. */
+json_t *cr_range_status_json(const cr_range_status *status);
+json_t *cr_range_status_list_json(const cr_range_status_list *list);
+
+/* The table `crange status` prints. */
+void cr_range_status_list_print(const cr_range_status_list *list, FILE *out);
 
 /* Ranges known to the state folder or found in libvirt. */
 int cr_range_list(json_t **out, const cr_config *c);

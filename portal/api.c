@@ -470,10 +470,12 @@ static int admin_events(struct mg_connection *conn, cr_portal *p)
 
 static int admin_health(struct mg_connection *conn, cr_portal *p)
 {
-    json_t *status = NULL;
-    if (cr_range_status(&status, p->cfg, p->range) < 0)
+    cr_range_status_list *status = NULL;
+    if (cr_range_status_list_new(&status, p->cfg, p->range) < 0)
         return cr_http_error(conn, 500, "%s", cr_error_message());
-    return cr_http_json(conn, 200, json_pack("{s:o, s:o}", "ranges", status, "consoles", cr_console_list(p)));
+    json_t *ranges = cr_range_status_list_json(status);
+    cr_range_status_list_free(status);
+    return cr_http_json(conn, 200, json_pack("{s:o, s:o}", "ranges", ranges, "consoles", cr_console_list(p)));
 }
 
 /* A CSV cell: quoted, and a leading = + - @ made inert for spreadsheets. */

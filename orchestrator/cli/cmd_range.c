@@ -94,19 +94,17 @@ int cr_cmd_status(cr_config *cfg, int argc, char **argv)
     int npos, go = cr_cli_args(cmd, argc, argv, NULL, pos, &npos, 0, 1, "expected at most one RANGE");
     if (go != CR_CLI_GO)
         return go;
-    json_t *status = NULL;
-    if (cr_range_status(&status, cfg, npos ? pos[0] : NULL) < 0) {
-        json_decref(status);
+    cr_range_status_list *status = NULL;
+    if (cr_range_status_list_new(&status, cfg, npos ? pos[0] : NULL) < 0)
         return cr_cli_fail(cfg);
-    }
     if (cfg->json) {
-        cr_cli_print_json(npos ? json_incref(json_array_get(status, 0)) : json_incref(status));
-    } else if (json_array_size(status) == 0) {
+        cr_cli_print_json(npos ? cr_range_status_json(&status->ranges[0]) : cr_range_status_list_json(status));
+    } else if (status->n_ranges == 0) {
         printf("no ranges\n");
     } else {
-        cr_range_status_print(status, stdout);
+        cr_range_status_list_print(status, stdout);
     }
-    json_decref(status);
+    cr_range_status_list_free(status);
     return CR_EXIT_OK;
 }
 
