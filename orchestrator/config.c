@@ -60,3 +60,8 @@ char *cr_config_overlays(const cr_config *c, const char *range)
 {
     return cr_xasprintf("%s/overlays/%s", c->state_dir, range);
 }
+
+char *cr_config_templates(const cr_config *c)
+{
+    return cr_xasprintf("%s/templates", c->state_dir);
+}

@@ -33,5 +33,6 @@ void cr_config_free(cr_config *c);
 /* Paths under the state folder (new strings). */
 char *cr_config_images(const cr_config *c);              /* <state>/images */
 char *cr_config_overlays(const cr_config *c, const char *range); /* <state>/overlays/<range> */
+char *cr_config_templates(const cr_config *c);           /* <state>/templates (instant clones) */
 
 #endif

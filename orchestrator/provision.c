@@ -22,12 +22,13 @@ static void hash_str(crypto_generichash_state *h, const char *s)
     crypto_generichash_update(h, (const unsigned char *)s, strlen(s) + 1);
 }
 
-int cr_provision_digest(char out[65], const cr_scenario *s, const cr_plan_vm *pv)
+/* The digest of the first n steps (n = all: the VM's provisioning digest). */
+static int digest_steps(char out[65], const cr_scenario *s, const cr_plan_vm *pv, size_t n)
 {
     crypto_generichash_state h;
     crypto_generichash_init(&h, NULL, 0, 32);
     hash_str(&h, "crange.provision.v1");
-    for (size_t i = 0; i < pv->vm->n_steps; i++) {
+    for (size_t i = 0; i < n && i < pv->vm->n_steps; i++) {
         const cr_step *st = &pv->vm->steps[i];
         char kind[8];
         snprintf(kind, sizeof kind, "%d", st->kind);
@@ -60,6 +61,55 @@ int cr_provision_digest(char out[65], const cr_scenario *s, const cr_plan_vm *pv
     crypto_generichash_final(&h, d, sizeof d);
     cr_hex(out, d, sizeof d);
     return 0;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool strv_eq(char *const *a, char *const *b)
+{
+    size_t i = 0;
+    for (; a && b && a[i] && b[i]; i++)
+        if (strcmp(a[i], b[i]))
+            return false;
+    return (!a || !a[i]) && (!b || !b[i]);
+}
+
+/* Whether two steps do the same thing (a file's source is the same path in
+ * the same scenario folder, so the same bytes). */
+static bool step_eq(const cr_step *a, const cr_step *b)
+{
+    return a->kind == b->kind && str_eq(a->src, b->src) && a->content_len == b->content_len &&
+           (a->content == b->content || (a->content && b->content && !memcmp(a->content, b->content, a->content_len))) &&
+           str_eq(a->dest, b->dest) && a->mode == b->mode && str_eq(a->user, b->user) &&
+           str_eq(a->password, b->password) && str_eq(a->shell, b->shell) && strv_eq(a->groups, b->groups) &&
+           strv_eq(a->argv, b->argv) && a->timeout_s == b->timeout_s;
+}
+
+size_t cr_provision_shared_steps(const cr_plan_vm *const *vms, size_t n)
+{
+    if (n == 0)
+        return 0;
+    size_t shared = vms[0]->vm->n_steps;
+    for (size_t v = 1; v < n; v++) {
+        size_t k = 0;
+        while (k < shared && k < vms[v]->vm->n_steps && step_eq(&vms[0]->vm->steps[k], &vms[v]->vm->steps[k]))
+            k++;
+        shared = k;
+    }
+    return shared;
+}
+
+int cr_provision_digest(char out[65], const cr_scenario *s, const cr_plan_vm *pv)
+{
+    return digest_steps(out, s, pv, pv->vm->n_steps);
+}
+
+int cr_provision_prefix_digest(char out[65], const cr_scenario *s, const cr_plan_vm *pv, size_t n)
+{
+    return digest_steps(out, s, pv, n);
 }
 
 /* Re-reports the pending error as the failure of a step, at its line. */
@@ -157,33 +207,11 @@ static int set_addresses(virDomainPtr dom, const cr_plan_vm *pv)
     return 0;
 }
 
-int cr_provision_vm(virDomainPtr dom, const cr_scenario *s, const cr_plan_vm *pv, const cr_image *img,
-                    bool *applied)
+/* Runs steps [from, to) of the VM. */
+static int run_steps(virDomainPtr dom, const cr_scenario *s, const cr_plan_vm *pv, size_t from, size_t to)
 {
-    *applied = false;
-    char digest[65];
-    int rc = cr_provision_digest(digest, s, pv);
-    if (rc < 0)
-        return rc;
-
-    char *have = NULL;
-    size_t have_len = 0;
-    rc = cr_agent_read_file(&have, &have_len, dom, CR_PROVISION_MARKER, 4096);
-    if (rc == 0 && have_len >= 64 && !strncmp(have, digest, 64)) {
-        free(have);
-        return 0;
-    }
-    free(have);
-    if (rc < 0 && rc != CR_ENOTFOUND)
-        return rc;
-    cr_error_clear();
-
-    if (strcmp(img->boot, "kernel")) {
-        rc = set_addresses(dom, pv);
-        if (rc < 0)
-            return rc;
-    }
-    for (size_t i = 0; i < pv->vm->n_steps; i++) {
+    int rc = 0;
+    for (size_t i = from; i < to && i < pv->vm->n_steps; i++) {
         const cr_step *st = &pv->vm->steps[i];
         char what[300];
         switch (st->kind) {
@@ -232,8 +260,76 @@ int cr_provision_vm(virDomainPtr dom, const cr_scenario *s, const cr_plan_vm *pv
         if (rc < 0)
             return rc;
     }
+    return 0;
+}
+
+int cr_provision_vm(virDomainPtr dom, const cr_scenario *s, const cr_plan_vm *pv, const cr_image *img,
+                    bool *applied)
+{
+    *applied = false;
+    char digest[65];
+    int rc = cr_provision_digest(digest, s, pv);
+    if (rc < 0)
+        return rc;
+
+    char *have = NULL;
+    size_t have_len = 0;
+    rc = cr_agent_read_file(&have, &have_len, dom, CR_PROVISION_MARKER, 4096);
+    if (rc == 0 && have_len >= 64 && !strncmp(have, digest, 64)) {
+        free(have);
+        return 0;
+    }
+    free(have);
+    if (rc < 0 && rc != CR_ENOTFOUND)
+        return rc;
+    cr_error_clear();
+
+    /* A clone of a template (template.h) has the shared first steps done,
+     * and its addresses set: it says so, with the digest of those steps. */
+    size_t from = 0;
+    bool from_template = false;
+    rc = cr_agent_read_file(&have, &have_len, dom, CR_PROVISION_PREFIX_MARKER, 4096);
+    if (rc == 0) {
+        char want[65], got[65] = "";
+        unsigned long n = 0;
+        if (sscanf(have, "%64s %lu", got, &n) == 2 && n <= pv->vm->n_steps &&
+            cr_provision_prefix_digest(want, s, pv, n) == 0 && !strcmp(want, got)) {
+            from = n;
+            from_template = true;
+        }
+    } else if (rc != CR_ENOTFOUND) {
+        free(have);
+        return rc;
+    }
+    free(have);
+    cr_error_clear();
+
+    if (!from_template && strcmp(img->boot, "kernel")) {
+        rc = set_addresses(dom, pv);
+        if (rc < 0)
+            return rc;
+    }
+    rc = run_steps(dom, s, pv, from, pv->vm->n_steps);
+    if (rc < 0)
+        return rc;
     rc = cr_agent_write_file(dom, CR_PROVISION_MARKER, digest, 64, 0644, 30);
     if (rc == 0)
         *applied = true;
     return rc;
+}
+
+int cr_provision_template(virDomainPtr dom, const cr_scenario *s, const cr_plan_vm *pv, const cr_image *img,
+                          size_t n)
+{
+    char digest[65];
+    int rc = cr_provision_prefix_digest(digest, s, pv, n);
+    if (rc == 0 && strcmp(img->boot, "kernel"))
+        rc = set_addresses(dom, pv);
+    if (rc == 0)
+        rc = run_steps(dom, s, pv, 0, n);
+    if (rc < 0)
+        return rc;
+    char line[96];
+    int len = snprintf(line, sizeof line, "%s %zu\n", digest, n);
+    return cr_agent_write_file(dom, CR_PROVISION_PREFIX_MARKER, line, (size_t)len, 0644, 30);
 }

@@ -30,6 +30,7 @@
 #include "scenario.h"
 #include "score.h"
 #include "state.h"
+#include "template.h"
 #include "util.h"
 
 #include <libvirt/virterror.h>
@@ -99,6 +100,17 @@ typedef struct layer_entry {
     bool built;
 } layer_entry;
 
+/* VMs of the plan that share a template key (template.h). */
+typedef struct clone_group {
+    char key[65];
+    size_t first;       /* the VM the template is made from */
+    size_t shared_steps; /* the provisioning steps the template runs */
+    size_t in_plan;     /* VMs of the plan with this key */
+    size_t to_clone;    /* of them, not defined yet */
+    cr_template *t;     /* once made or found */
+    bool built;
+} clone_group;
+
 /* One run of up: what its phases hand on to each other and to the jobs. */
 typedef struct up_ctx {
     const cr_config *c;
@@ -130,6 +142,17 @@ typedef struct up_ctx {
     bool *defined, *started, *volume, *provisioned, *net_changed;
     double *vm_ms;
     int window;         /* guests booting at once; 0: all, without waiting */
+    /* instant clones: the template groups, and per VM its group (SIZE_MAX:
+     * booted) and whether this run restored it */
+    char *templates_root;
+    clone_group *groups;
+    size_t n_groups;
+    size_t *vm_group;
+    size_t *template_list; /* groups whose template this run needs */
+    size_t n_template_list;
+    size_t *clone_list; /* VMs to restore, indexes into plan->vms */
+    size_t n_clone_list;
+    bool *cloned;
 } up_ctx;
 
 static const cr_image *find_image(const up_ctx *x, const char *name)
@@ -159,12 +182,21 @@ static int job_network(size_t i, int w, void *ctx)
     return rc;
 }
 
+/* The disk a VM's overlay sits on: its role's layer, else its image's. */
+static const char *vm_backing(const up_ctx *x, size_t i, const cr_image *img)
+{
+    return x->vm_layer[i] != SIZE_MAX ? x->layers[x->vm_layer[i]].layer->disk : img->disk;
+}
+
 /* A VM's overlay is made once; if its role's layer has changed since (new
- * packages, say), the VM keeps the old one until it is recreated. Say so. */
+ * packages, say), the VM keeps the old one until it is recreated. Say so.
+ * A clone sits on its template's disk, which sits on the same chain. */
 static void warn_stale_backing(up_ctx *x, int w, const cr_plan_vm *pv, const char *want)
 {
     char *have = NULL;
-    if (cr_virt_volume_backing(&have, x->virt, w, x->plan->pool, pv->volume) == 0 && strcmp(have, want))
+    size_t troot = strlen(x->templates_root);
+    if (cr_virt_volume_backing(&have, x->virt, w, x->plan->pool, pv->volume) == 0 && strcmp(have, want) &&
+        !(strncmp(have, x->templates_root, troot) == 0 && have[troot] == '/'))
         cr_log_warn("team %d vm '%s' runs on %s, not on %s (its image or role changed); recreate it to use the "
                     "new one (crange down, or remove the VM from the scenario and run up twice)",
                     pv->team, pv->vm->name, have, want);
@@ -189,6 +221,8 @@ static int vm_error(const cr_plan_vm *pv, int rc)
 static int job_vm(size_t i, int w, void *ctx)
 {
     up_ctx *x = ctx;
+    if (x->cloned[i])
+        return 0; /* restored from its template, defined and running */
     const cr_plan_vm *pv = &x->plan->vms[i];
     const cr_image *img = find_image(x, pv->vm->image);
     char *overlay = NULL;
@@ -196,7 +230,7 @@ static int job_vm(size_t i, int w, void *ctx)
     double t0 = cr_now_seconds();
     if (img->disk) {
         /* A role's VM sits on the role's layer, which sits on the image. */
-        const char *backing = x->vm_layer[i] != SIZE_MAX ? x->layers[x->vm_layer[i]].layer->disk : img->disk;
+        const char *backing = vm_backing(x, i, img);
         char *vxml = cr_xml_volume(pv->volume, backing, img->disk_virtual_size);
         rc = cr_virt_ensure_volume(x->virt, w, x->plan->pool, pv->volume, vxml, &overlay, &x->volume[i]);
         free(vxml);
@@ -271,6 +305,9 @@ static int job_provision(size_t i, int w, void *ctx)
     int timeout = x->u->agent_timeout_s > 0 ? x->u->agent_timeout_s : DEFAULT_AGENT_TIMEOUT_S;
     if (rc == 0)
         rc = cr_agent_wait(dom, timeout);
+    bool resealed = false;
+    if (rc == 0)
+        rc = cr_template_reseal(dom, pv, &resealed);
     if (rc < 0) {
         rc = vm_error(pv, rc);
     } else {
@@ -654,6 +691,8 @@ static int up_reconcile(up_ctx *x)
     x->provisioned = cr_xcalloc(n_vms, sizeof(bool));
     x->net_changed = cr_xcalloc(n_nets, sizeof(bool));
     x->vm_ms = cr_xcalloc(n_vms, sizeof(double));
+    x->cloned = cr_xcalloc(n_vms ? n_vms : 1, sizeof(bool));
+    x->templates_root = cr_config_templates(x->c);
 
     cr_found found;
     int rc = cr_virt_scan(&found, x->virt, x->u->range);
@@ -675,6 +714,146 @@ static int up_overlay_pool(up_ctx *x)
 static int up_networks(up_ctx *x)
 {
     return run_phase(x, "networks", x->plan->n_nets, job_network, &x->rep->failed);
+}
+
+/* Makes (or finds) one group's template. In auto mode a failure is
+ * reported and the group's VMs boot instead. */
+static int job_template(size_t j, int w, void *ctx)
+{
+    up_ctx *x = ctx;
+    clone_group *cg = &x->groups[x->template_list[j]];
+    const cr_plan_vm *pv = &x->plan->vms[cg->first];
+    const cr_image *img = find_image(x, pv->vm->image);
+    int timeout = x->u->agent_timeout_s > 0 ? x->u->agent_timeout_s : DEFAULT_AGENT_TIMEOUT_S;
+    int rc = cr_template_ensure(&cg->t, &cg->built, x->virt, w, x->templates_root, cg->key, x->plan, pv,
+                                cg->shared_steps, img, img->disk ? vm_backing(x, cg->first, img) : NULL, x->domtype,
+                                timeout);
+    if (rc < 0 && x->u->clone == CR_CLONE_AUTO) {
+        cr_log_warn("team %d vm '%s': no template (%s); its %zu cop%s boot instead", pv->team, pv->vm->name,
+                    cr_error_message(), cg->to_clone, cg->to_clone == 1 ? "y" : "ies");
+        cr_error_clear();
+        return 0;
+    }
+    return rc < 0 ? vm_error(pv, rc) : 0;
+}
+
+/* Restores one VM from its group's template: its overlay on the template's
+ * disk, its own XML, the restore. */
+static int job_clone(size_t j, int w, void *ctx)
+{
+    up_ctx *x = ctx;
+    size_t i = x->clone_list[j];
+    const clone_group *cg = &x->groups[x->vm_group[i]];
+    if (!cg->t)
+        return 0; /* no template: job_vm boots it */
+    const cr_plan_vm *pv = &x->plan->vms[i];
+    const cr_image *img = find_image(x, pv->vm->image);
+    char *overlay = NULL;
+    int rc = 0;
+    double t0 = cr_now_seconds();
+    if (cg->t->disk) {
+        char *vxml = cr_xml_volume(pv->volume, cg->t->disk, img->disk_virtual_size);
+        rc = cr_virt_ensure_volume(x->virt, w, x->plan->pool, pv->volume, vxml, &overlay, &x->volume[i]);
+        free(vxml);
+    }
+    if (rc == 0) {
+        char *identity = cr_xml_domain(x->plan, pv, img, overlay, x->domtype);
+        char *scratch = cr_xasprintf("%s/%s.restore", x->overlay_dir, pv->volume);
+        rc = cr_template_clone(x->virt, w, cg->t, pv->domain, identity, scratch);
+        free(scratch);
+        free(identity);
+    }
+    free(overlay);
+    x->vm_ms[i] = (cr_now_seconds() - t0) * 1000.0;
+    if (rc < 0)
+        return vm_error(pv, rc);
+    x->cloned[i] = x->defined[i] = x->started[i] = true;
+    return 0;
+}
+
+/* Instant clones (template.h): groups the VMs by template key, makes each
+ * group's template once, and restores every VM not yet defined from it. */
+static int up_clones(up_ctx *x)
+{
+    size_t n = x->plan->n_vms;
+    x->vm_group = cr_xmalloc((n ? n : 1) * sizeof *x->vm_group);
+    x->clone_list = cr_xcalloc(n ? n : 1, sizeof *x->clone_list);
+    for (size_t i = 0; i < n; i++)
+        x->vm_group[i] = SIZE_MAX;
+    if (x->u->clone == CR_CLONE_NEVER || x->u->start_paused || x->u->no_provision || n == 0)
+        return 0;
+    cr_found found;
+    int rc = cr_virt_scan(&found, x->virt, x->u->range);
+    if (rc < 0)
+        return rc;
+    size_t cap = 0;
+    const cr_plan_vm **same = cr_xcalloc(n, sizeof *same);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const cr_plan_vm *pv = &x->plan->vms[i];
+        const cr_image *img = find_image(x, pv->vm->image);
+        /* The steps every team's copy of this VM shares go in the template. */
+        size_t n_same = 0;
+        for (size_t j = 0; j < n; j++)
+            if (!strcmp(x->plan->vms[j].vm->name, pv->vm->name))
+                same[n_same++] = &x->plan->vms[j];
+        size_t shared = cr_provision_shared_steps(same, n_same);
+        char key[65];
+        rc = cr_template_key(key, x->scenario, pv, shared, img, img->disk ? vm_backing(x, i, img) : NULL,
+                             x->domtype);
+        if (rc < 0)
+            break;
+        size_t g = 0;
+        while (g < x->n_groups && strcmp(x->groups[g].key, key))
+            g++;
+        if (g == x->n_groups) {
+            cr_grow(&x->groups, &cap, g + 1, sizeof *x->groups);
+            memset(&x->groups[g], 0, sizeof x->groups[g]);
+            memcpy(x->groups[g].key, key, sizeof key);
+            x->groups[g].first = i;
+            x->groups[g].shared_steps = shared;
+            x->n_groups++;
+        }
+        x->groups[g].in_plan++;
+        if (!cr_found_domain(&found, pv->domain)) {
+            x->vm_group[i] = g;
+            x->groups[g].to_clone++;
+        }
+    }
+    free(same);
+    cr_found_free(&found);
+    if (rc < 0)
+        return rc;
+    /* auto: only what repeats across teams is worth a template. */
+    size_t n_make = 0;
+    for (size_t g = 0; g < x->n_groups; g++) {
+        clone_group *cg = &x->groups[g];
+        bool use = cg->to_clone > 0 && (x->u->clone == CR_CLONE_ALWAYS || cg->in_plan > 1);
+        if (!use)
+            cg->to_clone = 0;
+        n_make += use;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (x->vm_group[i] != SIZE_MAX && x->groups[x->vm_group[i]].to_clone)
+            x->clone_list[x->n_clone_list++] = i;
+        else
+            x->vm_group[i] = SIZE_MAX;
+    }
+    if (n_make == 0)
+        return 0;
+    x->template_list = cr_xcalloc(n_make, sizeof *x->template_list);
+    for (size_t g = 0; g < x->n_groups; g++)
+        if (x->groups[g].to_clone)
+            x->template_list[x->n_template_list++] = g;
+    bool pool_changed = false;
+    rc = cr_mkdir_p(x->templates_root, 0700);
+    if (rc == 0)
+        rc = cr_virt_ensure_pool(x->virt, 0, CR_TEMPLATE_POOL, x->templates_root, &pool_changed);
+    if (rc < 0)
+        return rc;
+    rc = run_phase(x, "templates", x->n_template_list, job_template, &x->rep->failed);
+    if (rc < 0)
+        return rc;
+    return run_phase(x, "clones", x->n_clone_list, job_clone, &x->rep->failed);
 }
 
 /* Per VM: overlay, definition, and a paused start (job_vm). */
@@ -710,7 +889,10 @@ static void up_tally(up_ctx *x)
         rep->domains_defined += x->defined[i];
         rep->domains_started += x->started[i];
         rep->provisioned += x->provisioned[i];
+        rep->cloned += x->cloned[i];
     }
+    for (size_t g = 0; g < x->n_groups; g++)
+        rep->templates_built += x->groups[g].built;
     control_plane_stats(rep, x);
     rep->teams = x->scenario->n_teams;
     rep->vms = x->plan->n_vms;
@@ -758,6 +940,14 @@ static void up_ctx_clear(up_ctx *x)
     free(x->net_changed);
     free(x->vm_ms);
     free(x->overlay_dir);
+    for (size_t g = 0; g < x->n_groups; g++)
+        cr_template_free(x->groups[g].t);
+    free(x->groups);
+    free(x->vm_group);
+    free(x->template_list);
+    free(x->clone_list);
+    free(x->cloned);
+    free(x->templates_root);
     cr_plan_free(x->plan);
     cr_scenario_free(x->scenario);
     if (cr_virt_close(x->virt) > 0)
@@ -804,6 +994,8 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
     if (rc == 0)
         rc = up_networks(&x);
     if (rc == 0)
+        rc = up_clones(&x);
+    if (rc == 0)
         rc = up_vms(&x);
     if (rc == 0 && !u->start_paused)
         rc = up_start_guests(&x);
@@ -820,13 +1012,15 @@ cleanup:
 
 json_t *cr_up_report_json(const char *range, const cr_up_report *r)
 {
-    return json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:f, s:s, s:{s:f, s:f, s:f}}",
+    return json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:f, s:s, "
+                     "s:{s:f, s:f, s:f}}",
                      "range", range,
                      "teams", (json_int_t)r->teams, "vms", (json_int_t)r->vms, "networks", (json_int_t)r->networks,
                      "changes", "layers", (json_int_t)r->layers_built, "networks", (json_int_t)r->networks_changed,
                      "volumes",
                      (json_int_t)r->volumes_created, "defined", (json_int_t)r->domains_defined, "started",
-                     (json_int_t)r->domains_started, "provisioned", (json_int_t)r->provisioned, "removed",
+                     (json_int_t)r->domains_started, "provisioned", (json_int_t)r->provisioned, "templates",
+                     (json_int_t)r->templates_built, "cloned", (json_int_t)r->cloned, "removed",
                      (json_int_t)r->removed, "failed", (json_int_t)r->failed, "seconds", r->seconds, "accel",
                      !strcmp(r->domtype, "kvm") ? "kvm" : "tcg", "control_plane_ms", "p50", r->vm_ms_p50, "p95",
                      r->vm_ms_p95, "max", r->vm_ms_max);

@@ -31,7 +31,14 @@ typedef struct cr_up_opts {
     int agent_timeout_s;  /* 0: 600 */
     int boot_window;      /* guests booting at once; 0: the default (all of them up to 25 per host
                            * CPU, else 2 per CPU); CR_BOOT_ALL: all, without waiting */
+    int clone;            /* CR_CLONE_AUTO (0), CR_CLONE_ALWAYS or CR_CLONE_NEVER (template.h) */
 } cr_up_opts;
+
+/* cr_up_opts.clone. auto: VMs that repeat across teams (same template key)
+ * are restored from a template; a template that cannot be made is reported
+ * and its VMs boot instead. always: every new VM is, and a failure fails.
+ * never: every VM boots. */
+enum { CR_CLONE_AUTO = 0, CR_CLONE_ALWAYS = 1, CR_CLONE_NEVER = 2 };
 
 #define CR_BOOT_ALL (-1) /* cr_up_opts.boot_window: every guest at once */
 
@@ -46,6 +53,8 @@ typedef struct cr_up_report {
     size_t provisioned;
     size_t removed;         /* objects of teams or VMs no longer in the plan */
     size_t layers_built;    /* role layers this run had to build (layer.h) */
+    size_t templates_built; /* instant-clone templates this run had to make (template.h) */
+    size_t cloned;          /* VMs restored from a template instead of booted */
     size_t failed;
     double seconds;
     char domtype[8];        /* "kvm" or "qemu" */

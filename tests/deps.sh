@@ -9,7 +9,7 @@ set -eu
 
 packages="
   build-essential cmake pkg-config
-  libvirt-dev liblua5.4-dev libsqlite3-dev libjansson-dev libsodium-dev libcmocka-dev
+  libvirt-dev libxml2-dev liblua5.4-dev libsqlite3-dev libjansson-dev libsodium-dev libcmocka-dev
   libgit2-dev libcivetweb-dev
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils seabios ipxe-qemu dnsmasq-base
   busybox-static qemu-guest-agent linux-image-cloud-amd64 cpio e2fsprogs kmod

@@ -35,6 +35,10 @@ cp /bin/busybox "$root/bin/busybox"
 for applet in $(/bin/busybox --list); do
     [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
 done
+# qemu-ga (7.2) looks for hwclock at /sbin/hwclock only, and without it
+# refuses guest-set-time, which instant clones need to set the clock of a
+# guest restored from a memory image saved earlier.
+ln -s ../bin/busybox "$root/sbin/hwclock"
 
 # Kernel modules with their dependencies, in load order (virtio_ring before
 # virtio), as modprobe resolves them for the chosen kernel.

@@ -13,13 +13,14 @@
 int cr_cmd_up(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("up");
-    const char *name = NULL, *at = NULL;
+    const char *name = NULL, *at = NULL, *clone = "auto";
     int teams = 0, timeout = 0, window = -1;
     bool paused = false, no_provision = false;
     cr_optspec specs[] = {{"name", &name, NULL, NULL},           {"teams", NULL, NULL, &teams},
                           {"at", &at, NULL, NULL},
                           {"timeout", NULL, NULL, &timeout},     {"paused", NULL, &paused, NULL},
                           {"no-provision", NULL, &no_provision, NULL}, {"boot-window", NULL, NULL, &window},
+                          {"clone", &clone, NULL, NULL},
                           {0}};
     char *pos[argc + 1];
     int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 0, 1, "expected at most one scenario PATH");
@@ -31,6 +32,12 @@ int cr_cmd_up(cr_config *cfg, int argc, char **argv)
         return cr_cli_usage(cmd, "--teams must be between 1 and 999");
     if (window < -1 || window > 10000)
         return cr_cli_usage(cmd, "--boot-window must be between 0 and 10000");
+    int clone_mode = !strcmp(clone, "auto")     ? CR_CLONE_AUTO
+                     : !strcmp(clone, "always") ? CR_CLONE_ALWAYS
+                     : !strcmp(clone, "never")  ? CR_CLONE_NEVER
+                                                : -1;
+    if (clone_mode < 0)
+        return cr_cli_usage(cmd, "--clone must be auto, always or never");
 
     cr_up_opts u = {.path = npos ? pos[0] : NULL,
                     .at = at,
@@ -40,7 +47,8 @@ int cr_cmd_up(cr_config *cfg, int argc, char **argv)
                     .no_provision = no_provision,
                     .agent_timeout_s = timeout,
                     /* --boot-window 0: all at once; no option: the default */
-                    .boot_window = window == 0 ? CR_BOOT_ALL : window > 0 ? window : 0};
+                    .boot_window = window == 0 ? CR_BOOT_ALL : window > 0 ? window : 0,
+                    .clone = clone_mode};
     cr_up_report rep;
     int rc = cr_range_up(cfg, &u, &rep);
     if (rc < 0)
@@ -53,10 +61,14 @@ int cr_cmd_up(cr_config *cfg, int argc, char **argv)
         printf("range %s is up to date: %zu team%s, %zu VMs, nothing to do (%.1f s)\n", name, rep.teams,
                rep.teams == 1 ? "" : "s", rep.vms, rep.seconds);
     } else {
-        printf("range %s is up: %zu team%s, %zu VMs (%zu defined, %zu started, %zu provisioned), %zu networks, "
+        char cloned[80] = "";
+        if (rep.cloned)
+            snprintf(cloned, sizeof cloned, ", %zu cloned from %zu new template%s", rep.cloned, rep.templates_built,
+                     rep.templates_built == 1 ? "" : "s");
+        printf("range %s is up: %zu team%s, %zu VMs (%zu defined, %zu started, %zu provisioned%s), %zu networks, "
                "%s, %.1f s\n",
                name, rep.teams, rep.teams == 1 ? "" : "s", rep.vms, rep.domains_defined, rep.domains_started,
-               rep.provisioned, rep.networks, !strcmp(rep.domtype, "kvm") ? "KVM" : "TCG", rep.seconds);
+               rep.provisioned, cloned, rep.networks, !strcmp(rep.domtype, "kvm") ? "KVM" : "TCG", rep.seconds);
     }
     return CR_EXIT_OK;
 }
@@ -156,9 +168,10 @@ int cr_cmd_revert(cr_config *cfg, int argc, char **argv)
     if (cr_range_revert(cfg, pos[0], team, pos[2], &rep) < 0)
         return cr_cli_fail(cfg);
     if (cfg->json)
-        cr_cli_print_json(json_pack("{s:s, s:i, s:s, s:f}", "range", pos[0], "team", team, "vm", pos[2], "seconds",
-                                    rep.seconds));
+        cr_cli_print_json(json_pack("{s:s, s:i, s:s, s:b, s:f}", "range", pos[0], "team", team, "vm", pos[2],
+                                    "cloned", rep.cloned > 0, "seconds", rep.seconds));
     else
-        printf("team %d %s reverted to its starting point in %.1f s\n", team, pos[2], rep.seconds);
+        printf("team %d %s reverted to its starting point in %.1f s%s\n", team, pos[2], rep.seconds,
+               rep.cloned ? " (restored from its template)" : "");
     return CR_EXIT_OK;
 }

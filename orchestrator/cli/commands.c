@@ -21,7 +21,7 @@ const cr_command cr_commands[] = {
      "  --teams N        plan N teams (default: the scenario's own)\n"
      "  --name RANGE     derive names for this range; an existing range's own per-team values are shown\n"
      "  --show-secrets   include secret per-team values\n"},
-    {"up", cr_cmd_up, "up [PATH|catalog:NAME[/SUB]] --name RANGE [--teams N] [--at COMMIT] [--timeout S] [--paused] [--no-provision] [--boot-window N]",
+    {"up", cr_cmd_up, "up [PATH|catalog:NAME[/SUB]] --name RANGE [--teams N] [--at COMMIT] [--timeout S] [--paused] [--no-provision] [--boot-window N] [--clone auto|always|never]",
      "Create or complete a range: one isolated copy of the scenario per team. A reconcile: run it again after a "
      "failure or a kill and it finishes the job; on a complete range it changes nothing.",
      "Options:\n"
@@ -33,6 +33,9 @@ const cr_command cr_commands[] = {
      "  --no-provision   start VMs but do not provision them\n"
      "  --boot-window N  guests booting at once; each one whose agent answers lets the next in (default: all\n"
      "                   of them up to 25 per host CPU, else 2 per CPU; 0: all at once)\n"
+     "  --clone MODE     instant clones: a VM repeated across teams boots once, as a template saved with its\n"
+     "                   memory under <state>/templates, and every team's copy is restored from it in about a\n"
+     "                   second (auto, the default: VMs that repeat; always: every new VM; never: boot all)\n"
      "PATH may be left out for an existing range: its recorded scenario is used (a catalog scenario at its\n"
      "recorded commit). The range records where its scenario came from: catalog entry and commit, git work\n"
      "tree and commit, or an uncommitted path and its content hash (shown by status, score and report).\n"},

@@ -1,0 +1,201 @@
+/*
+ * clone.c: builds a clone's domain XML (clone.h) with libxml2: parses the
+ * template's saved XML and the XML generated for the clone, copies the
+ * identity fields from the second into the first, and serialises the result
+ * without an XML declaration, as libvirt writes its own.
+ */
+#include "clone.h"
+
+#include "err.h"
+#include "util.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlsave.h>
+#include <libxml/xpath.h>
+#include <string.h>
+
+static xmlDocPtr parse(const char *xml, const char *what)
+{
+    /* No network access, no entity expansion: the template's XML came from a
+     * file libvirt wrote, but a file on disk is still input. */
+    xmlDocPtr d = xmlReadMemory(xml, (int)strlen(xml), what, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                                                     XML_PARSE_NOWARNING);
+    if (!d)
+        cr_error_set(CR_EINVAL, "%s: not well-formed XML", what);
+    return d;
+}
+
+/* The nodes an XPath matches in doc (NULL when none; free with
+ * xmlXPathFreeObject). */
+static xmlXPathObjectPtr find(xmlDocPtr doc, const char *path)
+{
+    xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+    xmlXPathObjectPtr r = ctx ? xmlXPathEvalExpression((const xmlChar *)path, ctx) : NULL;
+    xmlXPathFreeContext(ctx);
+    if (r && (!r->nodesetval || r->nodesetval->nodeNr == 0)) {
+        xmlXPathFreeObject(r);
+        r = NULL;
+    }
+    return r;
+}
+
+static int count(xmlXPathObjectPtr r)
+{
+    return r ? r->nodesetval->nodeNr : 0;
+}
+
+/* Replaces the text of every node `path` matches in dst with the i-th match
+ * in src (attributes and elements alike). Counts must agree. */
+static int copy_values(xmlDocPtr dst, xmlDocPtr src, const char *path, const char *what)
+{
+    xmlXPathObjectPtr a = find(dst, path), b = find(src, path);
+    int rc = 0;
+    if (count(a) != count(b)) {
+        rc = cr_error_set(CR_EINVAL, "the clone has %d %s, its template %d", count(b), what, count(a));
+        goto cleanup;
+    }
+    for (int i = 0; i < count(a); i++) {
+        xmlChar *v = xmlNodeGetContent(b->nodesetval->nodeTab[i]);
+        const xmlChar *value = v ? v : (const xmlChar *)"";
+        xmlNodePtr n = a->nodesetval->nodeTab[i];
+        /* Set as text, never parsed: a value holding '&' or '<' stays text. */
+        if (n->type == XML_ATTRIBUTE_NODE) {
+            xmlSetProp(n->parent, n->name, value);
+        } else {
+            xmlNodeSetContent(n, NULL);
+            xmlAddChild(n, xmlNewDocText(dst, value));
+        }
+        xmlFree(v);
+    }
+cleanup:
+    xmlXPathFreeObject(a);
+    xmlXPathFreeObject(b);
+    return rc;
+}
+
+/* Removes every node path matches. */
+static void remove_all(xmlDocPtr doc, const char *path)
+{
+    xmlXPathObjectPtr r = find(doc, path);
+    for (int i = 0; i < count(r); i++) {
+        xmlUnlinkNode(r->nodesetval->nodeTab[i]);
+        xmlFreeNode(r->nodesetval->nodeTab[i]);
+    }
+    xmlXPathFreeObject(r);
+}
+
+/* Replaces dst's <metadata> with a copy of src's (or removes it). */
+static void copy_metadata(xmlDocPtr dst, xmlDocPtr src)
+{
+    xmlXPathObjectPtr s = find(src, "/domain/metadata");
+    remove_all(dst, "/domain/metadata");
+    if (s) {
+        xmlNodePtr copy = xmlDocCopyNode(s->nodesetval->nodeTab[0], dst, 1);
+        xmlXPathObjectPtr after = find(dst, "/domain/name");
+        if (copy && after)
+            xmlAddNextSibling(after->nodesetval->nodeTab[0], copy);
+        else if (copy)
+            xmlFreeNode(copy);
+        xmlXPathFreeObject(after);
+    }
+    xmlXPathFreeObject(s);
+}
+
+/* Serialises doc without an XML declaration into *out (new string). */
+static int dump(char **out, xmlDocPtr doc)
+{
+    int rc = 0;
+    xmlBufferPtr buf = xmlBufferCreate();
+    xmlSaveCtxtPtr save = buf ? xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL) : NULL;
+    if (!save || xmlSaveDoc(save, doc) < 0) {
+        rc = cr_error_set(CR_ERROR, "cannot write a domain XML");
+        if (save)
+            xmlSaveClose(save);
+    } else {
+        xmlSaveClose(save);
+        *out = cr_xstrndup((const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
+    }
+    xmlBufferFree(buf);
+    return rc;
+}
+
+int cr_clone_xml(char **out, const char *template_xml, const char *identity_xml)
+{
+    *out = NULL;
+    int rc = 0;
+    xmlDocPtr t = parse(template_xml, "the template's domain XML");
+    xmlDocPtr id = t ? parse(identity_xml, "the clone's domain XML") : NULL;
+    if (!t || !id) {
+        rc = CR_EINVAL;
+        goto cleanup;
+    }
+    if ((rc = copy_values(t, id, "/domain/name", "names")) < 0 ||
+        (rc = copy_values(t, id, "/domain/devices/disk/source/@file", "disk files")) < 0 ||
+        (rc = copy_values(t, id, "/domain/devices/interface/source/@network", "NICs")) < 0 ||
+        (rc = copy_values(t, id, "/domain/devices/interface/mac/@address", "NIC MACs")) < 0 ||
+        (rc = copy_values(t, id, "/domain/devices/serial/log/@file", "serial logs")) < 0 ||
+        (rc = copy_values(t, id, "/domain/os/cmdline", "kernel command lines")) < 0)
+        goto cleanup;
+    /* libvirt's live XML repeats the serial port's log under <console>,
+     * the generated one does not: the console logs where the serial does. */
+    xmlXPathObjectPtr serial = find(id, "/domain/devices/serial/log/@file");
+    xmlXPathObjectPtr console = find(t, "/domain/devices/console/log/@file");
+    xmlChar *log = serial ? xmlNodeGetContent(serial->nodesetval->nodeTab[0]) : NULL;
+    for (int i = 0; log && i < count(console); i++)
+        xmlSetProp(console->nodesetval->nodeTab[i]->parent, (const xmlChar *)"file", log);
+    xmlFree(log);
+    xmlXPathFreeObject(serial);
+    xmlXPathFreeObject(console);
+    remove_all(t, "/domain/uuid");
+    copy_metadata(t, id);
+    rc = dump(out, t);
+cleanup:
+    xmlFreeDoc(id);
+    xmlFreeDoc(t);
+    return rc;
+}
+
+int cr_clone_template_xml(char **out, const char *xml, const char *name, const char *console_log)
+{
+    *out = NULL;
+    xmlDocPtr d = parse(xml, "the template's domain XML");
+    if (!d)
+        return CR_EINVAL;
+    xmlXPathObjectPtr r = find(d, "/domain/name");
+    int rc = r ? 0 : cr_error_set(CR_EINVAL, "the template's domain XML has no name");
+    if (rc == 0) {
+        xmlNodeSetContent(r->nodesetval->nodeTab[0], NULL);
+        xmlAddChild(r->nodesetval->nodeTab[0], xmlNewDocText(d, (const xmlChar *)name));
+    }
+    xmlXPathFreeObject(r);
+    r = find(d, "/domain/devices/*/log/@file");
+    for (int i = 0; rc == 0 && i < count(r); i++)
+        xmlSetProp(r->nodesetval->nodeTab[i]->parent, (const xmlChar *)"file", (const xmlChar *)console_log);
+    xmlXPathFreeObject(r);
+    remove_all(d, "/domain/uuid");
+    remove_all(d, "/domain/metadata");
+    if (rc == 0)
+        rc = dump(out, d);
+    xmlFreeDoc(d);
+    return rc;
+}
+
+int cr_clone_macs(char ***out, size_t *n, const char *xml)
+{
+    *out = NULL;
+    *n = 0;
+    xmlDocPtr d = parse(xml, "the template's domain XML");
+    if (!d)
+        return CR_EINVAL;
+    xmlXPathObjectPtr r = find(d, "/domain/devices/interface/mac/@address");
+    *out = cr_xcalloc((size_t)count(r) + 1, sizeof **out);
+    for (int i = 0; i < count(r); i++) {
+        xmlChar *v = xmlNodeGetContent(r->nodesetval->nodeTab[i]);
+        (*out)[(*n)++] = cr_xstrdup(v ? (const char *)v : "");
+        xmlFree(v);
+    }
+    xmlXPathFreeObject(r);
+    xmlFreeDoc(d);
+    return 0;
+}

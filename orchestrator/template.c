@@ -1,0 +1,372 @@
+/*
+ * template.c: instant-clone templates (template.h): the key, the cache under
+ * <state>/templates, making a template (boot, provision, mark, save), the
+ * restore of a clone, and the reseal of a restored guest through its agent.
+ * Relies on virt.h for XML and volumes, clone.h for the clone's XML,
+ * saveimage.h for the save image, provision.h and agent.h in the guest.
+ */
+#include "template.h"
+
+#include "agent.h"
+#include "clone.h"
+#include "err.h"
+#include "log.h"
+#include "provision.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <libvirt/virterror.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define KEY_VERSION "crange.template.v1"
+
+static void hash_str(crypto_generichash_state *h, const char *s)
+{
+    if (!s)
+        s = "";
+    crypto_generichash_update(h, (const unsigned char *)s, strlen(s) + 1);
+}
+
+static void hash_num(crypto_generichash_state *h, unsigned long long v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llu", v);
+    hash_str(h, buf);
+}
+
+int cr_template_key(char out[65], const cr_scenario *s, const cr_plan_vm *pv, size_t shared_steps,
+                    const cr_image *img, const char *backing, const char *domtype)
+{
+    char prov[65];
+    int rc = cr_provision_prefix_digest(prov, s, pv, shared_steps);
+    if (rc < 0)
+        return rc;
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, 32);
+    hash_str(&h, KEY_VERSION);
+    hash_str(&h, domtype);
+    hash_str(&h, img->name);
+    hash_str(&h, img->recipe_hash);
+    hash_str(&h, backing);
+    hash_str(&h, pv->vm->name); /* the hostname */
+    hash_num(&h, pv->vm->memory_mib);
+    hash_num(&h, pv->vm->vcpus);
+    hash_num(&h, pv->vm->gateway);
+    hash_num(&h, pv->n_nics);
+    for (size_t k = 0; k < pv->n_nics; k++) {
+        hash_num(&h, pv->nics[k].nic->addr);
+        hash_num(&h, (unsigned long long)pv->nics[k].pnet->net->prefix);
+    }
+    /* The command line names each NIC by its MAC, which differs per team;
+     * the guest matches MAC to address at boot, so the NIC's place is what
+     * defines the template. */
+    char *cmd = img->kernel ? cr_kernel_cmdline(pv, img) : NULL;
+    for (size_t k = 0; cmd && k < pv->n_nics; k++) {
+        char *at;
+        while ((at = strstr(cmd, pv->nics[k].mac)))
+            memset(at, '0' + (int)(k % 10), strlen(pv->nics[k].mac));
+    }
+    hash_str(&h, cmd);
+    free(cmd);
+    hash_num(&h, shared_steps);
+    hash_str(&h, prov);
+    unsigned char d[32];
+    crypto_generichash_final(&h, d, sizeof d);
+    cr_hex(out, d, sizeof d);
+    return 0;
+}
+
+void cr_template_free(cr_template *t)
+{
+    if (!t)
+        return;
+    free(t->disk);
+    free(t->memory);
+    cr_saveimage_free(&t->image);
+    free(t);
+}
+
+/* Boots the template domain, provisions and marks it, and saves it to
+ * memory_tmp. The domain is transient: the save ends it. */
+static int make(cr_virt *v, int w, const char *name, const char *disk, const char *memory_tmp, const cr_plan *p,
+                const cr_plan_vm *pv, size_t shared_steps, const cr_image *img, const char *domtype,
+                int agent_timeout_s)
+{
+    virConnectPtr c = cr_virt_conn(v, w);
+    char *own = cr_xml_domain(p, pv, img, disk, domtype);
+    char *log = cr_console_log_path(name);
+    char *xml = NULL;
+    virDomainPtr d = NULL;
+    int rc = cr_clone_template_xml(&xml, own, name, log);
+    if (rc < 0)
+        goto cleanup;
+    /* A template domain left by an up killed half-way goes first. */
+    virDomainPtr old = virDomainLookupByName(c, name);
+    if (old) {
+        virDomainDestroy(old);
+        virDomainFree(old);
+    }
+    virResetLastError();
+    d = virDomainCreateXML(c, xml, 0);
+    if (!d) {
+        rc = cr_error_set(CR_ERROR, "template %s: %s", name, virGetLastErrorMessage());
+        goto cleanup;
+    }
+    if ((rc = cr_agent_wait(d, agent_timeout_s)) < 0)
+        goto fail;
+    if ((rc = cr_provision_template(d, p->scenario, pv, img, shared_steps)) < 0)
+        goto fail;
+    cr_buf marker = {0};
+    for (size_t k = 0; k < pv->n_nics; k++)
+        cr_buf_addf(&marker, "%s\n", pv->nics[k].mac);
+    rc = cr_agent_write_file(d, CR_TEMPLATE_MARKER, marker.data ? marker.data : "", marker.len, 0600, 30);
+    cr_buf_free(&marker);
+    if (rc < 0)
+        goto fail;
+    /* Written back now, so that the template's disk holds what its memory
+     * believes is on disk; a clone's writes then go to its own overlay. */
+    const char *sync_argv[] = {"/bin/sync", NULL};
+    cr_exec_result res;
+    if (cr_agent_exec(&res, d, sync_argv, NULL, 0, 60) == 0)
+        cr_exec_result_free(&res);
+    cr_error_clear();
+    if (virDomainSaveFlags(d, memory_tmp, NULL, VIR_DOMAIN_SAVE_RUNNING) < 0) {
+        rc = cr_error_set(CR_ERROR, "saving template %s: %s", name, virGetLastErrorMessage());
+        goto fail;
+    }
+    goto cleanup;
+fail:
+    virDomainDestroy(d);
+cleanup:
+    if (d)
+        virDomainFree(d);
+    free(xml);
+    free(log);
+    free(own);
+    return rc;
+}
+
+static int open_saved(cr_template *t)
+{
+    int rc = cr_saveimage_read(&t->image, t->memory);
+    if (rc == 0 && t->disk && !cr_path_exists(t->disk))
+        rc = cr_error_set(CR_ENOTFOUND, "template %.12s has a memory image but no disk (%s)", t->key, t->disk);
+    return rc;
+}
+
+int cr_template_ensure(cr_template **out, bool *built, cr_virt *v, int w, const char *root, const char *key,
+                       const cr_plan *p, const cr_plan_vm *pv, size_t shared_steps, const cr_image *img,
+                       const char *backing, const char *domtype, int agent_timeout_s)
+{
+    *out = NULL;
+    *built = false;
+    int rc = cr_mkdir_p(root, 0700);
+    if (rc < 0)
+        return rc;
+    cr_template *t = cr_xcalloc(1, sizeof *t);
+    snprintf(t->key, sizeof t->key, "%s", key);
+    t->memory = cr_xasprintf("%s/%s.save", root, key);
+    t->disk = backing ? cr_xasprintf("%s/%s.qcow2", root, key) : NULL;
+    char *lock = cr_xasprintf("%s/%s.lock", root, key);
+    char *tmp = cr_xasprintf("%s/%s.save.tmp", root, key);
+    char *name = cr_xasprintf("crange-template-%.16s", key);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+        rc = cr_error_set(CR_ERROR, "%s: %s", lock, strerror(errno));
+        goto cleanup;
+    }
+    if (cr_path_exists(t->memory)) {
+        rc = open_saved(t);
+        if (rc == 0)
+            goto cleanup;
+        cr_log_warn("remaking template %.12s: %s", key, cr_error_message());
+        cr_error_clear();
+        cr_saveimage_free(&t->image);
+        unlink(t->memory);
+    }
+    cr_log_info("making template %.12s from team %d vm '%s' (booted once for every team, %zu shared step%s)", key,
+                pv->team, pv->vm->name, shared_steps, shared_steps == 1 ? "" : "s");
+    bool changed = false;
+    if (t->disk) {
+        /* A fresh disk each time: one left by an interrupted make may hold
+         * writes of a guest that was never saved. */
+        char *vol = cr_xasprintf("%s.qcow2", key);
+        cr_virt_remove_volume(v, w, CR_TEMPLATE_POOL, vol);
+        cr_error_clear();
+        char *vxml = cr_xml_volume(vol, backing, img->disk_virtual_size);
+        char *path = NULL;
+        rc = cr_virt_ensure_volume(v, w, CR_TEMPLATE_POOL, vol, vxml, &path, &changed);
+        free(path);
+        free(vxml);
+        free(vol);
+        if (rc < 0)
+            goto cleanup;
+    }
+    unlink(tmp);
+    rc = make(v, w, name, t->disk, tmp, p, pv, shared_steps, img, domtype, agent_timeout_s);
+    if (rc == 0 && rename(tmp, t->memory) < 0)
+        rc = cr_error_set(CR_ERROR, "%s: %s", t->memory, strerror(errno));
+    if (rc == 0)
+        rc = open_saved(t);
+    if (rc == 0)
+        *built = true;
+    else
+        unlink(tmp);
+cleanup:
+    if (fd >= 0)
+        close(fd); /* releases the lock */
+    free(name);
+    free(tmp);
+    free(lock);
+    if (rc < 0)
+        cr_template_free(t);
+    else
+        *out = t;
+    return rc;
+}
+
+int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml,
+                      const char *scratch)
+{
+    char *xml = NULL;
+    int rc = cr_clone_xml(&xml, t->image.xml, identity_xml);
+    if (rc == 0)
+        rc = cr_saveimage_write(scratch, &t->image, t->memory, xml);
+    if (rc < 0)
+        goto cleanup;
+    virConnectPtr c = cr_virt_conn(v, w);
+    if (virDomainRestoreFlags(c, scratch, NULL, VIR_DOMAIN_SAVE_RUNNING) < 0) {
+        rc = cr_error_set(CR_ERROR, "restoring from template %.12s: %s", t->key, virGetLastErrorMessage());
+        goto cleanup;
+    }
+    /* Restored domains are transient; defining what libvirt made of the
+     * XML (with the UUID it gave the clone) makes it persistent, like every
+     * other VM of the range. */
+    virDomainPtr d = virDomainLookupByName(c, name);
+    char *live = d ? virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE) : NULL;
+    virDomainPtr def = live ? virDomainDefineXML(c, live) : NULL;
+    if (!def)
+        rc = cr_error_set(CR_ERROR, "defining a clone of template %.12s: %s", t->key, virGetLastErrorMessage());
+    if (def)
+        virDomainFree(def);
+    if (d)
+        virDomainFree(d);
+    free(live);
+cleanup:
+    unlink(scratch);
+    free(xml);
+    return rc;
+}
+
+/* Runs as root through the agent; stdin is 64 bytes of host randomness. The
+ * MACs to give the NICs are the arguments, in NIC order; the template's are
+ * in the marker, in the same order. */
+static const char reseal_script[] =
+    "set -e\n"
+    "m=" CR_TEMPLATE_MARKER "\n"
+    "[ -e \"$m\" ] || exit 0\n"
+    "if [ -x /usr/libexec/crange/crange-reseed ]; then /usr/libexec/crange/crange-reseed\n"
+    "else head -c 64 > /dev/urandom; fi\n"
+    "i=0\n"
+    "for new in \"$@\"; do\n"
+    "  i=$((i + 1)); old=$(sed -n \"${i}p\" \"$m\")\n"
+    "  [ -n \"$old\" ] && [ \"$old\" != \"$new\" ] || continue\n"
+    "  for d in /sys/class/net/*; do\n"
+    "    if [ \"$(cat \"$d/address\")\" = \"$old\" ]; then ip link set dev \"${d##*/}\" address \"$new\"; fi\n"
+    "  done\n"
+    "done\n"
+    "ip neigh flush all >/dev/null 2>&1 || true\n"
+    "if [ -e /etc/machine-id ]; then\n"
+    "  tr -d '-' < /proc/sys/kernel/random/uuid > /etc/machine-id.crange && mv /etc/machine-id.crange /etc/machine-id\n"
+    "  if [ -e /var/lib/dbus/machine-id ]; then cp /etc/machine-id /var/lib/dbus/machine-id; fi\n"
+    "fi\n"
+    "if ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1 && command -v ssh-keygen >/dev/null; then\n"
+    "  rm -f /etc/ssh/ssh_host_*\n"
+    "  ssh-keygen -A >/dev/null\n"
+    "  systemctl try-restart ssh >/dev/null 2>&1 || true\n"
+    "fi\n"
+    "rm -f \"$m\"\n";
+
+int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, bool *resealed)
+{
+    *resealed = false;
+    char *have = NULL;
+    size_t len = 0;
+    int rc = cr_agent_read_file(&have, &len, dom, CR_TEMPLATE_MARKER, 4096);
+    free(have);
+    if (rc == CR_ENOTFOUND) {
+        cr_error_clear();
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    /* The clock first: the guest's is where the template's stopped. qemu-ga
+     * sets it, then writes it to the RTC (tiny has /sbin/hwclock for it). */
+    json_t *cmd = json_pack("{s:s, s:{s:I}}", "execute", "guest-set-time", "arguments", "time",
+                            (json_int_t)cr_wall_ms() * 1000000);
+    json_t *ret = NULL;
+    rc = cr_agent_command(&ret, dom, cmd, 30);
+    json_decref(cmd);
+    json_decref(ret);
+    if (rc < 0) {
+        cr_log_warn("team %d vm '%s': guest-set-time: %s; setting the clock with date", pv->team, pv->vm->name,
+                    cr_error_message());
+        cr_error_clear();
+        char when[32];
+        snprintf(when, sizeof when, "@%lld", (long long)(cr_wall_ms() / 1000));
+        const char *argv[] = {"/bin/date", "-u", "-s", when, NULL};
+        cr_exec_result res;
+        if (cr_agent_exec(&res, dom, argv, NULL, 0, 30) == 0)
+            cr_exec_result_free(&res);
+        cr_error_clear();
+    }
+    unsigned char seed[64];
+    randombytes_buf(seed, sizeof seed);
+    const char *argv[8 + 16] = {"/bin/sh", "-c", reseal_script, "reseal"};
+    size_t a = 4;
+    for (size_t k = 0; k < pv->n_nics && a < sizeof argv / sizeof *argv - 1; k++)
+        argv[a++] = pv->nics[k].mac;
+    argv[a] = NULL;
+    cr_exec_result res;
+    rc = cr_agent_exec(&res, dom, argv, seed, sizeof seed, 120);
+    sodium_memzero(seed, sizeof seed);
+    if (rc == 0) {
+        if (res.exit_code != 0 || res.signal) {
+            const char *why = res.err_len ? res.err : "";
+            rc = cr_error_set(CR_ERROR, "team %d vm '%s': resealing the clone exited with %d: %.*s", pv->team,
+                              pv->vm->name, res.exit_code, (int)strcspn(why, "\n"), why);
+        }
+        cr_exec_result_free(&res);
+    }
+    if (rc == 0)
+        *resealed = true;
+    return rc;
+}
+
+int cr_template_list(char ***keys, size_t *n, const char *root)
+{
+    *keys = NULL;
+    *n = 0;
+    size_t cap = 0;
+    DIR *dir = opendir(root);
+    if (!dir)
+        return errno == ENOENT ? 0 : cr_error_set(CR_ERROR, "%s: %s", root, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        size_t l = strlen(e->d_name);
+        if (l != 64 + 5 || strcmp(e->d_name + 64, ".save"))
+            continue;
+        cr_grow(keys, &cap, *n + 2, sizeof **keys);
+        (*keys)[(*n)++] = cr_xstrndup(e->d_name, 64);
+        (*keys)[*n] = NULL;
+    }
+    closedir(dir);
+    return 0;
+}

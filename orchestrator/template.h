@@ -1,0 +1,86 @@
+/*
+ * template.h: instant clones (issue 12). A VM that repeats across teams is
+ * booted and provisioned once, as a template, and saved with its memory;
+ * every team's copy is then restored from that memory image under its own
+ * identity (clone.h, saveimage.h) instead of booting.
+ *
+ * A template is defined by everything that makes its memory and disk: the
+ * image (name and recipe hash) or role layer under it, the accelerator,
+ * memory and vCPUs, NIC count, the kernel command line with the MACs taken
+ * out, and the provisioning steps every team's copy shares (the first steps,
+ * up to the first that differs between teams: a per-team password, say).
+ * Its key is a hash of those, so a second `up` of the same scenario, in
+ * this range or another, finds the template already made. Each clone runs
+ * its own remaining steps after the restore (provision.h's prefix marker).
+ *
+ * The cache, <state>/templates/ (pool "crange-templates"):
+ *   <key>.qcow2   the template's disk at save time: the read-only backing of
+ *                 every clone's overlay (never written after the save)
+ *   <key>.save    libvirt's save image: header, XML, QEMU's stream
+ *   <key>.lock    flock, so that two `up`s never build one template twice
+ * The .save appears (by rename) only once complete: a kill -9 while a
+ * template is made leaves no .save, and the next `up` makes it again.
+ *
+ * What clones share, and why it is safe: the template's disk (read-only,
+ * under each clone's own overlay) and, until it is reset, its memory: the
+ * guest's clock, its MACs, its random state, machine-id and SSH host keys.
+ * cr_template_reseal resets each of those through the agent right after the
+ * restore; a guest marks itself a template (/etc/crange/template, holding its
+ * MACs) before the save, so that a clone not yet resealed (up killed just
+ * after the restore) is found and resealed by the next `up`.
+ */
+#ifndef CRANGE_TEMPLATE_H
+#define CRANGE_TEMPLATE_H
+
+#include "image.h"
+#include "plan.h"
+#include "saveimage.h"
+#include "virt.h"
+
+#include <libvirt/libvirt.h>
+#include <stdbool.h>
+
+#define CR_TEMPLATE_POOL "crange-templates"
+#define CR_TEMPLATE_MARKER "/etc/crange/template"
+
+typedef struct cr_template {
+    char key[65];
+    char *disk;           /* <root>/<key>.qcow2; NULL for a diskless image */
+    char *memory;         /* <root>/<key>.save */
+    cr_saveimage image;   /* memory's header and XML */
+} cr_template;
+
+/* The template key of a VM (hex) whose first shared_steps steps go into the
+ * template. backing is the disk its overlay would sit on (the image's or its
+ * role layer's), or NULL. */
+int cr_template_key(char out[65], const cr_scenario *s, const cr_plan_vm *pv, size_t shared_steps,
+                    const cr_image *img, const char *backing, const char *domtype);
+
+/* Opens the template `key` under root, making it first when it is not there
+ * (built says which): boots pv's VM as a transient domain on pv's networks
+ * (its disk an overlay of backing, in pool CR_TEMPLATE_POOL over root, which
+ * the caller ensures), waits for its agent, runs its shared
+ * steps, marks it, and saves it. *out is freed with cr_template_free. */
+int cr_template_ensure(cr_template **out, bool *built, cr_virt *v, int w, const char *root, const char *key,
+                       const cr_plan *p, const cr_plan_vm *pv, size_t shared_steps, const cr_image *img,
+                       const char *backing, const char *domtype, int agent_timeout_s);
+void cr_template_free(cr_template *t);
+
+/* Restores a clone of t as domain `name`: identity_xml is the XML crange
+ * generates for it (its overlay must already exist, on t->disk); scratch is where
+ * the clone's save image is written and then removed. The clone runs and is
+ * persistent when this returns 0. */
+int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml,
+                      const char *scratch);
+
+/* If the guest is a clone not yet resealed (its marker is there): sets its
+ * clock, gives its NICs pv's MACs and flushes its neighbours, stirs host
+ * randomness into its pool and reseeds it, and regenerates machine-id and
+ * SSH host keys where the guest has them; then removes the marker.
+ * *resealed says whether it did. */
+int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, bool *resealed);
+
+/* Template keys under root (NULL-terminated new array of new strings). */
+int cr_template_list(char ***keys, size_t *n, const char *root);
+
+#endif

@@ -1,0 +1,96 @@
+#!/bin/sh
+# Instant clones (issue 12) on the demo for 3 teams: every VM repeats across
+# teams, so each is booted once as a template and restored for every team.
+# The clones must be VMs of their own team: own MACs, clock, random state,
+# per-team files and flags, reachable only within the team; a second range
+# reuses the templates; revert restores a VM's starting point by the same
+# means; a kill -9 during cloning converges; down keeps the template cache.
+. "$(dirname "$0")/lib.sh"
+track_range cl
+track_range cl2
+track_range cl3
+
+templates=$CRANGE_STATE/templates
+out=$(crange --json up "$DEMO" --name cl --teams 3)
+assert_eq 9 "$(printf '%s\n' "$out" | jq .changes.cloned)" "all 9 VMs of 3 teams are clones"
+assert_eq 3 "$(printf '%s\n' "$out" | jq .changes.templates)" "of 3 templates, one per VM"
+assert_eq 3 "$(ls "$templates"/*.save | wc -l)" "the templates are in the cache"
+st=$(crange --json status cl)
+assert_eq 9 "$(printf '%s\n' "$st" | jq '[.vms[] | select(.state == "running" and .agent == true)] | length')" \
+    "every clone runs and its agent answers"
+assert_eq 9 "$(virsh -q list --persistent --name | grep -c '^crange\.cl\.')" "the clones are persistent domains"
+
+now=$(date +%s)
+for t in 1 2 3; do
+    # Reaches its own victim through its own router, with the team's token.
+    tok=$(crange exec cl $t attacker -- wget -qO- http://10.20.0.20/token.txt) || fail "team $t: the victim is not reachable"
+    own=$(crange exec cl $t victim -- cat /srv/www/token.txt)
+    assert_eq "$own" "$tok" "team $t's attacker reads its own team's token"
+    printf '%s\n' "$tok" >>"$WORK/tokens"
+    crange --json submit cl $t token "$tok" | jq -e '.verdict == "correct"' >/dev/null ||
+        fail "team $t: its per-team flag is not accepted on a clone"
+    # The NICs carry the plan's MACs, unique within the team.
+    macs=""
+    for vm in attacker router victim; do
+        macs="$macs $(crange exec cl $t $vm -- sh -c 'cat /sys/class/net/eth*/address')"
+    done
+    want=$(printf '%s\n' "$st" | jq -r --argjson t $t '[.vms[] | select(.team == $t) | .addresses[].mac] | sort | join(" ")')
+    got=$(printf '%s\n' $macs | sort | tr '\n' ' ' | sed 's/ $//')
+    assert_eq "$want" "$got" "team $t's guests use the plan's MACs"
+    [ "$(printf '%s\n' $macs | sort | uniq -d)" = "" ] || fail "team $t has a MAC twice: $macs"
+    # The clock is the host's, not the template's; the template's mark is gone.
+    g=$(crange exec cl $t attacker -- date +%s)
+    [ $((g - now)) -le 30 ] && [ $((now - g)) -le 30 ] || fail "team $t's clock is off by $((g - now)) s"
+    crange exec cl $t router -- test ! -e /etc/crange/template || fail "team $t's router was not resealed"
+    crange exec cl $t attacker -- head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >>"$WORK/random"
+    echo >>"$WORK/random"
+done
+assert_eq 3 "$(sort -u "$WORK/tokens" | wc -l)" "every team has its own token"
+assert_eq 3 "$(sort -u "$WORK/random" | wc -l)" "the clones' random streams differ"
+ok "3 teams of clones: own addresses, MACs, clock, token and flag; random streams differ"
+
+# The attacker's first step sets a per-team password, so its template has
+# no step: the trainee account is made in each clone, after the restore.
+for t in 1 2 3; do
+    crange exec cl $t attacker -- grep -q '^trainee:' /etc/passwd || fail "team $t's attacker has no trainee account"
+done
+ok "each clone ran its own per-team steps after the restore"
+
+# Revert: a deleted file comes back, by a restore from the template.
+crange exec cl 2 victim -- rm /srv/www/token.txt
+out=$(crange --json revert cl 2 victim)
+assert_eq true "$(printf '%s\n' "$out" | jq .cloned)" "revert restores the VM from its template"
+assert_eq "$(sed -n 2p "$WORK/tokens")" "$(crange exec cl 2 victim -- cat /srv/www/token.txt)" \
+    "the reverted VM has its team's token again"
+
+# A second range of the same scenario boots nothing.
+out=$(crange --json up "$DEMO" --name cl2 --teams 2)
+assert_eq 0 "$(printf '%s\n' "$out" | jq .changes.templates)" "a second range makes no template"
+assert_eq 6 "$(printf '%s\n' "$out" | jq .changes.cloned)" "and clones all its VMs"
+crange down cl2 --purge >/dev/null
+assert_eq 3 "$(ls "$templates"/*.save | wc -l)" "down keeps the template cache"
+
+# kill -9 while cloning, then up again: it converges.
+"$CRANGE_BIN" up "$DEMO" --name cl3 --teams 3 >"$WORK/cl3.log" 2>&1 &
+up=$!
+i=0
+until [ "$(virsh -q list --name | grep -c '^crange\.cl3\.')" -ge 1 ] || [ $i -ge 600 ]; do sleep 0.05; i=$((i + 1)); done
+kill -9 $up
+wait $up 2>/dev/null || true
+crange up "$DEMO" --name cl3 --teams 3 >/dev/null || fail "up after a kill -9 during cloning failed"
+st=$(crange --json status cl3)
+assert_eq 9 "$(printf '%s\n' "$st" | jq '[.vms[] | select(.state == "running" and .agent == true)] | length')" \
+    "after a kill -9 while cloning, up converges"
+for t in 1 2 3; do
+    crange exec cl3 $t attacker -- test ! -e /etc/crange/template || fail "team $t of cl3 was not resealed"
+    crange exec cl3 $t attacker -- wget -qO- http://10.20.0.20/token.txt >/dev/null || fail "team $t of cl3 is broken"
+done
+assert_eq 0 "$(virsh -q list --all --name | grep -c '^crange-template-')" "no template domain is left behind"
+ok "a kill -9 during cloning converges"
+
+# --clone never boots every VM.
+crange down cl3 --purge >/dev/null
+out=$(crange --json up "$DEMO" --name cl3 --teams 2 --clone never)
+assert_eq 0 "$(printf '%s\n' "$out" | jq .changes.cloned)" "--clone never boots every VM"
+out=$(expect_fail crange up "$DEMO" --name cl3 --clone sometimes)
+assert_contains "$out" "--clone must be auto, always or never" "a bad --clone value is refused"
