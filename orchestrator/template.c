@@ -16,6 +16,8 @@
 
 #include <dirent.h>
 #include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -90,6 +92,8 @@ void cr_template_free(cr_template *t)
     free(t->disk);
     free(t->memory);
     cr_saveimage_free(&t->image);
+    if (t->lockfd >= 0)
+        close(t->lockfd);
     free(t);
 }
 
@@ -171,6 +175,7 @@ int cr_template_ensure(cr_template **out, bool *built, cr_virt *v, int w, const 
     if (rc < 0)
         return rc;
     cr_template *t = cr_xcalloc(1, sizeof *t);
+    t->lockfd = -1;
     snprintf(t->key, sizeof t->key, "%s", key);
     t->memory = cr_xasprintf("%s/%s.save", root, key);
     t->disk = backing ? cr_xasprintf("%s/%s.qcow2", root, key) : NULL;
@@ -220,8 +225,14 @@ int cr_template_ensure(cr_template **out, bool *built, cr_virt *v, int w, const 
     else
         unlink(tmp);
 cleanup:
+    /* Held shared while the template is in use, so that `image prune`
+     * (which takes it exclusively) never removes it under an up. */
+    if (rc == 0 && fd >= 0 && flock(fd, LOCK_SH) == 0) {
+        t->lockfd = fd;
+        fd = -1;
+    }
     if (fd >= 0)
-        close(fd); /* releases the lock */
+        close(fd);
     free(name);
     free(tmp);
     free(lock);
@@ -316,8 +327,10 @@ int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, bool *resealed)
     json_decref(cmd);
     json_decref(ret);
     if (rc < 0) {
-        cr_log_warn("team %d vm '%s': guest-set-time: %s; setting the clock with date", pv->team, pv->vm->name,
-                    cr_error_message());
+        /* debian-12 has no hwclock (util-linux-extra), which qemu-ga 7.2
+         * needs for guest-set-time even when given the time. */
+        cr_log_debug("team %d vm '%s': guest-set-time: %s; setting the clock with date", pv->team, pv->vm->name,
+                     cr_error_message());
         cr_error_clear();
         char when[32];
         snprintf(when, sizeof when, "@%lld", (long long)(cr_wall_ms() / 1000));
@@ -369,4 +382,88 @@ int cr_template_list(char ***keys, size_t *n, const char *root)
     }
     closedir(dir);
     return 0;
+}
+
+/* The backing file of every volume in every crange storage pool (a range's
+ * overlays), as a newline-separated list in *out. */
+static int backing_files(cr_buf *out, virConnectPtr c)
+{
+    virStoragePoolPtr *pools = NULL;
+    int n = virConnectListAllStoragePools(c, &pools, 0);
+    if (n < 0)
+        return cr_error_set(CR_ERROR, "listing storage pools: %s", virGetLastErrorMessage());
+    for (int i = 0; i < n; i++) {
+        const char *pname = virStoragePoolGetName(pools[i]);
+        virStorageVolPtr *vols = NULL;
+        int nv = pname && !strncmp(pname, "crange.", 7) && virStoragePoolIsActive(pools[i]) == 1
+                     ? virStoragePoolListAllVolumes(pools[i], &vols, 0)
+                     : 0;
+        for (int k = 0; k < nv; k++) {
+            char *xml = virStorageVolGetXMLDesc(vols[k], 0);
+            xmlDocPtr d = xml ? xmlReadMemory(xml, (int)strlen(xml), "volume", NULL, XML_PARSE_NONET) : NULL;
+            xmlXPathContextPtr ctx = d ? xmlXPathNewContext(d) : NULL;
+            xmlXPathObjectPtr r = ctx ? xmlXPathEvalExpression((const xmlChar *)"string(/volume/backingStore/path)", ctx)
+                                      : NULL;
+            if (r && r->stringval && *r->stringval)
+                cr_buf_addf(out, "%s\n", (const char *)r->stringval);
+            xmlXPathFreeObject(r);
+            xmlXPathFreeContext(ctx);
+            xmlFreeDoc(d);
+            free(xml);
+            virStorageVolFree(vols[k]);
+        }
+        free(vols);
+        virStoragePoolFree(pools[i]);
+    }
+    free(pools);
+    virResetLastError();
+    return 0;
+}
+
+int cr_template_prune(char ***removed, size_t *n, cr_virt *v, const char *root, bool dry_run)
+{
+    *removed = NULL;
+    *n = 0;
+    char **keys = NULL;
+    size_t nk = 0, cap = 0;
+    cr_buf used = {0};
+    int rc = cr_template_list(&keys, &nk, root);
+    if (rc == 0 && nk)
+        rc = backing_files(&used, cr_virt_conn(v, 0));
+    for (size_t i = 0; rc == 0 && i < nk; i++) {
+        char *disk = cr_xasprintf("%s/%s.qcow2\n", root, keys[i]);
+        bool in_use = used.data && strstr(used.data, disk);
+        free(disk);
+        if (in_use)
+            continue;
+        char *lock = cr_xasprintf("%s/%s.lock", root, keys[i]);
+        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        /* An up holds it while it clones: skip that template. */
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            if (!dry_run) {
+                char *vol = cr_xasprintf("%s.qcow2", keys[i]);
+                char *save = cr_xasprintf("%s/%s.save", root, keys[i]);
+                char *qcow = cr_xasprintf("%s/%s.qcow2", root, keys[i]);
+                if (cr_virt_remove_volume(v, 0, CR_TEMPLATE_POOL, vol) < 0)
+                    cr_error_clear(); /* no pool (libvirtd restarted): the file goes below */
+                unlink(save);
+                unlink(qcow);
+                unlink(lock);
+                free(qcow);
+                free(save);
+                free(vol);
+            }
+            cr_grow(removed, &cap, *n + 2, sizeof **removed);
+            (*removed)[(*n)++] = cr_xstrdup(keys[i]);
+            (*removed)[*n] = NULL;
+        }
+        if (fd >= 0)
+            close(fd);
+        free(lock);
+    }
+    for (size_t i = 0; i < nk; i++)
+        free(keys[i]);
+    free(keys);
+    cr_buf_free(&used);
+    return rc;
 }

@@ -48,6 +48,7 @@ typedef struct cr_template {
     char *disk;           /* <root>/<key>.qcow2; NULL for a diskless image */
     char *memory;         /* <root>/<key>.save */
     cr_saveimage image;   /* memory's header and XML */
+    int lockfd;           /* <key>.lock, held shared while in use (-1: none) */
 } cr_template;
 
 /* The template key of a VM (hex) whose first shared_steps steps go into the
@@ -82,5 +83,10 @@ int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, bool *resealed);
 
 /* Template keys under root (NULL-terminated new array of new strings). */
 int cr_template_list(char ***keys, size_t *n, const char *root);
+
+/* Removes the templates no range's overlay sits on (found through libvirt's
+ * storage pools), except those an `up` holds at this moment; *removed lists
+ * their keys (NULL-terminated, new strings). dry_run: only list them. */
+int cr_template_prune(char ***removed, size_t *n, cr_virt *v, const char *root, bool dry_run);
 
 #endif

@@ -41,6 +41,8 @@ root=$work/root
 # The action helper: setgid, so it must be a binary (see crange-action.c).
 # Linked against the host's glibc, which is Debian 12's, as the guest's is.
 cc -O2 -Wall -Wextra -o "$work/crange-action" "$here/crange-action.c"
+# The reseed helper of instant clones, shared with tiny.
+cc -O2 -Wall -Wextra -o "$work/crange-reseed" "$here/../common/crange-reseed.c"
 
 # essential-hook: before the kernel is installed, so that its initramfs is
 # made once, with our module list. customize-hook: our files and settings.
@@ -54,7 +56,7 @@ mmdebstrap --variant=minbase --mode=root --format=directory --quiet \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --essential-hook="cp -R '$here/initramfs/.' \"\$1/\"" \
-    --customize-hook="sh '$here/customize.sh' \"\$1\" '$work/crange-action'" \
+    --customize-hook="sh '$here/customize.sh' \"\$1\" '$work/crange-action' '$work/crange-reseed'" \
     bookworm "$root" \
     "deb $mirror bookworm main" \
     "deb $mirror bookworm-updates main" \

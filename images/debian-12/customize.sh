@@ -1,9 +1,10 @@
 #!/bin/sh
-# customize.sh ROOT HELPER: mmdebstrap's customize hook for debian-12. Runs
+# customize.sh ROOT HELPER RESEED: mmdebstrap's customize hook for debian-12. Runs
 # on the host as root after every package is installed in ROOT.
 set -eu
-root=${1:?usage: customize.sh ROOT HELPER}
-helper=${2:?usage: customize.sh ROOT HELPER}
+root=${1:?usage: customize.sh ROOT HELPER RESEED}
+helper=${2:?usage: customize.sh ROOT HELPER RESEED}
+reseed=${3:?usage: customize.sh ROOT HELPER RESEED}
 here=$(cd "$(dirname "$0")" && pwd)
 in_root() { chroot "$root" "$@"; }
 
@@ -15,6 +16,7 @@ in_root groupadd --system crange
 install -o root -g 0 -m 0755 "$helper" "$root/usr/libexec/crange/crange-action"
 in_root chgrp crange /usr/libexec/crange/crange-action
 chmod 2755 "$root/usr/libexec/crange/crange-action"
+install -o root -g 0 -m 0755 "$reseed" "$root/usr/libexec/crange/crange-reseed"
 # Every interactive bash, for every user, loads the hook.
 printf '\n# crange: record typed commands in the trainee action log.\n[ -r /etc/crange/bash-hook.sh ] && . /etc/crange/bash-hook.sh\n' \
     >> "$root/etc/bash.bashrc"

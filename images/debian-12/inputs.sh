@@ -11,3 +11,5 @@ for f in /var/lib/apt/lists/*_dists_bookworm*_InRelease; do
     [ -r "$f" ] || continue
     printf '%s %s\n' "${f##*/}" "$(sed -n 's/^Date: //p' "$f" | head -n 1)"
 done
+# Shared sources outside the recipe folder.
+sha256sum "$(dirname "$0")/../common/crange-reseed.c" | cut -d' ' -f1

@@ -18,7 +18,7 @@ kver=${CRANGE_TINY_KVER:-$(ls /lib/modules | grep -- '-cloud-amd64$' | sort -V |
 [ -n "$kver" ] || { echo "build.sh: no linux-image-cloud-amd64 kernel under /lib/modules (apt-get install linux-image-cloud-amd64)" >&2; exit 1; }
 kernel=/boot/vmlinuz-$kver
 [ -r "$kernel" ] || { echo "build.sh: $kernel is missing" >&2; exit 1; }
-for tool in busybox qemu-ga cpio gzip mke2fs qemu-img modprobe; do
+for tool in busybox qemu-ga cpio gzip mke2fs qemu-img modprobe cc; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || [ -x "/sbin/$tool" ] ||
         { echo "build.sh: $tool is not installed" >&2; exit 1; }
 done
@@ -61,6 +61,11 @@ cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 # Our init, inittab and shell profile.
 cp -R "$here/rootfs/." "$root/"
 chmod 0755 "$root/init" "$root/sbin/"crange-*
+
+# The reseed helper of instant clones (../common/crange-reseed.c), linked
+# against the glibc copied above for qemu-ga.
+mkdir -p "$root/usr/libexec/crange"
+cc -O2 -Wall -Wextra -o "$root/usr/libexec/crange/crange-reseed" "$here/../common/crange-reseed.c"
 
 # Reproducible archive: fixed times, sorted names, no owner variance.
 find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +

@@ -40,6 +40,36 @@ static void check(report *r, const char *name, const char *result, const char *f
     json_array_append_new(r->checks, json_pack("{s:s, s:s, s:s}", "check", name, "result", result, "detail", detail));
 }
 
+/* A number from a sysfs file, or -1. */
+static long long sysfs_num(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long long v = -1;
+    if (f) {
+        if (fscanf(f, "%lld", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+/* Kernel same-page merging: instant clones of one template start with the
+ * same memory, which KSM can share between them. Reported, never changed:
+ * the host's settings are the administrator's. */
+static void ksm(report *r)
+{
+    long long run = sysfs_num("/sys/kernel/mm/ksm/run");
+    long long sharing = sysfs_num("/sys/kernel/mm/ksm/pages_sharing");
+    long page = sysconf(_SC_PAGESIZE);
+    if (run < 0)
+        check(r, "ksm", "warn", "this kernel has no KSM: clones of a template do not share their memory");
+    else if (run == 0)
+        check(r, "ksm", "warn", "off: clones of a template would share their identical memory with it on "
+                                "(echo 1 > /sys/kernel/mm/ksm/run; see BENCHMARKS.md)");
+    else
+        check(r, "ksm", "ok", "on: %.1f MiB of guest memory shared now", sharing > 0 ? sharing * page / 1048576.0 : 0.0);
+}
+
 static bool in_path(const char *tool)
 {
     const char *path = getenv("PATH");
@@ -151,6 +181,8 @@ int cr_cmd_doctor(cr_config *cfg, int argc, char **argv)
     else
         check(&r, "tools", "ok", "qemu-img, busybox, cpio, mke2fs, qemu-ga, modprobe");
     cr_buf_free(&missing);
+
+    ksm(&r);
 
     cr_virt *v = NULL;
     if (cr_virt_open(&v, cfg->connect, 1) < 0) {

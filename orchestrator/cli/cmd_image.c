@@ -1,11 +1,14 @@
 /*
- * cmd_image.c: `crange image build NAME`, `image list` and `image verify`,
- * the CLI side of the image store (image.h).
+ * cmd_image.c: `crange image build NAME`, `image list`, `image verify` and
+ * `image prune`, the CLI side of the image store (image.h) and of the
+ * instant-clone templates kept beside it (template.h).
  */
 #include "cli.h"
 #include "commands.h"
 #include "err.h"
 #include "image.h"
+#include "template.h"
+#include "virt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,5 +104,42 @@ int cr_cmd_image_verify(cr_config *cfg, int argc, char **argv)
         cr_cli_print_json(json_pack("{s:s, s:b}", "image", pos[0], "intact", 1));
     else
         printf("image %s: every file matches its checksum\n", pos[0]);
+    return CR_EXIT_OK;
+}
+
+int cr_cmd_image_prune(cr_config *cfg, int argc, char **argv)
+{
+    const cr_command *cmd = cr_cli_find("image prune");
+    bool dry_run = false;
+    cr_optspec specs[] = {{"dry-run", NULL, &dry_run, NULL}, {0}};
+    char *pos[argc + 1];
+    int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 0, 0, "expected no arguments");
+    if (go != CR_CLI_GO)
+        return go;
+    cr_virt *v = NULL;
+    char *root = cr_config_templates(cfg);
+    char **removed = NULL;
+    size_t n = 0;
+    int rc = cr_virt_open(&v, cfg->connect, 1);
+    if (rc == 0)
+        rc = cr_template_prune(&removed, &n, v, root, dry_run);
+    cr_virt_close(v);
+    free(root);
+    if (rc < 0)
+        return cr_cli_fail(cfg);
+    if (cfg->json) {
+        json_t *keys = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(keys, json_string(removed[i]));
+        cr_cli_print_json(json_pack("{s:o, s:b}", "templates", keys, "dry_run", dry_run));
+    } else {
+        for (size_t i = 0; i < n; i++)
+            printf("%s template %.12s\n", dry_run ? "would remove" : "removed", removed[i]);
+        printf("%zu template%s %s; templates a range uses are kept\n", n, n == 1 ? "" : "s",
+               dry_run ? "unused" : "removed");
+    }
+    for (size_t i = 0; i < n; i++)
+        free(removed[i]);
+    free(removed);
     return CR_EXIT_OK;
 }

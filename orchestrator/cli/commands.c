@@ -148,5 +148,10 @@ const cr_command cr_commands[] = {
      NULL},
     {"image verify", cr_cmd_image_verify, "image verify NAME", "Check a built image's files against its checksums.",
      NULL},
+    {"image prune", cr_cmd_image_prune, "image prune [--dry-run]",
+     "Remove the instant-clone templates (<state>/templates) that no range's VMs sit on; `down` keeps them so "
+     "that the next `up` of the same scenario boots nothing.",
+     "Options:\n"
+     "  --dry-run        only list what would be removed\n"},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -22,6 +22,7 @@ int cr_cmd_doctor(cr_config *cfg, int argc, char **argv);
 int cr_cmd_image_build(cr_config *cfg, int argc, char **argv);
 int cr_cmd_image_list(cr_config *cfg, int argc, char **argv);
 int cr_cmd_image_verify(cr_config *cfg, int argc, char **argv);
+int cr_cmd_image_prune(cr_config *cfg, int argc, char **argv);
 int cr_cmd_run(cr_config *cfg, int argc, char **argv);
 int cr_cmd_score(cr_config *cfg, int argc, char **argv);
 int cr_cmd_submit(cr_config *cfg, int argc, char **argv);

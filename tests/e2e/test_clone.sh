@@ -94,3 +94,12 @@ out=$(crange --json up "$DEMO" --name cl3 --teams 2 --clone never)
 assert_eq 0 "$(printf '%s\n' "$out" | jq .changes.cloned)" "--clone never boots every VM"
 out=$(expect_fail crange up "$DEMO" --name cl3 --clone sometimes)
 assert_contains "$out" "--clone must be auto, always or never" "a bad --clone value is refused"
+
+# image prune keeps what a range sits on, and removes the rest.
+assert_eq 0 "$(crange --json image prune --dry-run | jq '.templates | length')" "prune keeps the templates range cl uses"
+crange down cl --purge >/dev/null
+crange down cl3 --purge >/dev/null
+assert_eq 3 "$(crange --json image prune --dry-run | jq '.templates | length')" "with no range left, 3 are unused"
+assert_eq 3 "$(ls "$templates"/*.save | wc -l)" "--dry-run removes nothing"
+crange image prune >/dev/null
+assert_eq 0 "$(ls "$templates" | grep -c '\.save$\|\.qcow2$' || true)" "image prune removes the unused templates"
