@@ -15,7 +15,13 @@
 #   down.tsv       N networks up_s down_s domains networks pools (left after down)
 #   scale.tsv      N seconds peak_rss_kib
 #   checks.tsv     run checks seconds p50_ms p95_ms max_ms
-# BENCH_SECTIONS picks sections (default: "up control down scale checks");
+#   clones.tsv     as up.tsv, for instant clones against booting: crange
+#                  (booting, --clone never), crange-cold (templates made in
+#                  the run), crange-warm (templates cached), virsh, vagrant
+#   ksm.tsv        N ksm qemu_rss_mib ksm_shared_mib (warm clones, KSM as
+#                  found, then on; the host's settings are put back)
+# BENCH_SECTIONS picks sections (default: "up control down scale checks"; "clones" is
+# bench/run.sh's part of its own);
 # BENCH_NS the sizes of the up comparison (default "10 50 100"), BENCH_TOOLS
 # its tools (default "crange virsh vagrant").
 set -eu
@@ -80,7 +86,15 @@ count_left() {
 up_one() { # tool N
     tool=$1 n=$2 nets=$(( ($2 + 9) / 10 ))
     log "up: $tool, $n VMs on $nets networks"
-    case $tool in crange) prefix=crange.u$n. ;; virsh) prefix=vs$n. ;; vagrant) prefix=vg$n. ;; esac
+    out=${UP_TSV:-$BENCH_RESULTS/up.tsv}
+    case $tool in crange*) prefix=crange.u$n. ;; virsh) prefix=vs$n. ;; vagrant) prefix=vg$n. ;; esac
+    case $tool in
+    crange-cold) rm -rf "$CRANGE_STATE/templates" ;;
+    crange-warm) # the templates, made beforehand and not timed
+        rm -rf "$CRANGE_STATE/templates"
+        $b up "$flat" --name warm --teams 1 --clone always >/dev/null 2>&1 || log "making the templates failed"
+        $b down warm --purge >/dev/null 2>&1 ;;
+    esac
     if [ "$tool" = vagrant ]; then
         # Transient, so that nothing is written to /etc/libvirt/storage,
         # which the private libvirtd shares with the host.
@@ -93,7 +107,9 @@ up_one() { # tool N
     "$BENCH_WAIT" --t0 "$t0" --timeout $((300 + 10 * n)) "$prefix" "$n" > "$work/wait.json" &
     wp=$!
     case $tool in
-    crange) timed $b up "$flat" --name u$n --teams $nets --no-provision >"$work/tool.log" 2>&1 ;;
+    crange) timed $b up "$flat" --name u$n --teams $nets --no-provision --clone never >"$work/tool.log" 2>&1 ;;
+    crange-boot) timed $b up "$flat" --name u$n --teams $nets --clone never >"$work/tool.log" 2>&1 ;;
+    crange-cold|crange-warm) timed $b up "$flat" --name u$n --teams $nets --clone auto >"$work/tool.log" 2>&1 ;;
     virsh) timed sh "$CRANGE_SOURCE/bench/virsh-up.sh" "$prefix" "$n" "$nets" "$img" "$work/virsh" >"$work/tool.log" 2>&1 ;;
     vagrant) (cd "$work/vagrant" && export BENCH_N=$n BENCH_NETS=$nets BENCH_PREFIX=$prefix BENCH_KERNEL=$img/vmlinuz \
               BENCH_INITRD=$img/initrd.img BENCH_CMDLINE="$base_cmdline" &&
@@ -105,16 +121,47 @@ up_one() { # tool N
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$n" "$(secs "$t0" "$t1")" "$(jq .all_running_s "$w")" \
         "$(jq .last_ready_s "$w")" "$(jq .boot_cpu_s_sum "$w")" "$(jq .cpu_floor_s "$w")" "$(cpu_of "$work/cpu.txt")" \
         "$(awk -v a="$l0" -v b="$(lvcpu)" 'BEGIN { printf "%.2f", b - a }')" "$(jq .others_cores "$w")" "$(jq .ready "$w")" \
-        >> "$BENCH_RESULTS/up.tsv"
-    tail -n 1 "$BENCH_RESULTS/up.tsv" >&2
+        >> "$out"
+    tail -n 1 "$out" >&2
+    [ "$tool" != crange-warm ] || ksm_measure "$n"
     wipe
     settle
+}
+
+# Memory of the warm clones just brought up: the QEMU processes' RSS with
+# KSM as the host has it, then with KSM on (pages_to_scan 1000) after 30 s;
+# the host's KSM settings are put back as they were.
+ksm_measure() { # N
+    k=/sys/kernel/mm/ksm
+    [ -w "$k/run" ] || { log "no KSM here"; return 0; }
+    rss() { for f in /run/libvirt/qemu/*.pid; do cat "/proc/$(cat "$f")/status" 2>/dev/null; done |
+            awk '/^VmRSS/ { s += $2 } END { printf "%.0f", s / 1024 }'; }
+    shared() { awk -v p="$(getconf PAGESIZE)" '{ printf "%.0f", $1 * p / 1048576 }' "$k/pages_sharing"; }
+    run0=$(cat "$k/run") scan0=$(cat "$k/pages_to_scan")
+    printf '%s\t%s\t%s\t%s\n' "$1" "as-found-$run0" "$(rss)" "$(shared)" >> "$BENCH_RESULTS/ksm.tsv"
+    echo 1000 > "$k/pages_to_scan"; echo 1 > "$k/run"
+    sleep "${BENCH_KSM_S:-30}"
+    printf '%s\t%s\t%s\t%s\n' "$1" "on-30s" "$(rss)" "$(shared)" >> "$BENCH_RESULTS/ksm.tsv"
+    echo "$scan0" > "$k/pages_to_scan"; echo "$run0" > "$k/run"
+    tail -n 2 "$BENCH_RESULTS/ksm.tsv" >&2
 }
 
 section_up() {
     : > "$BENCH_RESULTS/up.tsv"
     for n in $sizes; do
         for tool in ${BENCH_TOOLS:-crange virsh vagrant}; do up_one $tool "$n"; done
+    done
+}
+
+# Instant clones (issue 12) against booting, for a class-sized range:
+# every tool up to all agents ready, as in section_up.
+section_clones() {
+    : > "$BENCH_RESULTS/clones.tsv"
+    : > "$BENCH_RESULTS/ksm.tsv"
+    for n in ${BENCH_CLONE_NS:-30}; do
+        for tool in ${BENCH_CLONE_TOOLS:-crange-boot crange-cold crange-warm virsh vagrant}; do
+            UP_TSV=$BENCH_RESULTS/clones.tsv up_one "$tool" "$n"
+        done
     done
 }
 

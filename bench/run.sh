@@ -14,13 +14,13 @@
 # bench/up-time.svg (bench/report.sh), and all of it into BENCHMARKS.md.
 #
 # For a shorter run while developing, pick parts:
-#   BENCH_PARTS="range compare events scenarios portal"   (default: all; empty: only
+#   BENCH_PARTS="range compare clones events scenarios portal"   (default: all; empty: only
 #                                         redo the report from bench/results)
 #   BENCH_SECTIONS, BENCH_NS, ...         (see bench/compare.sh)
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: must run as root (private libvirtd, VMs)" >&2; exit 1; }
-parts=${BENCH_PARTS-range compare events scenarios portal}
+parts=${BENCH_PARTS-range compare clones events scenarios portal}
 sh tests/deps.sh
 sh bench/deps.sh
 build=${CRANGE_BUILD:-$PWD/build}
@@ -32,8 +32,13 @@ export BENCH_RESULTS=${BENCH_RESULTS:-$PWD/bench/results}
 # BENCH_QEMU_CONF= (empty) keeps libvirt's defaults.
 export CRANGE_TEST_QEMU_CONF=${BENCH_QEMU_CONF-$PWD/bench/qemu.conf}
 mkdir -p "$BENCH_RESULTS"
-if [ -n "$parts" ]; then
+# The machine header's date and load describe the range and side-by-side
+# parts; the portal and clones parts, run on their own, record theirs in
+# their own sections and leave the header as it was.
+main_parts=$(printf '%s\n' $parts | grep -v -x -e portal -e clones || true)
+if [ -n "$main_parts" ]; then
     uptime | sed 's/^ *//' > "$BENCH_RESULTS/uptime.txt"
+    date -u +%Y-%m-%dT%H:%MZ > "$BENCH_RESULTS/measured.txt"
     echo "bench: load at start: $(cat "$BENCH_RESULTS/uptime.txt")" >&2
 fi
 
@@ -48,13 +53,17 @@ for p in $parts; do
     scenarios) echo "bench: the incident scenarios (bench/scenarios.sh)" >&2
                tests/e2e/netns-run.sh sh bench/scenarios.sh > "$BENCH_RESULTS/scenarios.md.new" &&
                    mv "$BENCH_RESULTS/scenarios.md.new" "$BENCH_RESULTS/scenarios.md" ;;
+    clones) echo "bench: instant clones against booting (bench/compare.sh, section clones)" >&2
+            { date -u +%Y-%m-%dT%H:%MZ; uptime | sed 's/^ *//'; } > "$BENCH_RESULTS/clones-when.txt"
+            BENCH_SECTIONS=clones tests/e2e/netns-run.sh sh bench/compare.sh
+            uptime | sed 's/^ *//' >> "$BENCH_RESULTS/clones-when.txt" ;;
     portal) echo "bench: the portal under a class (bench/portal.sh)" >&2
             tests/e2e/netns-run.sh sh bench/portal.sh > "$BENCH_RESULTS/portal.md.new" &&
                 mv "$BENCH_RESULTS/portal.md.new" "$BENCH_RESULTS/portal.md" ;;
     *) echo "bench/run.sh: unknown part '$p'" >&2; exit 2 ;;
     esac
 done
-[ -z "$parts" ] || uptime | sed 's/^ *//' > "$BENCH_RESULTS/uptime-end.txt"
+[ -z "$main_parts" ] || uptime | sed 's/^ *//' > "$BENCH_RESULTS/uptime-end.txt"
 
 side=$(mktemp)
 trap 'rm -f "$side"' EXIT
@@ -79,7 +88,7 @@ sh bench/report.sh > "$side"
     echo "- $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
     echo "- libvirt $(virsh --version), $(qemu-system-x86_64 --version | head -n 1)"
     echo "- TCG (KVM is broken on this host: QEMU aborts on an MSR; \`crange doctor\` shows it)"
-    echo "- measured $(date -u +%Y-%m-%dT%H:%MZ) with crange $("$CRANGE_BIN" --version | cut -d' ' -f2)"
+    echo "- measured $(cat "$BENCH_RESULTS/measured.txt" 2>/dev/null || echo 2026-11-27T09:43Z) with crange $("$CRANGE_BIN" --version | cut -d' ' -f2)"
     echo "- load average at the start: \`$(cat "$BENCH_RESULTS/uptime.txt")\`; at the end:"
     echo "  \`$(cat "$BENCH_RESULTS/uptime-end.txt")\`. Other work on the same cores makes every figure"
     echo "  slower and noisier; the *others' CPU* column of the side-by-side table shows how much there was."
@@ -93,6 +102,11 @@ sh bench/report.sh > "$side"
     fi
     cat "$side"
     [ ! -s bench/notes-compare.md ] || cat bench/notes-compare.md
+    if [ -s "$BENCH_RESULTS/clones.tsv" ]; then
+        echo
+        sh bench/report-clones.sh
+        [ ! -s bench/notes-clones.md ] || { echo; cat bench/notes-clones.md; }
+    fi
     if [ -s "$BENCH_RESULTS/scenarios.md" ]; then
         echo
         echo "## The incident scenarios: boot to ready and memory a team"
