@@ -3,6 +3,9 @@
  * single idempotent inserts, a batching writer for high-rate sources
  * (trainee shell commands), queries for the API and reports, and the
  * "latest event of a kind for an id" lookup the scoring engine builds on.
+ * This is the one module that runs SQL on the events table: the scoring
+ * engine, the reports and the action collector read it through the
+ * functions below, so the table's shape is known in one place.
  *
  * Relies on schema version 2 (state.c): events.dedupe with a unique partial
  * index and an index on (kind, team). Every insert here checks that data is
@@ -308,5 +311,154 @@ int cr_events_clock(cr_state *st, int64_t now_ms, cr_clock *out)
         if (out->elapsed_ms < 0)
             out->elapsed_ms = 0;
     }
+    return rc;
+}
+
+int cr_events_scoring(cr_state *st, int teams, cr_scoring_event_fn fn, void *ctx)
+{
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    /* Served by the (kind, team) index. Points and cost share a column:
+     * a hint's cost is the points it takes away. */
+    const char *sql = "SELECT team, time_ms, kind, json_extract(data, '$.id'),"
+                      " coalesce(json_extract(data, '$.points'), json_extract(data, '$.cost'), 0),"
+                      " json_extract(data, '$.mode'), coalesce(json_extract(data, '$.index'), 0)"
+                      " FROM events WHERE kind IN ('objective.met', 'objective.lost', 'flag.correct', 'hint.taken')"
+                      " AND team BETWEEN 1 AND ?1 ORDER BY id";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "scoring events");
+    sqlite3_bind_int(q, 1, teams);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        cr_scoring_event ev = {
+            .team = sqlite3_column_int(q, 0),
+            .time_ms = sqlite3_column_int64(q, 1),
+            .kind = (const char *)sqlite3_column_text(q, 2),
+            .id = (const char *)sqlite3_column_text(q, 3),
+            .points = sqlite3_column_int(q, 4),
+            .mode = (const char *)sqlite3_column_text(q, 5),
+            .index = sqlite3_column_int(q, 6),
+        };
+        fn(ctx, &ev);
+    }
+    int rc = step == SQLITE_DONE ? 0 : db_error(db, "scoring events");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int cr_events_count(cr_state *st, int team, const char *kind, const char *id, int *n)
+{
+    *n = 0;
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    const char *sql = "SELECT count(*) FROM events WHERE kind = ?1 AND team = ?2 AND json_extract(data, '$.id') = ?3";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "count");
+    sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, team);
+    sqlite3_bind_text(q, 3, id, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *n = sqlite3_column_int(q, 0);
+    else
+        rc = db_error(db, "count");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int cr_events_next_hint(cr_state *st, int team, const char *id, int64_t *next)
+{
+    *next = 0;
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    /* Hints are taken in order, so the next one follows the highest taken. */
+    const char *sql = "SELECT coalesce(max(json_extract(data, '$.index')) + 1, 0) FROM events"
+                      " WHERE kind = 'hint.taken' AND team = ?1 AND json_extract(data, '$.id') = ?2";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "next hint");
+    sqlite3_bind_int(q, 1, team);
+    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *next = sqlite3_column_int64(q, 0);
+    else
+        rc = db_error(db, "next hint");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int cr_events_first_after(cr_state *st, int team, const char *kind, const char *after_kind, const char *id,
+                          bool *found, int64_t *time_ms)
+{
+    *found = false;
+    *time_ms = 0;
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    /* By id, as cr_events_last: log order is the order things happened. */
+    const char *sql = "SELECT time_ms FROM events WHERE kind = ?1 AND team = ?2 AND json_extract(data, '$.id') = ?3"
+                      " AND (?4 IS NULL OR id > coalesce((SELECT max(id) FROM events WHERE kind = ?4"
+                      " AND team = ?2 AND json_extract(data, '$.id') = ?3), 0)) ORDER BY id LIMIT 1";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "first after");
+    sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, team);
+    sqlite3_bind_text(q, 3, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, after_kind, -1, SQLITE_STATIC);
+    int rc = 0;
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        *found = true;
+        *time_ms = sqlite3_column_int64(q, 0);
+    } else if (step != SQLITE_DONE) {
+        rc = db_error(db, "first after");
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int cr_events_time_span(cr_state *st, const char *kind, int64_t *first_ms, int64_t *last_ms)
+{
+    if (first_ms)
+        *first_ms = 0;
+    if (last_ms)
+        *last_ms = 0;
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    /* min and max of no rows are NULL, which read as 0. */
+    const char *sql = "SELECT min(time_ms), max(time_ms) FROM events WHERE ?1 IS NULL OR kind = ?1";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "time span");
+    sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        if (first_ms)
+            *first_ms = sqlite3_column_int64(q, 0);
+        if (last_ms)
+            *last_ms = sqlite3_column_int64(q, 1);
+    } else {
+        rc = db_error(db, "time span");
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int cr_events_action_seq_max(cr_state *st, int team, const char *vm, const char *spool, int64_t *max)
+{
+    *max = 0;
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    const char *sql = "SELECT max(json_extract(data, '$.seq')) FROM events WHERE kind IN ('action.command',"
+                      " 'action.status') AND team = ?1 AND vm = ?2 AND json_extract(data, '$.spool') = ?3";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "action seq");
+    sqlite3_bind_int(q, 1, team);
+    sqlite3_bind_text(q, 2, vm, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, spool, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *max = sqlite3_column_int64(q, 0);
+    else
+        rc = db_error(db, "action seq");
+    sqlite3_finalize(q);
     return rc;
 }

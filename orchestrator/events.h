@@ -82,4 +82,47 @@ int cr_events_clock(cr_state *st, int64_t now_ms, cr_clock *out);
 int cr_events_last(cr_state *st, int team, const char *kind_a, const char *kind_b, const char *id, bool *found,
                    char **kind_out, int64_t *time_ms);
 
+/* ---- readers for the scoring engine, the reports and the collector */
+
+/* One scoring event (objective.met, objective.lost, flag.correct,
+ * hint.taken) as cr_events_scoring passes it. The strings are borrowed,
+ * valid during the callback only; id and mode are NULL when the data lacks
+ * them (an event this engine did not write). */
+typedef struct cr_scoring_event {
+    int team;
+    int64_t time_ms;
+    const char *kind;
+    const char *id;
+    int points;        /* data.points, else data.cost (hint.taken), else 0 */
+    const char *mode;  /* data.mode: "once" or "hold" (objective.met) */
+    int index;         /* data.index (hint.taken), else 0 */
+} cr_scoring_event;
+typedef void (*cr_scoring_event_fn)(void *ctx, const cr_scoring_event *ev);
+
+/* Calls fn for every scoring event of teams 1..teams, in log (id) order,
+ * the order the scores changed in. teams < 1: none. */
+int cr_events_scoring(cr_state *st, int teams, cr_scoring_event_fn fn, void *ctx);
+
+/* How many events of `kind` the team has for data.id == id. */
+int cr_events_count(cr_state *st, int team, const char *kind, const char *id, int *n);
+
+/* The index of the team's next hint for objective or flag `id`: one past
+ * the highest data.index of its hint.taken events, 0 when none was taken. */
+int cr_events_next_hint(cr_state *st, int team, const char *id, int64_t *next);
+
+/* The first event of `kind` for (team, data.id == id) logged after the
+ * latest `after_kind` event for the same (team, id); after_kind NULL: the
+ * first one ever. *found false (and *time_ms 0) if none. The reports use it
+ * for "met since": the objective.met after the last objective.lost. */
+int cr_events_first_after(cr_state *st, int team, const char *kind, const char *after_kind, const char *id,
+                          bool *found, int64_t *time_ms);
+
+/* The earliest and the latest time_ms among events of `kind` (NULL: of any
+ * kind); 0 each when there is none. Either out-parameter may be NULL. */
+int cr_events_time_span(cr_state *st, const char *kind, int64_t *first_ms, int64_t *last_ms);
+
+/* The highest data.seq among the action.command and action.status events of
+ * (team, vm) from guest spool `spool`; 0 when none is stored. */
+int cr_events_action_seq_max(cr_state *st, int team, const char *vm, const char *spool, int64_t *max);
+
 #endif

@@ -133,18 +133,13 @@ static void check_static(lint *l, const cr_scenario *s)
 }
 
 /* Adds a finding for each objective or flag a team has (want) or lacks. */
-static void compare_team(lint *l, const json_t *board_team, const cr_team_model *tm, bool want_all,
+static void compare_team(lint *l, const cr_score_board_team *scores, const cr_team_model *tm, bool want_all,
                          cr_state *st)
 {
-    int team = (int)json_integer_value(json_object_get(board_team, "team"));
-    const json_t *objs = json_object_get(board_team, "objectives");
-    const json_t *flags = json_object_get(board_team, "flags");
+    int team = scores ? scores->team : 0;
     for (size_t i = 0; i < tm->n_objectives; i++) {
         const cr_objective *o = &tm->objectives[i];
-        bool met = false;
-        size_t k;
-        json_t *id;
-        json_array_foreach(objs, k, id) met = met || !strcmp(json_string_value(id), o->id);
+        bool met = cr_score_board_team_met(scores, o->id);
         if (met == want_all)
             continue;
         if (want_all) {
@@ -176,10 +171,7 @@ static void compare_team(lint *l, const json_t *board_team, const cr_team_model 
     }
     for (size_t i = 0; i < tm->n_flags; i++) {
         const cr_flag *f = &tm->flags[i];
-        bool solved = false;
-        size_t k;
-        json_t *id;
-        json_array_foreach(flags, k, id) solved = solved || !strcmp(json_string_value(id), f->id);
+        bool solved = cr_score_board_team_solved(scores, f->id);
         if (solved == want_all)
             continue;
         if (want_all)
@@ -188,15 +180,6 @@ static void compare_team(lint *l, const json_t *board_team, const cr_team_model 
         else
             add(l, true, &f->where, "flag '%s' is solved for team %d, which did nothing", f->id, team);
     }
-}
-
-static const json_t *board_team(const json_t *board, int team)
-{
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(board, "teams"), i, t) if (json_integer_value(json_object_get(t, "team")) ==
-                                                                 team) return t;
-    return NULL;
 }
 
 /* The solve run: up 2 teams, score 0, solution on team 1, full marks for
@@ -214,7 +197,7 @@ static int solve_run(lint *l, const cr_config *c, const char *path)
     cr_up_report rep;
     cr_engine *e = NULL;
     cr_state *st = NULL;
-    json_t *board = NULL;
+    cr_score_board *board = NULL;
     int rc = cr_range_up(c, &u, &rep);
     if (rc < 0) {
         add(l, true, NULL, "bringing up 2 teams failed: %s", cr_error_message());
@@ -229,12 +212,12 @@ static int solve_run(lint *l, const cr_config *c, const char *path)
     if (rc == 0)
         rc = cr_state_open(&st, c->state_dir, range, false);
     if (rc == 0)
-        rc = cr_score_board(&board, st, 2);
+        rc = cr_score_board_new(&board, st, 2);
     if (rc < 0)
         goto fail;
     for (int t = 1; t <= 2; t++)
-        compare_team(l, board_team(board, t), cr_engine_team(e, t), false, st);
-    json_decref(board);
+        compare_team(l, cr_score_board_find(board, t), cr_engine_team(e, t), false, st);
+    cr_score_board_free(board);
     board = NULL;
 
     cr_log_info("lint --solve: running the reference solution on team 1");
@@ -247,14 +230,15 @@ static int solve_run(lint *l, const cr_config *c, const char *path)
     if (rc == 0)
         rc = cr_engine_round(e, 2, &round);
     if (rc == 0)
-        rc = cr_score_board(&board, st, 2);
+        rc = cr_score_board_new(&board, st, 2);
     if (rc < 0)
         goto fail;
-    compare_team(l, board_team(board, 1), cr_engine_team(e, 1), true, st);
-    compare_team(l, board_team(board, 2), cr_engine_team(e, 2), false, st);
-    int full = (int)json_integer_value(json_object_get(board, "full_marks"));
-    int s1 = (int)json_integer_value(json_object_get(board_team(board, 1), "score"));
-    int s2 = (int)json_integer_value(json_object_get(board_team(board, 2), "score"));
+    const cr_score_board_team *row1 = cr_score_board_find(board, 1), *row2 = cr_score_board_find(board, 2);
+    compare_team(l, row1, cr_engine_team(e, 1), true, st);
+    compare_team(l, row2, cr_engine_team(e, 2), false, st);
+    int full = board->full_marks;
+    int s1 = row1 ? row1->score : 0;
+    int s2 = row2 ? row2->score : 0;
     cr_log_info("lint --solve: team 1 scored %d of %d, team 2 scored %d", s1, full, s2);
     if (s1 != full && l->errors == 0)
         add(l, true, NULL, "team 1 scored %d, not full marks (%d), after the reference solution", s1, full);
@@ -266,7 +250,7 @@ fail:
     cr_error_clear();
     rc = 0;
 down:
-    json_decref(board);
+    cr_score_board_free(board);
     cr_state_close(st);
     cr_engine_close(e);
     cr_down_report dr;

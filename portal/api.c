@@ -29,24 +29,6 @@ static json_t *text_json(const cr_text *t)
     return json_pack("{s:s?, s:s?}", "ja", t->ja, "en", t->en);
 }
 
-static bool in_array(const json_t *arr, const char *id)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v) if (!strcmp(json_string_value(v), id)) return true;
-    return false;
-}
-
-/* The board row of a team (borrowed from board), or NULL. */
-static json_t *board_team(json_t *board, int team)
-{
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(board, "teams"), i, t) if (json_integer_value(json_object_get(t, "team")) ==
-                                                                   team) return t;
-    return NULL;
-}
-
 /* How many events of `kind` the team has for data.id == id. */
 static int count_for(json_t *events, const char *kind, const char *id)
 {
@@ -84,13 +66,13 @@ static json_t *clock_json(cr_state *st)
 
 /* The scoreboard, and the clock when asked (clock may be NULL), from one
  * database handle opened for the request. */
-static int load_board(cr_portal *p, json_t **board, json_t **clock)
+static int load_board(cr_portal *p, cr_score_board **board, json_t **clock)
 {
     cr_state *st = NULL;
     *board = NULL;
     int rc = cr_portal_db(p, &st);
     if (rc == 0)
-        rc = cr_score_board(board, st, cr_engine_teams(p->engine));
+        rc = cr_score_board_new(board, st, cr_engine_teams(p->engine));
     if (clock)
         *clock = rc == 0 ? clock_json(st) : NULL;
     cr_state_close(st);
@@ -129,10 +111,11 @@ static int team_view(struct mg_connection *conn, cr_portal *p, int team)
 {
     const cr_team_model *tm = cr_engine_team(p->engine, team);
     cr_state *st = NULL;
-    json_t *board = NULL, *flagev = NULL, *hintev = NULL;
+    cr_score_board *board = NULL;
+    json_t *flagev = NULL, *hintev = NULL;
     int rc = cr_portal_db(p, &st);
     if (rc == 0)
-        rc = cr_score_board(&board, st, cr_engine_teams(p->engine));
+        rc = cr_score_board_new(&board, st, cr_engine_teams(p->engine));
     if (rc == 0)
         rc = cr_events_query(&flagev, st, team, 0, "flag.");
     if (rc == 0)
@@ -140,11 +123,11 @@ static int team_view(struct mg_connection *conn, cr_portal *p, int team)
     json_t *clock = rc == 0 ? clock_json(st) : NULL;
     cr_state_close(st);
     if (rc < 0) {
-        json_decref(board);
+        cr_score_board_free(board);
         json_decref(flagev);
         return cr_http_error(conn, 500, "%s", cr_error_message());
     }
-    json_t *row = board_team(board, team);
+    const cr_score_board_team *row = cr_score_board_find(board, team);
     json_t *vms = json_array();
     for (size_t i = 0; i < tm->n_vms; i++) {
         const cr_vm *vm = &tm->vms[i];
@@ -165,7 +148,7 @@ static int team_view(struct mg_connection *conn, cr_portal *p, int team)
         json_array_append_new(
             objs, json_pack("{s:s, s:o, s:i, s:s, s:b, s:o}", "id", o->id, "title", text_json(&o->title), "points",
                             o->points, "mode", o->mode == CR_MODE_HOLD ? "hold" : "once", "met",
-                            in_array(json_object_get(row, "objectives"), o->id), "hints",
+                            cr_score_board_team_met(row, o->id), "hints",
                             hints_json(o->hints, o->n_hints, count_for(hintev, "hint.taken", o->id))));
     }
     json_t *flags = json_array();
@@ -175,7 +158,7 @@ static int team_view(struct mg_connection *conn, cr_portal *p, int team)
         int left = f->max_attempts ? f->max_attempts - wrong : -1;
         json_array_append_new(
             flags, json_pack("{s:s, s:o, s:i, s:b, s:i, s:i, s:o}", "id", f->id, "question", text_json(&f->question),
-                             "points", f->points, "solved", in_array(json_object_get(row, "flags"), f->id),
+                             "points", f->points, "solved", cr_score_board_team_solved(row, f->id),
                              "max_attempts", f->max_attempts, "attempts_left", left < 0 && f->max_attempts ? 0 : left,
                              "hints", hints_json(f->hints, f->n_hints, count_for(hintev, "hint.taken", f->id))));
     }
@@ -189,14 +172,12 @@ static int team_view(struct mg_connection *conn, cr_portal *p, int team)
     json_t *out = json_pack(
         "{s:i, s:s, s:{s:s, s:o, s:o}, s:i, s:i, s:i, s:I, s:o, s:o, s:o, s:o}", "team", team, "range", p->range,
         "scenario", "id", s->id, "title", text_json(&s->title), "description", text_json(&s->description), "score",
-        (int)json_integer_value(json_object_get(row, "score")), "rank",
-        (int)json_integer_value(json_object_get(row, "rank")), "full_marks",
-        (int)json_integer_value(json_object_get(board, "full_marks")), "hints_cost",
-        json_integer_value(json_object_get(row, "hints_cost")), "vms", vms, "objectives", objs, "flags", flags,
+        row ? row->score : 0, "rank", row ? row->rank : 0, "full_marks", board->full_marks, "hints_cost",
+        (json_int_t)(row ? row->hints_cost : 0), "vms", vms, "objectives", objs, "flags", flags,
         "hints", hints);
     json_object_set_new(out, "clock", clock);
     json_object_set_new(out, "topology", topology_json(tm));
-    json_decref(board);
+    cr_score_board_free(board);
     json_decref(flagev);
     json_decref(hintev);
     return cr_http_json(conn, 200, out);
@@ -305,17 +286,19 @@ static int team_hint(struct mg_connection *conn, cr_portal *p, int team, const c
 
 /* ----------------------------------------------------------- everyone */
 
-static json_t *public_board(cr_portal *p, json_t *board)
+/* What everyone may see: rank, team, score and when it was reached. */
+static json_t *public_board(cr_portal *p, const cr_score_board *board)
 {
     json_t *teams = json_array();
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(board, "teams"), i, t)
-        json_array_append_new(teams, json_pack("{s:O, s:O, s:O, s:O?}", "rank", json_object_get(t, "rank"), "team",
-                                               json_object_get(t, "team"), "score", json_object_get(t, "score"),
-                                               "reached", json_object_get(t, "reached")));
-    return json_pack("{s:s, s:o, s:O, s:o}", "range", p->range, "title", text_json(&p->scenario->title), "full_marks",
-                     json_object_get(board, "full_marks"), "teams", teams);
+    for (size_t i = 0; i < board->n_teams; i++) {
+        const cr_score_board_team *t = &board->teams[i];
+        char iso[32];
+        cr_iso8601(iso, t->reached_ms);
+        json_array_append_new(teams, json_pack("{s:i, s:i, s:i, s:o}", "rank", t->rank, "team", t->team, "score",
+                                               t->score, "reached", t->scored ? json_string(iso) : json_null()));
+    }
+    return json_pack("{s:s, s:o, s:i, s:o}", "range", p->range, "title", text_json(&p->scenario->title), "full_marks",
+                     board->full_marks, "teams", teams);
 }
 
 static int scoreboard(struct mg_connection *conn, cr_portal *p)
@@ -327,11 +310,11 @@ static int scoreboard(struct mg_connection *conn, cr_portal *p)
         json_object_set_new(frozen, "frozen", json_true());
         return cr_http_json(conn, 200, frozen);
     }
-    json_t *board = NULL;
+    cr_score_board *board = NULL;
     if (load_board(p, &board, NULL) < 0)
         return cr_http_error(conn, 500, "%s", cr_error_message());
     json_t *out = public_board(p, board);
-    json_decref(board);
+    cr_score_board_free(board);
     json_object_set_new(out, "frozen", json_false());
     return cr_http_json(conn, 200, out);
 }
@@ -406,9 +389,12 @@ static int stream(struct mg_connection *conn, cr_portal *p, const cr_session *s)
 
 static int admin_matrix(struct mg_connection *conn, cr_portal *p)
 {
-    json_t *board = NULL, *clock = NULL;
-    if (load_board(p, &board, &clock) < 0)
+    cr_score_board *scores = NULL;
+    json_t *clock = NULL;
+    if (load_board(p, &scores, &clock) < 0)
         return cr_http_error(conn, 500, "%s", cr_error_message());
+    json_t *board = cr_score_board_json(scores);
+    cr_score_board_free(scores);
     const cr_team_model *tm = cr_engine_team(p->engine, 1);
     json_t *objs = json_array(), *flags = json_array(), *injects = json_array();
     for (size_t i = 0; i < tm->n_injects; i++)
@@ -548,11 +534,11 @@ static int admin_freeze(struct mg_connection *conn, cr_portal *p)
         return status;
     json_t *pub = NULL;
     if (freeze) {
-        json_t *board = NULL;
+        cr_score_board *board = NULL;
         if (load_board(p, &board, NULL) < 0)
             return cr_http_error(conn, 500, "%s", cr_error_message());
         pub = public_board(p, board);
-        json_decref(board);
+        cr_score_board_free(board);
     }
     cr_state *st = NULL;
     if (cr_portal_db(p, &st) == 0)

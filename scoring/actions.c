@@ -84,22 +84,15 @@ static void mark_dead(chan *c)
     virStreamEventRemoveCallback(c->st);
 }
 
-/* The highest sequence number stored for (team, vm, spool), or 0. */
+/* The highest sequence number stored for (team, vm, spool), or 0. A failed
+ * read counts as 0: the guest resends from there and the dedupe key drops
+ * what is already stored. */
 static long stored_max(cr_actions *a, const chan *c, const char *spool)
 {
-    sqlite3_stmt *q = NULL;
-    long max = 0;
-    const char *sql = "SELECT max(json_extract(data, '$.seq')) FROM events WHERE kind IN ('action.command',"
-                      " 'action.status') AND team = ? AND vm = ? AND json_extract(data, '$.spool') = ?";
-    if (sqlite3_prepare_v3(cr_state_db(a->st), sql, -1, 0, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_int(q, 1, c->team);
-        sqlite3_bind_text(q, 2, c->vm, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 3, spool, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW)
-            max = (long)sqlite3_column_int64(q, 0);
-    }
-    sqlite3_finalize(q);
-    return max;
+    int64_t max = 0;
+    if (cr_events_action_seq_max(a->st, c->team, c->vm, spool, &max) < 0)
+        cr_error_clear();
+    return (long)max;
 }
 
 /* Handles one JSON line; returns true when it was a valid action line: a

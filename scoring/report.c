@@ -61,9 +61,9 @@ typedef struct report {
     int teams;
     citem *items;
     size_t n_items;
-    json_t *board;      /* cr_score_board */
-    json_t **by_team;   /* board entries by team - 1 (borrowed) */
-    json_t *timeline;   /* cr_score_timeline */
+    cr_score_board *board;
+    const cr_score_board_team **by_team; /* board rows by team - 1 (borrowed) */
+    cr_score_timeline *timeline;
     met_at *met;        /* [team - 1][item] */
     json_t *sessions;   /* console.detach events that name a recording (the portal's) */
     int64_t t0, t1;     /* the plotted span */
@@ -84,9 +84,9 @@ static void report_free(report *r)
         free(c->hints);
     }
     free(r->items);
-    json_decref(r->board);
+    cr_score_board_free(r->board);
     free(r->by_team);
-    json_decref(r->timeline);
+    cr_score_timeline_free(r->timeline);
     json_decref(r->sessions);
     free(r->met);
 }
@@ -124,59 +124,42 @@ static int load_content(report *r, sqlite3 *db)
     return rc;
 }
 
-/* The time of the first event of kind, or of any event when kind is NULL
- * (last: the latest instead). 0 when there is none. */
-static int64_t event_time(sqlite3 *db, const char *kind, bool last)
-{
-    sqlite3_stmt *q = NULL;
-    int64_t t = 0;
-    const char *sql = last ? "SELECT max(time_ms) FROM events WHERE ?1 IS NULL OR kind = ?1"
-                           : "SELECT min(time_ms) FROM events WHERE ?1 IS NULL OR kind = ?1";
-    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW)
-            t = sqlite3_column_int64(q, 0);
-    }
-    sqlite3_finalize(q);
-    return t;
-}
-
 /* When each team met each item, as the scoreboard counts it: a flag's
  * first flag.correct; a once objective's first objective.met; a hold
  * objective's first objective.met after its last objective.lost (none:
  * not met now). Ids are unique across objectives and flags, so a flag id
  * never has objective.lost events. */
-static int load_met(report *r, sqlite3 *db)
+static int load_met(report *r, cr_state *st)
 {
-    sqlite3_stmt *q = NULL;
-    const char *sql = "SELECT time_ms FROM events WHERE kind = ?1 AND team = ?2 AND json_extract(data, '$.id') = ?3"
-                      " AND (?4 OR id > coalesce((SELECT max(id) FROM events WHERE kind = 'objective.lost'"
-                      " AND team = ?2 AND json_extract(data, '$.id') = ?3), 0)) ORDER BY id LIMIT 1";
     r->met = cr_xcalloc((size_t)r->teams * r->n_items + 1, sizeof *r->met);
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK)
-        return cr_error_set(CR_ERROR, "report: met times: %s", sqlite3_errmsg(db));
     int rc = 0;
     for (int t = 1; rc == 0 && t <= r->teams; t++) {
         for (size_t i = 0; rc == 0 && i < r->n_items; i++) {
             const citem *c = &r->items[i];
             bool flag = strcmp(c->kind, "flag") == 0;
-            sqlite3_reset(q);
-            sqlite3_bind_text(q, 1, flag ? "flag.correct" : "objective.met", -1, SQLITE_STATIC);
-            sqlite3_bind_int(q, 2, t);
-            sqlite3_bind_text(q, 3, c->id, -1, SQLITE_STATIC);
-            sqlite3_bind_int(q, 4, flag || (c->mode && strcmp(c->mode, "once") == 0));
+            bool ever = flag || (c->mode && strcmp(c->mode, "once") == 0);
             met_at *m = &r->met[(size_t)(t - 1) * r->n_items + i];
-            int step = sqlite3_step(q);
-            if (step == SQLITE_ROW) {
-                m->met = true;
-                m->ms = sqlite3_column_int64(q, 0);
-            } else if (step != SQLITE_DONE) {
-                rc = cr_error_set(CR_ERROR, "report: met times: %s", sqlite3_errmsg(db));
-            }
+            rc = cr_events_first_after(st, t, flag ? "flag.correct" : "objective.met", ever ? NULL : "objective.lost",
+                                       c->id, &m->met, &m->ms);
         }
     }
-    sqlite3_finalize(q);
     return rc;
+}
+
+/* The span the plot covers: from the exercise's start (else the first
+ * event, else the range's creation) to the last event, at least a minute.
+ * A failed read only narrows the plot, so it is not an error. */
+static void plot_span(report *r, cr_state *st)
+{
+    int64_t start = 0, first = 0, last = 0;
+    if (cr_events_time_span(st, "exercise.start", &start, NULL) < 0)
+        cr_error_clear();
+    if (cr_events_time_span(st, NULL, &first, &last) < 0)
+        cr_error_clear();
+    r->t0 = start ? start : first ? first : r->range.created_ms;
+    r->t1 = last;
+    if (r->t1 < r->t0 + 60000)
+        r->t1 = r->t0 + 60000;
 }
 
 static int report_load(report *r, cr_state *st)
@@ -190,39 +173,26 @@ static int report_load(report *r, cr_state *st)
         rc = load_content(r, db);
     }
     if (rc == 0)
-        rc = cr_score_board(&r->board, st, r->teams);
+        rc = cr_score_board_new(&r->board, st, r->teams);
     if (rc == 0)
-        rc = cr_score_timeline(&r->timeline, st, r->teams);
+        rc = cr_score_timeline_new(&r->timeline, st, r->teams);
     if (rc == 0)
-        rc = load_met(r, db);
+        rc = load_met(r, st);
     if (rc == 0)
         rc = cr_events_query(&r->sessions, st, 0, 0, "console.detach");
     if (rc < 0)
         return rc;
     r->by_team = cr_xcalloc((size_t)r->teams + 1, sizeof *r->by_team);
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(r->board, "teams"), i, e) {
-        int t = (int)json_integer_value(json_object_get(e, "team"));
-        if (t >= 1 && t <= r->teams)
-            r->by_team[t - 1] = e;
-    }
-    /* The plot runs from the exercise's start (else the first event, else
-     * the range's creation) to the last event. */
-    r->t0 = event_time(db, "exercise.start", false);
-    if (!r->t0)
-        r->t0 = event_time(db, NULL, false);
-    if (!r->t0)
-        r->t0 = r->range.created_ms;
-    r->t1 = event_time(db, NULL, true);
-    if (r->t1 < r->t0 + 60000)
-        r->t1 = r->t0 + 60000;
+    for (int t = 1; t <= r->teams; t++)
+        r->by_team[t - 1] = cr_score_board_find(r->board, t);
+    plot_span(r, st);
     return 0;
 }
 
 static int team_score(const report *r, int team)
 {
-    return (int)json_integer_value(json_object_get(r->by_team[team - 1], "score"));
+    const cr_score_board_team *row = r->by_team[team - 1];
+    return row ? row->score : 0;
 }
 
 /* ---- JSON ------------------------------------------------------------- */
@@ -252,12 +222,12 @@ static int render_json(char **out, cr_state *st, const report *r)
     cr_iso8601(gen, r->generated_ms);
     cr_iso8601(created, r->range.created_ms);
     json_t *doc = json_pack(
-        "{s:s, s:I, s:{s:s?, s:s?, s:s, s:I, s:i, s:{s:s?, s:{s:s?, s:s?}, s:s?}}, s:O, s:o, s:O, s:o}", "generated",
+        "{s:s, s:I, s:{s:s?, s:s?, s:s, s:I, s:i, s:{s:s?, s:{s:s?, s:s?}, s:s?}}, s:o, s:o, s:o, s:o}", "generated",
         gen, "generated_ms", (json_int_t)r->generated_ms, "range", "name", r->range.name, "status", r->range.status,
         "created", created, "created_ms", (json_int_t)r->range.created_ms, "teams", r->teams, "scenario", "id",
         r->range.scenario_id, "title", "ja", r->range.title_ja, "en", r->range.title_en, "digest",
-        r->range.scenario_digest, "scoreboard", r->board, "content", content, "timeline", r->timeline, "events",
-        events);
+        r->range.scenario_digest, "scoreboard", cr_score_board_json(r->board), "content", content, "timeline",
+        cr_score_timeline_json(r->timeline), "events", events);
     if (!doc)
         return cr_error_set(CR_ERROR, "report: cannot build the JSON document (invalid UTF-8 in a text?)");
     json_t *prov = r->range.provenance ? json_loads(r->range.provenance, 0, NULL) : NULL;
@@ -323,8 +293,10 @@ static int render_csv(char **out, const report *r)
             csv_field(&b, m->met ? "yes" : "no", false);
             csv_field(&b, m->met ? iso : "", true);
         }
-        json_t *e = r->by_team[t - 1];
-        json_t *reached = json_object_get(e, "reached");
+        const cr_score_board_team *row = r->by_team[t - 1];
+        bool reached = row && row->scored;
+        if (reached)
+            cr_iso8601(iso, row->reached_ms);
         snprintf(num, sizeof num, "%d", team_score(r, t));
         csv_field(&b, team, false);
         csv_field(&b, "total", false);
@@ -332,7 +304,7 @@ static int render_csv(char **out, const report *r)
         csv_field(&b, "", false);
         csv_field(&b, num, false);
         csv_field(&b, "", false);
-        csv_field(&b, json_is_string(reached) ? json_string_value(reached) : "", true);
+        csv_field(&b, reached ? iso : "", true);
     }
     *out = cr_buf_steal(&b);
     return 0;
@@ -397,12 +369,11 @@ static void render_plot(cr_buf *b, const report *r)
         H = T + B + 18.0 * r->teams;
     const double pw = W - L - R, ph = H - T - B;
 
-    int ymin = 0, ymax = (int)json_integer_value(json_object_get(r->board, "full_marks"));
-    size_t i, k;
-    json_t *e, *pt;
-    json_array_foreach(r->timeline, i, e) {
-        json_array_foreach(json_object_get(e, "points"), k, pt) {
-            int s = (int)json_integer_value(json_array_get(pt, 1));
+    int ymin = 0, ymax = r->board->full_marks;
+    for (size_t i = 0; i < r->timeline->n_teams; i++) {
+        const cr_score_series *sr = &r->timeline->teams[i];
+        for (size_t k = 0; k < sr->n_points; k++) {
+            int s = sr->points[k].score;
             if (s < ymin)
                 ymin = s;
             if (s > ymax)
@@ -452,16 +423,14 @@ static void render_plot(cr_buf *b, const report *r)
                 "得点 / score</text>\n",
                 L + pw / 2, H - 12, T + ph / 2);
     /* One step line per team: flat until an event changes the score. */
-    json_array_foreach(r->timeline, i, e) {
-        int team = (int)json_integer_value(json_object_get(e, "team"));
+    for (size_t i = 0; i < r->timeline->n_teams; i++) {
+        const cr_score_series *sr = &r->timeline->teams[i];
+        int team = sr->team;
         cr_buf_addf(b, "<path class=\"line\" fill=\"none\" stroke-width=\"2\"");
         team_style(b, team);
         cr_buf_addf(b, " d=\"M%.1f %.1f", X(r->t0), Y(0));
-        json_array_foreach(json_object_get(e, "points"), k, pt) {
-            int64_t ms = json_integer_value(json_array_get(pt, 0));
-            int s = (int)json_integer_value(json_array_get(pt, 1));
-            cr_buf_addf(b, " H%.1f V%.1f", X(ms), Y(s));
-        }
+        for (size_t k = 0; k < sr->n_points; k++)
+            cr_buf_addf(b, " H%.1f V%.1f", X(sr->points[k].time_ms), Y(sr->points[k].score));
         cr_buf_addf(b, " H%.1f\"><title>チーム / team %d</title></path>\n", X(r->t1), team);
     }
     /* Legend, right of the plot. */
@@ -510,7 +479,7 @@ static int render_html(char **out, const report *r)
     cr_buf_add(&b, "</code> (<code>");
     esc(&b, rg->scenario_digest);
     cr_buf_addf(&b, "</code>) · チーム数 / teams %d · 満点 / full marks %d · 作成 / generated %s</p>\n", r->teams,
-                (int)json_integer_value(json_object_get(r->board, "full_marks")), gen);
+                r->board->full_marks, gen);
     char *origin = provenance_text(rg->provenance);
     if (origin) {
         cr_buf_add(&b, "<p class=\"meta\">出所 / provenance: <code>");
@@ -523,19 +492,15 @@ static int render_html(char **out, const report *r)
     cr_buf_add(&b, "<h2>得点表 / Scoreboard</h2>\n<table>\n<tr><th>順位 / rank</th><th>チーム / team</th>"
                    "<th>得点 / score</th><th>目標 / objectives</th><th>フラグ / flags</th>"
                    "<th>ヒント / hints</th><th>到達時刻 / reached (UTC)</th></tr>\n");
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(r->board, "teams"), i, e) {
-        json_t *reached = json_object_get(e, "reached");
+    for (size_t i = 0; i < r->board->n_teams; i++) {
+        const cr_score_board_team *row = &r->board->teams[i];
+        if (row->scored)
+            cr_iso8601(iso, row->reached_ms);
         cr_buf_addf(&b,
                     "<tr><td class=\"num\">%d</td><td>%d</td><td class=\"num\">%d</td><td class=\"num\">%zu</td>"
                     "<td class=\"num\">%zu</td><td class=\"num\">%d</td><td>",
-                    (int)json_integer_value(json_object_get(e, "rank")),
-                    (int)json_integer_value(json_object_get(e, "team")),
-                    (int)json_integer_value(json_object_get(e, "score")),
-                    json_array_size(json_object_get(e, "objectives")), json_array_size(json_object_get(e, "flags")),
-                    -(int)json_integer_value(json_object_get(e, "hints_cost")));
-        esc(&b, json_is_string(reached) ? json_string_value(reached) : "—");
+                    row->rank, row->team, row->score, row->n_objectives, row->n_flags, -row->hints_cost);
+        esc(&b, row->scored ? iso : "—");
         cr_buf_add(&b, "</td></tr>\n");
     }
     cr_buf_add(&b, "</table>\n");

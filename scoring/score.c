@@ -3,7 +3,9 @@
  * timeline replay the scoring events (objective.met/lost, flag.correct,
  * hint.taken) in the order they were logged; every event carries its own
  * points or cost, so nothing but the database is needed. The stored content
- * table only gives full marks (and the reports their titles).
+ * table only gives full marks (and the reports their titles). Events are
+ * read and written through events.h only; the board and the timeline are
+ * plain structs, turned into JSON by their _json functions at the edges.
  *
  * The writers (record_objective, submit, hint) each run in one BEGIN
  * IMMEDIATE transaction: read the current state, then append at most one
@@ -163,7 +165,8 @@ typedef struct tally {
     size_t n_items, cap_items;
     hint_seen *hints;
     size_t n_hints, cap_hints;
-    json_t *points;     /* [[time_ms, score], ...] */
+    cr_score_point *points; /* the score after each change */
+    size_t n_points, cap_points;
 } tally;
 
 static void tallies_free(tally *t, int n)
@@ -175,7 +178,7 @@ static void tallies_free(tally *t, int n)
             free(t[i].hints[k].id);
         free(t[i].items);
         free(t[i].hints);
-        json_decref(t[i].points);
+        free(t[i].points);
     }
     free(t);
 }
@@ -227,51 +230,36 @@ static int tally_apply(tally *t, const char *kind, const char *id, int points, c
     return item_value(it) - before;
 }
 
+/* cr_events_scoring's callback: ctx is the tallies of teams 1..n. */
+static void tally_event(void *ctx, const cr_scoring_event *ev)
+{
+    tally *tt = &((tally *)ctx)[ev->team - 1];
+    if (!ev->id)
+        return; /* not an event this engine wrote */
+    int delta = tally_apply(tt, ev->kind, ev->id, ev->points, ev->mode, ev->index);
+    if (delta != 0) {
+        tt->score += delta;
+        tt->scored = true;
+        tt->reached_ms = ev->time_ms;
+        cr_grow(&tt->points, &tt->cap_points, tt->n_points + 1, sizeof *tt->points);
+        tt->points[tt->n_points++] = (cr_score_point){ev->time_ms, tt->score};
+    }
+}
+
 /* Replays every scoring event for teams 1..teams. */
 static int tally_run(tally **out, cr_state *st, int teams)
 {
     *out = NULL;
     if (teams < 0)
         return cr_error_set(CR_EINVAL, "scoring: %d teams", teams);
-    sqlite3 *db = cr_state_db(st);
-    sqlite3_stmt *q = NULL;
-    const char *sql = "SELECT team, time_ms, kind, json_extract(data, '$.id'),"
-                      " coalesce(json_extract(data, '$.points'), json_extract(data, '$.cost'), 0),"
-                      " json_extract(data, '$.mode'), coalesce(json_extract(data, '$.index'), 0)"
-                      " FROM events WHERE kind IN ('objective.met', 'objective.lost', 'flag.correct', 'hint.taken')"
-                      " AND team BETWEEN 1 AND ?1 ORDER BY id";
-    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
-        return db_error(db, "replay events");
-    sqlite3_bind_int(q, 1, teams);
     tally *t = cr_xcalloc((size_t)teams + 1, sizeof *t);
-    for (int i = 0; i < teams; i++) {
+    for (int i = 0; i < teams; i++)
         t[i].team = i + 1;
-        t[i].points = json_array();
-    }
-    int step;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        tally *tt = &t[sqlite3_column_int(q, 0) - 1];
-        const char *id = (const char *)sqlite3_column_text(q, 3);
-        if (!id)
-            continue; /* not an event this engine wrote */
-        int64_t when = sqlite3_column_int64(q, 1);
-        int delta = tally_apply(tt, (const char *)sqlite3_column_text(q, 2), id, sqlite3_column_int(q, 4),
-                                (const char *)sqlite3_column_text(q, 5), sqlite3_column_int(q, 6));
-        if (delta != 0) {
-            tt->score += delta;
-            tt->scored = true;
-            tt->reached_ms = when;
-            json_array_append_new(tt->points, json_pack("[I, i]", (json_int_t)when, tt->score));
-        }
-    }
-    int rc = 0;
-    if (step != SQLITE_DONE) {
-        rc = db_error(db, "replay events");
+    int rc = cr_events_scoring(st, teams, tally_event, t);
+    if (rc < 0)
         tallies_free(t, teams);
-    } else {
+    else
         *out = t;
-    }
-    sqlite3_finalize(q);
     return rc;
 }
 
@@ -305,7 +293,14 @@ static int full_marks(cr_state *st, int *out)
     return rc;
 }
 
-int cr_score_board(json_t **out, cr_state *st, int teams)
+/* Appends an id to a row's list (objectives or flags). */
+static void ids_add(char ***ids, size_t *n, size_t *cap, const char *id)
+{
+    cr_grow(ids, cap, *n + 1, sizeof **ids);
+    (*ids)[(*n)++] = cr_xstrdup(id);
+}
+
+int cr_score_board_new(cr_score_board **out, cr_state *st, int teams)
 {
     *out = NULL;
     int marks = 0;
@@ -317,41 +312,140 @@ int cr_score_board(json_t **out, cr_state *st, int teams)
         return rc;
     if (teams > 0)
         qsort(t, (size_t)teams, sizeof *t, rank_cmp);
-    json_t *list = json_array();
+    cr_score_board *b = cr_xcalloc(1, sizeof *b);
+    b->full_marks = marks;
+    b->n_teams = (size_t)teams;
+    b->teams = cr_xcalloc((size_t)teams + 1, sizeof *b->teams);
     for (int i = 0; i < teams; i++) {
-        json_t *objs = json_array(), *flags = json_array();
+        cr_score_board_team *row = &b->teams[i];
+        size_t cap_objs = 0, cap_flags = 0;
+        *row = (cr_score_board_team){.rank = i + 1, .team = t[i].team, .score = t[i].score,
+                                     .hints_cost = t[i].hints_cost, .scored = t[i].scored,
+                                     .reached_ms = t[i].reached_ms};
         for (size_t k = 0; k < t[i].n_items; k++) {
             const item *it = &t[i].items[k];
-            if (it->flag ? it->met : (it->once ? it->ever : it->met))
-                json_array_append_new(it->flag ? flags : objs, json_string(it->id));
+            if (it->flag && it->met)
+                ids_add(&row->flags, &row->n_flags, &cap_flags, it->id);
+            else if (!it->flag && (it->once ? it->ever : it->met))
+                ids_add(&row->objectives, &row->n_objectives, &cap_objs, it->id);
         }
-        char iso[32];
-        cr_iso8601(iso, t[i].reached_ms);
-        json_array_append_new(list,
-                              json_pack("{s:i, s:i, s:i, s:o, s:o, s:i, s:o, s:o}", "rank", i + 1, "team", t[i].team,
-                                        "score", t[i].score, "objectives", objs, "flags", flags, "hints_cost",
-                                        t[i].hints_cost, "reached_ms",
-                                        t[i].scored ? json_integer(t[i].reached_ms) : json_null(), "reached",
-                                        t[i].scored ? json_string(iso) : json_null()));
     }
-    *out = json_pack("{s:i, s:o}", "full_marks", marks, "teams", list);
     tallies_free(t, teams);
+    *out = b;
     return 0;
 }
 
-int cr_score_timeline(json_t **out, cr_state *st, int teams)
+void cr_score_board_free(cr_score_board *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n_teams; i++) {
+        cr_score_board_team *row = &b->teams[i];
+        for (size_t k = 0; k < row->n_objectives; k++)
+            free(row->objectives[k]);
+        for (size_t k = 0; k < row->n_flags; k++)
+            free(row->flags[k]);
+        free(row->objectives);
+        free(row->flags);
+    }
+    free(b->teams);
+    free(b);
+}
+
+const cr_score_board_team *cr_score_board_find(const cr_score_board *b, int team)
+{
+    for (size_t i = 0; b && i < b->n_teams; i++)
+        if (b->teams[i].team == team)
+            return &b->teams[i];
+    return NULL;
+}
+
+static bool ids_have(char *const *ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            return true;
+    return false;
+}
+
+bool cr_score_board_team_met(const cr_score_board_team *t, const char *objective_id)
+{
+    return t && ids_have(t->objectives, t->n_objectives, objective_id);
+}
+
+bool cr_score_board_team_solved(const cr_score_board_team *t, const char *flag_id)
+{
+    return t && ids_have(t->flags, t->n_flags, flag_id);
+}
+
+static json_t *ids_json(char *const *ids, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(ids[i]));
+    return a;
+}
+
+json_t *cr_score_board_json(const cr_score_board *b)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < b->n_teams; i++) {
+        const cr_score_board_team *row = &b->teams[i];
+        char iso[32];
+        cr_iso8601(iso, row->reached_ms);
+        json_array_append_new(list,
+                              json_pack("{s:i, s:i, s:i, s:o, s:o, s:i, s:o, s:o}", "rank", row->rank, "team",
+                                        row->team, "score", row->score, "objectives",
+                                        ids_json(row->objectives, row->n_objectives), "flags",
+                                        ids_json(row->flags, row->n_flags), "hints_cost", row->hints_cost,
+                                        "reached_ms", row->scored ? json_integer(row->reached_ms) : json_null(),
+                                        "reached", row->scored ? json_string(iso) : json_null()));
+    }
+    return json_pack("{s:i, s:o}", "full_marks", b->full_marks, "teams", list);
+}
+
+int cr_score_timeline_new(cr_score_timeline **out, cr_state *st, int teams)
 {
     *out = NULL;
     tally *t = NULL;
     int rc = tally_run(&t, st, teams);
     if (rc < 0)
         return rc;
-    json_t *list = json_array();
-    for (int i = 0; i < teams; i++)
-        json_array_append_new(list, json_pack("{s:i, s:O}", "team", t[i].team, "points", t[i].points));
+    cr_score_timeline *tl = cr_xcalloc(1, sizeof *tl);
+    tl->n_teams = (size_t)teams;
+    tl->teams = cr_xcalloc((size_t)teams + 1, sizeof *tl->teams);
+    for (int i = 0; i < teams; i++) {
+        /* The points move over whole: the tallies are freed below. */
+        tl->teams[i] = (cr_score_series){.team = t[i].team, .points = t[i].points, .n_points = t[i].n_points};
+        t[i].points = NULL;
+    }
     tallies_free(t, teams);
-    *out = list;
+    *out = tl;
     return 0;
+}
+
+void cr_score_timeline_free(cr_score_timeline *tl)
+{
+    if (!tl)
+        return;
+    for (size_t i = 0; i < tl->n_teams; i++)
+        free(tl->teams[i].points);
+    free(tl->teams);
+    free(tl);
+}
+
+json_t *cr_score_timeline_json(const cr_score_timeline *tl)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < tl->n_teams; i++) {
+        const cr_score_series *sr = &tl->teams[i];
+        json_t *points = json_array();
+        for (size_t k = 0; k < sr->n_points; k++)
+            json_array_append_new(points, json_pack("[I, i]", (json_int_t)sr->points[k].time_ms,
+                                                    sr->points[k].score));
+        json_array_append_new(list, json_pack("{s:i, s:o}", "team", sr->team, "points", points));
+    }
+    return list;
 }
 
 /* Appends a scoring event now. data is NULL when json_pack met a text that
@@ -364,28 +458,6 @@ static int add_event(cr_state *st, int team, const char *kind, json_t *data)
 }
 
 /* ---- writers ---------------------------------------------------------- */
-
-/* Events of kind for (team, data.id == id). */
-static int count_events(cr_state *st, int team, const char *kind, const char *id, int *n)
-{
-    sqlite3 *db = cr_state_db(st);
-    sqlite3_stmt *q = NULL;
-    *n = 0;
-    if (sqlite3_prepare_v3(db,
-                           "SELECT count(*) FROM events WHERE kind = ? AND team = ? AND json_extract(data, '$.id') = ?",
-                           -1, 0, &q, NULL) != SQLITE_OK)
-        return db_error(db, "count events");
-    sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 2, team);
-    sqlite3_bind_text(q, 3, id, -1, SQLITE_STATIC);
-    int rc = 0;
-    if (sqlite3_step(q) == SQLITE_ROW)
-        *n = sqlite3_column_int(q, 0);
-    else
-        rc = db_error(db, "count events");
-    sqlite3_finalize(q);
-    return rc;
-}
 
 /* Finishes a writer's transaction: commit on success, else roll back. */
 static int finish(cr_state *st, int rc)
@@ -492,7 +564,7 @@ int cr_score_submit(cr_state *st, int team, const cr_flag *f, const char *answer
     int wrong = 0, left = -1;
     rc = cr_events_last(st, team, "flag.correct", NULL, f->id, &solved, NULL, NULL);
     if (rc == 0)
-        rc = count_events(st, team, "flag.wrong", f->id, &wrong);
+        rc = cr_events_count(st, team, "flag.wrong", f->id, &wrong);
     if (rc < 0)
         goto done;
     int max = f->max_attempts;
@@ -558,27 +630,14 @@ int cr_score_hint(cr_state *st, int team, const cr_team_model *tm, const char *i
     else
         return cr_error_set(CR_ENOTFOUND, "no objective or flag '%s'", id);
 
-    sqlite3 *db = cr_state_db(st);
-    sqlite3_stmt *q = NULL;
     json_t *data = NULL;
+    int64_t next = 0;
     int rc = cr_state_begin(st);
     if (rc < 0)
         return rc;
-    /* Hints are taken in order, so the next one follows the highest taken. */
-    if (sqlite3_prepare_v3(db,
-                           "SELECT coalesce(max(json_extract(data, '$.index')) + 1, 0) FROM events"
-                           " WHERE kind = 'hint.taken' AND team = ? AND json_extract(data, '$.id') = ?",
-                           -1, 0, &q, NULL) != SQLITE_OK) {
-        rc = db_error(db, "hint");
+    rc = cr_events_next_hint(st, team, id, &next);
+    if (rc < 0)
         goto done;
-    }
-    sqlite3_bind_int(q, 1, team);
-    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) != SQLITE_ROW) {
-        rc = db_error(db, "hint");
-        goto done;
-    }
-    int64_t next = sqlite3_column_int64(q, 0);
     if (next < 0 || (uint64_t)next >= n) {
         rc = cr_error_set(CR_ENOTFOUND, "no more hints for '%s'", id);
         goto done;
@@ -588,7 +647,6 @@ int cr_score_hint(cr_state *st, int team, const cr_team_model *tm, const char *i
                      "ja", h->text.ja, "en", h->text.en);
     rc = add_event(st, team, "hint.taken", data);
 done:
-    sqlite3_finalize(q);
     rc = finish(st, rc);
     if (rc == 0)
         *hint_out = data;

@@ -18,19 +18,79 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* Replaces the stored content with the scenario's (team 1's model; every
  * team has the same objectives and flags, only answers differ). */
 int cr_score_save_content(cr_state *st, const cr_scenario *s);
 
-/* The scoreboard: {"full_marks", "teams": [{"rank", "team", "score",
- * "objectives": [ids met now], "flags": [ids], "hints_cost", "reached_ms",
- * "reached"}]}, sorted by rank. teams: the range's team count. */
-int cr_score_board(json_t **out, cr_state *st, int teams);
+/* ---- the scoreboard and the timeline -------------------------------- */
 
-/* Per team, the score after every event that changed it:
- * [{"team", "points": [[time_ms, score], ...]}], for reports. */
-int cr_score_timeline(json_t **out, cr_state *st, int teams);
+/* One team's row of the scoreboard. */
+typedef struct cr_score_board_team {
+    int rank;             /* 1 = best */
+    int team;
+    int score;
+    int hints_cost;       /* what the hints taken cost (positive) */
+    bool scored;          /* some event changed the score */
+    int64_t reached_ms;   /* wall time of the last change; 0 unless scored */
+    char **objectives;    /* ids counting now (once: ever met; hold: met now), in log order of their first event */
+    size_t n_objectives;
+    char **flags;         /* ids solved, in the order solved */
+    size_t n_flags;
+} cr_score_board_team;
+
+/* The scoreboard. Everything in it is owned by it (cr_score_board_free). */
+typedef struct cr_score_board {
+    int full_marks;             /* the sum of the stored content's points */
+    cr_score_board_team *teams; /* every team 1..n, sorted by rank */
+    size_t n_teams;
+} cr_score_board;
+
+/* Computes the scoreboard of teams 1..teams (the range's team count) from
+ * the event log and the stored content. On success *out is new (the
+ * caller's); on failure NULL. CR_EINVAL when teams < 0. */
+int cr_score_board_new(cr_score_board **out, cr_state *st, int teams);
+void cr_score_board_free(cr_score_board *b); /* accepts NULL */
+
+/* The row of team `team`, borrowed from b, or NULL (b may be NULL). */
+const cr_score_board_team *cr_score_board_find(const cr_score_board *b, int team);
+
+/* Whether an objective counts now / a flag is solved for the row (NULL: no). */
+bool cr_score_board_team_met(const cr_score_board_team *t, const char *objective_id);
+bool cr_score_board_team_solved(const cr_score_board_team *t, const char *flag_id);
+
+/* The JSON form (CLI --json, the portal API, the JSON report), a new
+ * reference: {"full_marks", "teams": [{"rank", "team", "score",
+ * "objectives": [ids], "flags": [ids], "hints_cost", "reached_ms",
+ * "reached"}]}; reached_ms and reached (ISO 8601, UTC) are null for a team
+ * that never scored. */
+json_t *cr_score_board_json(const cr_score_board *b);
+
+/* A team's score after every event that changed it, in order. */
+typedef struct cr_score_point {
+    int64_t time_ms;
+    int score;
+} cr_score_point;
+
+typedef struct cr_score_series {
+    int team;
+    cr_score_point *points;
+    size_t n_points;
+} cr_score_series;
+
+/* Per team (1..n, in team order), for reports. Owned as the board is. */
+typedef struct cr_score_timeline {
+    cr_score_series *teams;
+    size_t n_teams;
+} cr_score_timeline;
+
+int cr_score_timeline_new(cr_score_timeline **out, cr_state *st, int teams);
+void cr_score_timeline_free(cr_score_timeline *tl); /* accepts NULL */
+
+/* [{"team", "points": [[time_ms, score], ...]}], a new reference. */
+json_t *cr_score_timeline_json(const cr_score_timeline *tl);
 
 /*
  * Records an objective's state for a team if it changed: objective.met or

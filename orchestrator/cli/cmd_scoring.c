@@ -114,6 +114,37 @@ static void close_range_db(cr_state *st, cr_range_row *row, cr_scenario *s)
     cr_state_close(st);
 }
 
+/* The board as `crange score` prints it without --json. */
+static void print_board(const char *range, const cr_range_row *row, const json_t *prov, const cr_score_board *b)
+{
+    printf("range %s, full marks %d\n", range, b->full_marks);
+    cr_provenance p;
+    if (prov && cr_provenance_from_json(&p, prov) == 0) {
+        char *text = cr_provenance_describe(&p);
+        printf("scenario %s from %s\n", row->scenario_id, text);
+        free(text);
+        cr_provenance_clear(&p);
+    }
+    cr_error_clear();
+    printf("%-5s %-5s %6s  %-30s %-16s %6s  %s\n", "RANK", "TEAM", "SCORE", "OBJECTIVES", "FLAGS", "HINTS",
+           "REACHED");
+    for (size_t i = 0; i < b->n_teams; i++) {
+        const cr_score_board_team *t = &b->teams[i];
+        cr_buf objs = {0}, flags = {0};
+        for (size_t k = 0; k < t->n_objectives; k++)
+            cr_buf_addf(&objs, "%s%s", k ? "," : "", t->objectives[k]);
+        for (size_t k = 0; k < t->n_flags; k++)
+            cr_buf_addf(&flags, "%s%s", k ? "," : "", t->flags[k]);
+        char reached[32];
+        if (t->scored)
+            cr_iso8601(reached, t->reached_ms);
+        printf("%-5d %-5d %6d  %-30s %-16s %6d  %s\n", t->rank, t->team, t->score, objs.data ? objs.data : "-",
+               flags.data ? flags.data : "-", -t->hints_cost, t->scored ? reached : "-");
+        cr_buf_free(&objs);
+        cr_buf_free(&flags);
+    }
+}
+
 int cr_cmd_score(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("score");
@@ -123,63 +154,34 @@ int cr_cmd_score(cr_config *cfg, int argc, char **argv)
         return go;
     cr_state *st = NULL;
     cr_range_row row;
-    json_t *board = NULL;
+    memset(&row, 0, sizeof row);
+    cr_score_board *board = NULL;
     int rc = cr_state_open(&st, cfg->state_dir, pos[0], false);
     if (rc == 0)
         rc = cr_state_get_range(st, &row);
-    if (rc == 0) {
-        rc = cr_score_board(&board, st, row.teams);
-        if (rc == 0)
-            json_object_set_new(board, "range", json_string(pos[0]));
-        if (rc == 0) {
-            json_t *scn = json_pack("{s:s, s:s}", "id", row.scenario_id, "digest", row.scenario_digest);
-            json_t *prov = row.provenance ? json_loads(row.provenance, 0, NULL) : NULL;
-            if (prov)
-                json_object_set_new(scn, "provenance", prov);
-            json_object_set_new(board, "scenario", scn);
-        }
-        cr_range_row_free(&row);
-    }
+    if (rc == 0)
+        rc = cr_score_board_new(&board, st, row.teams);
     cr_state_close(st);
-    if (rc < 0)
+    if (rc < 0) {
+        cr_range_row_free(&row);
         return cr_cli_fail(cfg);
+    }
+    json_t *prov = row.provenance ? json_loads(row.provenance, 0, NULL) : NULL;
     if (cfg->json) {
-        cr_cli_print_json(board);
-        return CR_EXIT_OK;
+        /* The board's JSON, and which range and scenario it is of. */
+        json_t *out = cr_score_board_json(board);
+        json_object_set_new(out, "range", json_string(pos[0]));
+        json_t *scn = json_pack("{s:s, s:s}", "id", row.scenario_id, "digest", row.scenario_digest);
+        if (prov)
+            json_object_set(scn, "provenance", prov);
+        json_object_set_new(out, "scenario", scn);
+        cr_cli_print_json(out);
+    } else {
+        print_board(pos[0], &row, prov, board);
     }
-    printf("range %s, full marks %d\n", pos[0], (int)json_integer_value(json_object_get(board, "full_marks")));
-    cr_provenance p;
-    json_t *prov = json_object_get(json_object_get(board, "scenario"), "provenance");
-    if (prov && cr_provenance_from_json(&p, prov) == 0) {
-        char *text = cr_provenance_describe(&p);
-        printf("scenario %s from %s\n", json_string_value(json_object_get(json_object_get(board, "scenario"), "id")),
-               text);
-        free(text);
-        cr_provenance_clear(&p);
-    }
-    cr_error_clear();
-    printf("%-5s %-5s %6s  %-30s %-16s %6s  %s\n", "RANK", "TEAM", "SCORE", "OBJECTIVES", "FLAGS", "HINTS",
-           "REACHED");
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(board, "teams"), i, t)
-    {
-        cr_buf objs = {0}, flags = {0};
-        size_t k;
-        json_t *id;
-        json_array_foreach(json_object_get(t, "objectives"), k, id)
-            cr_buf_addf(&objs, "%s%s", k ? "," : "", json_string_value(id));
-        json_array_foreach(json_object_get(t, "flags"), k, id)
-            cr_buf_addf(&flags, "%s%s", k ? "," : "", json_string_value(id));
-        const char *reached = json_string_value(json_object_get(t, "reached"));
-        printf("%-5d %-5d %6d  %-30s %-16s %6d  %s\n", (int)json_integer_value(json_object_get(t, "rank")),
-               (int)json_integer_value(json_object_get(t, "team")), (int)json_integer_value(json_object_get(t, "score")),
-               objs.data ? objs.data : "-", flags.data ? flags.data : "-",
-               -(int)json_integer_value(json_object_get(t, "hints_cost")), reached ? reached : "-");
-        cr_buf_free(&objs);
-        cr_buf_free(&flags);
-    }
-    json_decref(board);
+    json_decref(prov);
+    cr_score_board_free(board);
+    cr_range_row_free(&row);
     return CR_EXIT_OK;
 }
 

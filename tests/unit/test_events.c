@@ -2,7 +2,8 @@
  * test_events.c: the event log (events.h) on a real range database in a
  * temporary folder: idempotent inserts by dedupe key, the batching writer
  * (what another connection sees before and after each commit), query
- * filters, and the latest-event lookup by data.id.
+ * filters, the latest-event lookup by data.id, and the readers the scoring
+ * engine, the reports and the action collector use instead of their own SQL.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -271,6 +272,182 @@ static void test_events_clock_leaves_paused_time_out(void **state)
     assert_int_equal(c.elapsed_ms, 20000);
 }
 
+/* What cr_events_scoring passed, copied (its strings are borrowed). */
+typedef struct seen_event {
+    int team;
+    int64_t time_ms;
+    char kind[32];
+    char id[16];
+    int points;
+    char mode[8];
+    int index;
+    bool has_id, has_mode;
+} seen_event;
+
+typedef struct seen {
+    seen_event ev[16];
+    size_t n;
+} seen;
+
+static void collect(void *ctx, const cr_scoring_event *ev)
+{
+    seen *s = ctx;
+    assert_true(s->n < 16);
+    seen_event *e = &s->ev[s->n++];
+    *e = (seen_event){.team = ev->team, .time_ms = ev->time_ms, .points = ev->points, .index = ev->index,
+                      .has_id = ev->id != NULL, .has_mode = ev->mode != NULL};
+    snprintf(e->kind, sizeof e->kind, "%s", ev->kind);
+    snprintf(e->id, sizeof e->id, "%s", ev->id ? ev->id : "");
+    snprintf(e->mode, sizeof e->mode, "%s", ev->mode ? ev->mode : "");
+}
+
+static void test_events_scoring_passes_scoring_kinds_of_teams_in_log_order(void **state)
+{
+    fixture *f = *state;
+    add(f->st, 5000, 2, "objective.met", "{\"id\":\"o1\",\"points\":5,\"mode\":\"hold\"}");
+    add(f->st, 1000, 1, "flag.correct", "{\"id\":\"f1\",\"points\":10,\"attempt\":1}"); /* earlier time, later id */
+    add(f->st, 2000, 1, "flag.wrong", "{\"id\":\"f1\",\"attempt\":1,\"answer\":\"x\"}"); /* not scoring */
+    add(f->st, 3000, 1, "hint.taken", "{\"id\":\"f1\",\"index\":1,\"cost\":3}");
+    add(f->st, 4000, 0, "exercise.start", NULL);                                          /* range-wide */
+    add(f->st, 4000, 3, "flag.correct", "{\"id\":\"f1\",\"points\":10,\"attempt\":1}");   /* past the count */
+    add(f->st, 6000, 2, "objective.lost", "{\"points\":5}");                              /* no id */
+
+    seen s = {0};
+    assert_int_equal(cr_events_scoring(f->st, 2, collect, &s), 0);
+    assert_int_equal(s.n, 4);
+    assert_int_equal(s.ev[0].team, 2);
+    assert_string_equal(s.ev[0].kind, "objective.met");
+    assert_string_equal(s.ev[0].mode, "hold");
+    assert_int_equal(s.ev[0].points, 5);
+    assert_int_equal(s.ev[0].time_ms, 5000);
+    assert_string_equal(s.ev[1].kind, "flag.correct");
+    assert_int_equal(s.ev[1].points, 10);
+    assert_false(s.ev[1].has_mode);
+    assert_int_equal(s.ev[1].index, 0);
+    /* A hint's cost comes as its points. */
+    assert_string_equal(s.ev[2].kind, "hint.taken");
+    assert_int_equal(s.ev[2].points, 3);
+    assert_int_equal(s.ev[2].index, 1);
+    assert_string_equal(s.ev[2].id, "f1");
+    assert_false(s.ev[3].has_id);
+    assert_int_equal(s.ev[3].points, 5);
+
+    memset(&s, 0, sizeof s);
+    assert_int_equal(cr_events_scoring(f->st, 0, collect, &s), 0);
+    assert_int_equal(s.n, 0);
+}
+
+static void test_events_count_and_next_hint_go_by_team_kind_and_id(void **state)
+{
+    fixture *f = *state;
+    int n = -1;
+    int64_t next = -1;
+    assert_int_equal(cr_events_count(f->st, 1, "flag.wrong", "f1", &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(cr_events_next_hint(f->st, 1, "f1", &next), 0);
+    assert_int_equal(next, 0);
+
+    add(f->st, 1000, 1, "flag.wrong", "{\"id\":\"f1\",\"attempt\":1,\"answer\":\"a\"}");
+    add(f->st, 2000, 1, "flag.wrong", "{\"id\":\"f1\",\"attempt\":2,\"answer\":\"b\"}");
+    add(f->st, 2000, 1, "flag.wrong", "{\"id\":\"f2\",\"attempt\":1,\"answer\":\"b\"}");
+    add(f->st, 2000, 2, "flag.wrong", "{\"id\":\"f1\",\"attempt\":1,\"answer\":\"b\"}");
+    add(f->st, 3000, 1, "hint.taken", "{\"id\":\"f1\",\"index\":0,\"cost\":1}");
+    add(f->st, 4000, 1, "hint.taken", "{\"id\":\"f1\",\"index\":1,\"cost\":1}");
+    add(f->st, 4000, 2, "hint.taken", "{\"id\":\"f1\",\"index\":0,\"cost\":1}");
+    assert_int_equal(cr_events_count(f->st, 1, "flag.wrong", "f1", &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(cr_events_count(f->st, 2, "flag.wrong", "f1", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(cr_events_count(f->st, 1, "hint.taken", "f2", &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(cr_events_next_hint(f->st, 1, "f1", &next), 0);
+    assert_int_equal(next, 2);
+    assert_int_equal(cr_events_next_hint(f->st, 2, "f1", &next), 0);
+    assert_int_equal(next, 1);
+    assert_int_equal(cr_events_next_hint(f->st, 1, "f2", &next), 0);
+    assert_int_equal(next, 0);
+}
+
+static void test_events_first_after_finds_the_met_since_the_last_loss(void **state)
+{
+    fixture *f = *state;
+    bool found = true;
+    int64_t t = -1;
+    assert_int_equal(cr_events_first_after(f->st, 1, "objective.met", NULL, "o1", &found, &t), 0);
+    assert_false(found);
+    assert_int_equal(t, 0);
+
+    add(f->st, 1000, 1, "objective.met", "{\"id\":\"o1\",\"points\":5,\"mode\":\"hold\"}");
+    add(f->st, 2000, 1, "objective.lost", "{\"id\":\"o1\",\"points\":5}");
+    add(f->st, 3000, 1, "objective.met", "{\"id\":\"o1\",\"points\":5,\"mode\":\"hold\"}");
+    add(f->st, 3500, 2, "objective.lost", "{\"id\":\"o1\",\"points\":5}"); /* another team's loss */
+    add(f->st, 4000, 1, "objective.met", "{\"id\":\"o1\",\"points\":5,\"mode\":\"hold\"}");
+    add(f->st, 4500, 2, "objective.met", "{\"id\":\"o1\",\"points\":5,\"mode\":\"hold\"}");
+
+    assert_int_equal(cr_events_first_after(f->st, 1, "objective.met", NULL, "o1", &found, &t), 0);
+    assert_true(found);
+    assert_int_equal(t, 1000);
+    assert_int_equal(cr_events_first_after(f->st, 1, "objective.met", "objective.lost", "o1", &found, &t), 0);
+    assert_true(found);
+    assert_int_equal(t, 3000);
+    assert_int_equal(cr_events_first_after(f->st, 2, "objective.met", "objective.lost", "o1", &found, &t), 0);
+    assert_true(found);
+    assert_int_equal(t, 4500);
+    /* Lost last: not met since. */
+    add(f->st, 5000, 1, "objective.lost", "{\"id\":\"o1\",\"points\":5}");
+    assert_int_equal(cr_events_first_after(f->st, 1, "objective.met", "objective.lost", "o1", &found, &t), 0);
+    assert_false(found);
+    assert_int_equal(t, 0);
+}
+
+static void test_events_time_span_and_action_seq_max(void **state)
+{
+    fixture *f = *state;
+    int64_t first = -1, last = -1, max = -1;
+    assert_int_equal(cr_events_time_span(f->st, NULL, &first, &last), 0);
+    assert_int_equal(first, 0);
+    assert_int_equal(last, 0);
+    assert_int_equal(cr_events_action_seq_max(f->st, 1, "web", "s1", &max), 0);
+    assert_int_equal(max, 0);
+
+    add(f->st, 7000, 1, "flag.correct", "{\"id\":\"f1\",\"points\":10,\"attempt\":1}");
+    add(f->st, 3000, 0, "exercise.start", NULL);
+    add(f->st, 9000, 0, "exercise.start", NULL);
+    add(f->st, 2000, 2, "solution.run", "{\"ok\":true}");
+    assert_int_equal(cr_events_time_span(f->st, NULL, &first, &last), 0);
+    assert_int_equal(first, 2000);
+    assert_int_equal(last, 9000);
+    assert_int_equal(cr_events_time_span(f->st, "exercise.start", &first, NULL), 0);
+    assert_int_equal(first, 3000);
+    assert_int_equal(cr_events_time_span(f->st, "exercise.pause", NULL, &last), 0);
+    assert_int_equal(last, 0);
+
+    static const char *const rows[][4] = {
+        /* team, vm, kind, data */
+        {"1", "web", "action.command", "{\"command\":\"ls\",\"spool\":\"s1\",\"seq\":1}"},
+        {"1", "web", "action.status", "{\"of\":1,\"status\":0,\"spool\":\"s1\",\"seq\":2}"},
+        {"1", "web", "action.command", "{\"command\":\"id\",\"spool\":\"s2\",\"seq\":9}"},
+        {"1", "db", "action.command", "{\"command\":\"id\",\"spool\":\"s1\",\"seq\":7}"},
+        {"2", "web", "action.command", "{\"command\":\"id\",\"spool\":\"s1\",\"seq\":5}"},
+        {"1", "web", "console.attach", "{\"spool\":\"s1\",\"seq\":50}"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        json_t *data = json_loads(rows[i][3], 0, NULL);
+        assert_int_equal(cr_event_add(f->st, 0, atoi(rows[i][0]), rows[i][1], rows[i][2], data, NULL, NULL), 0);
+        json_decref(data);
+    }
+    assert_int_equal(cr_events_action_seq_max(f->st, 1, "web", "s1", &max), 0);
+    assert_int_equal(max, 2);
+    assert_int_equal(cr_events_action_seq_max(f->st, 1, "web", "s2", &max), 0);
+    assert_int_equal(max, 9);
+    assert_int_equal(cr_events_action_seq_max(f->st, 1, "db", "s1", &max), 0);
+    assert_int_equal(max, 7);
+    assert_int_equal(cr_events_action_seq_max(f->st, 2, "web", "s1", &max), 0);
+    assert_int_equal(max, 5);
+    assert_int_equal(cr_events_action_seq_max(f->st, 2, "web", "s2", &max), 0);
+    assert_int_equal(max, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +459,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events_query_filters_by_team_time_and_kind_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_last_finds_the_latest_of_either_kind_by_data_id, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_events_scoring_passes_scoring_kinds_of_teams_in_log_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_events_count_and_next_hint_go_by_team_kind_and_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_first_after_finds_the_met_since_the_last_loss, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events_time_span_and_action_seq_max, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,13 +106,31 @@ static long long scalar(cr_state *st, const char *sql)
     return v;
 }
 
-/* The scoreboard entry of a team (a new reference). */
+/* The scoreboard (new). */
+static cr_score_board *board_of(cr_state *st, int teams)
+{
+    cr_score_board *b = NULL;
+    cr_error_clear();
+    if (cr_score_board_new(&b, st, teams) < 0)
+        fail_msg("board: %s", cr_error_message());
+    assert_non_null(b);
+    return b;
+}
+
+/* The scoreboard's JSON form, as the edges get it (a new reference). */
+static json_t *board_json(cr_state *st, int teams)
+{
+    cr_score_board *b = board_of(st, teams);
+    json_t *j = cr_score_board_json(b);
+    cr_score_board_free(b);
+    assert_non_null(j);
+    return j;
+}
+
+/* The scoreboard entry of a team in the JSON form (a new reference). */
 static json_t *entry(cr_state *st, int teams, int team)
 {
-    json_t *board = NULL;
-    cr_error_clear();
-    if (cr_score_board(&board, st, teams) < 0)
-        fail_msg("board: %s", cr_error_message());
+    json_t *board = board_json(st, teams);
     size_t i;
     json_t *e, *found = NULL;
     json_array_foreach(json_object_get(board, "teams"), i, e) {
@@ -126,9 +144,11 @@ static json_t *entry(cr_state *st, int teams, int team)
 
 static int score(cr_state *st, int teams, int team)
 {
-    json_t *e = entry(st, teams, team);
-    int s = (int)json_integer_value(json_object_get(e, "score"));
-    json_decref(e);
+    cr_score_board *b = board_of(st, teams);
+    const cr_score_board_team *row = cr_score_board_find(b, team);
+    assert_non_null(row);
+    int s = row->score;
+    cr_score_board_free(b);
     return s;
 }
 
@@ -187,16 +207,32 @@ static void test_score_sums_objectives_flags_and_hint_costs(void **state)
     assert_int_equal(score(f->st, 2, 2), 0);
 
     /* The timeline has the score after each change, in order. */
-    json_t *tl = NULL;
-    assert_int_equal(cr_score_timeline(&tl, f->st, 2), 0);
+    cr_score_timeline *st_tl = NULL;
+    assert_int_equal(cr_score_timeline_new(&st_tl, f->st, 2), 0);
+    assert_int_equal(st_tl->n_teams, 2);
+    assert_int_equal(st_tl->teams[0].team, 1);
+    static const int want[] = {10, 40, 38, 58};
+    assert_int_equal(st_tl->teams[0].n_points, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(st_tl->teams[0].points[i].score, want[i]);
+    assert_true(st_tl->teams[0].points[3].time_ms >= st_tl->teams[0].points[0].time_ms);
+    assert_int_equal(st_tl->teams[1].team, 2);
+    assert_int_equal(st_tl->teams[1].n_points, 0);
+    /* Its JSON form: [{"team", "points": [[time_ms, score], ...]}]. */
+    json_t *tl = cr_score_timeline_json(st_tl);
     assert_int_equal(json_array_size(tl), 2);
     json_t *pts = json_object_get(json_array_get(tl, 0), "points");
-    static const int want[] = {10, 40, 38, 58};
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(tl, 0), "team")), 1);
     assert_int_equal(json_array_size(pts), 4);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(json_integer_value(json_array_get(json_array_get(pts, i), 0)),
+                         st_tl->teams[0].points[i].time_ms);
         assert_int_equal(json_integer_value(json_array_get(json_array_get(pts, i), 1)), want[i]);
+    }
     assert_int_equal(json_array_size(json_object_get(json_array_get(tl, 1), "points")), 0);
     json_decref(tl);
+    cr_score_timeline_free(st_tl);
+    cr_score_timeline_free(NULL);
 }
 
 static void test_score_hold_objective_lost_takes_its_points_away(void **state)
@@ -347,8 +383,7 @@ static void test_score_ties_are_broken_by_the_time_the_score_was_reached(void **
     add(f->st, 1000, 0, "exercise.start", "{}");
     add(f->st, 1000, 9, "flag.correct", "{\"id\":\"f2\",\"points\":15,\"attempt\":1}");
 
-    json_t *board = NULL;
-    assert_int_equal(cr_score_board(&board, f->st, 5), 0);
+    json_t *board = board_json(f->st, 5);
     json_t *teams = json_object_get(board, "teams");
     assert_int_equal(json_array_size(teams), 5);
     static const int order[] = {2, 1, 4, 3, 5};
@@ -367,19 +402,40 @@ static void test_score_ties_are_broken_by_the_time_the_score_was_reached(void **
     assert_true(json_is_null(json_object_get(never, "reached_ms")));
     json_decref(board);
 
-    /* Teams with no events at all. */
-    assert_int_equal(cr_score_board(&board, f->st, 0), 0);
+    /* The struct says the same, in the same order. */
+    cr_score_board *b = board_of(f->st, 5);
+    assert_int_equal(b->n_teams, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(b->teams[i].team, order[i]);
+        assert_int_equal(b->teams[i].score, scores[i]);
+        assert_int_equal(b->teams[i].rank, (int)i + 1);
+    }
+    assert_true(b->teams[0].scored);
+    assert_int_equal(b->teams[0].reached_ms, 3000);
+    assert_true(b->teams[2].scored); /* team 4: scored, back to 0 */
+    assert_int_equal(b->teams[2].reached_ms, 4000);
+    assert_false(b->teams[3].scored);
+    cr_score_board_free(b);
+
+    /* No teams at all; a negative count is refused. */
+    board = board_json(f->st, 0);
     assert_int_equal(json_array_size(json_object_get(board, "teams")), 0);
     json_decref(board);
+    cr_error_clear();
+    assert_int_equal(cr_score_board_new(&b, f->st, -1), CR_EINVAL);
+    assert_null(b);
+    cr_error_clear();
 }
 
 static void test_score_full_marks_sums_objective_and_flag_points(void **state)
 {
     fixture *f = *state;
-    json_t *board = NULL;
-    assert_int_equal(cr_score_board(&board, f->st, 3), 0);
+    json_t *board = board_json(f->st, 3);
     assert_int_equal(json_integer_value(json_object_get(board, "full_marks")), 10 + 20 + 5 + 30 + 15);
     json_decref(board);
+    cr_score_board *b = board_of(f->st, 3);
+    assert_int_equal(b->full_marks, 10 + 20 + 5 + 30 + 15);
+    cr_score_board_free(b);
     /* Saving again replaces; answers are not stored. */
     assert_int_equal(cr_score_save_content(f->st, &scenario), 0);
     assert_int_equal(scalar(f->st, "SELECT count(*) FROM content"), 5);
@@ -517,6 +573,63 @@ static void test_score_prereqs_need_objectives_met_and_flags_solved(void **state
     cr_error_clear();
 }
 
+/* The struct holds what the JSON shows, and the JSON keeps its keys in
+ * their order: CLI --json, the portal and the JSON report depend on them. */
+static void test_score_board_struct_and_its_json_agree(void **state)
+{
+    fixture *f = *state;
+    add(f->st, 1000, 2, "objective.met", "{\"id\":\"o_hold\",\"points\":20,\"mode\":\"hold\"}");
+    add(f->st, 2000, 2, "flag.correct", "{\"id\":\"f2\",\"points\":15,\"attempt\":1}");
+    add(f->st, 3000, 2, "objective.met", "{\"id\":\"o_once\",\"points\":10,\"mode\":\"once\"}");
+    add(f->st, 4000, 2, "hint.taken", "{\"id\":\"f1\",\"index\":0,\"cost\":5}");
+    add(f->st, 5000, 2, "objective.lost", "{\"id\":\"o_hold\",\"points\":20}");
+
+    cr_score_board *b = board_of(f->st, 2);
+    assert_int_equal(b->n_teams, 2);
+    const cr_score_board_team *t2 = cr_score_board_find(b, 2), *t1 = cr_score_board_find(b, 1);
+    assert_ptr_equal(t2, &b->teams[0]);
+    assert_ptr_equal(t1, &b->teams[1]);
+    assert_null(cr_score_board_find(b, 3));
+    assert_null(cr_score_board_find(NULL, 1));
+    assert_int_equal(t2->score, 15 + 10 - 5);
+    assert_int_equal(t2->hints_cost, 5);
+    assert_int_equal(t2->reached_ms, 5000);
+    assert_int_equal(t2->n_objectives, 1); /* o_hold was lost */
+    assert_string_equal(t2->objectives[0], "o_once");
+    assert_int_equal(t2->n_flags, 1);
+    assert_true(cr_score_board_team_met(t2, "o_once"));
+    assert_false(cr_score_board_team_met(t2, "o_hold"));
+    assert_false(cr_score_board_team_met(t2, "f2")); /* a flag is not an objective */
+    assert_true(cr_score_board_team_solved(t2, "f2"));
+    assert_false(cr_score_board_team_solved(t2, "f1"));
+    assert_false(cr_score_board_team_met(NULL, "o_once"));
+    assert_false(cr_score_board_team_solved(t1, "f2"));
+
+    json_t *j = cr_score_board_json(b);
+    static const char *const top[] = {"full_marks", "teams"};
+    static const char *const keys[] = {"rank", "team", "score", "objectives", "flags", "hints_cost", "reached_ms",
+                                       "reached"};
+    size_t n = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v) assert_string_equal(key, top[n++]);
+    assert_int_equal(n, 2);
+    json_t *e = json_array_get(json_object_get(j, "teams"), 0);
+    n = 0;
+    json_object_foreach(e, key, v) assert_string_equal(key, keys[n++]);
+    assert_int_equal(n, 8);
+    assert_int_equal(json_integer_value(json_object_get(e, "team")), 2);
+    assert_int_equal(json_integer_value(json_object_get(e, "score")), 20);
+    assert_int_equal(json_integer_value(json_object_get(e, "hints_cost")), 5);
+    assert_int_equal(json_integer_value(json_object_get(e, "reached_ms")), 5000);
+    assert_string_equal(json_string_value(json_object_get(e, "reached")), "1970-01-01T00:00:05Z");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(e, "objectives"), 0)), "o_once");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(e, "flags"), 0)), "f2");
+    json_decref(j);
+    cr_score_board_free(b);
+    cr_score_board_free(NULL);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -533,6 +646,7 @@ int main(void)
         T(test_score_submit_correct_then_already_solved),
         T(test_score_hints_come_in_order_until_none_is_left),
         T(test_score_prereqs_need_objectives_met_and_flags_solved),
+        T(test_score_board_struct_and_its_json_agree),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
