@@ -74,6 +74,39 @@ cleanup:
     return rc;
 }
 
+/* Gives each of dst's NICs the type and <source> of src's NIC in the same
+ * place (a template's NICs are unattached taps; a clone's are on its team's
+ * networks). */
+static int copy_nics(xmlDocPtr dst, xmlDocPtr src)
+{
+    xmlXPathObjectPtr a = find(dst, "/domain/devices/interface"), b = find(src, "/domain/devices/interface");
+    int rc = 0;
+    if (count(a) != count(b)) {
+        rc = cr_error_set(CR_EINVAL, "the clone has %d NICs, its template %d", count(b), count(a));
+        goto cleanup;
+    }
+    for (int i = 0; i < count(a); i++) {
+        xmlNodePtr to = a->nodesetval->nodeTab[i], from = b->nodesetval->nodeTab[i];
+        xmlChar *type = xmlGetProp(from, (const xmlChar *)"type");
+        xmlSetProp(to, (const xmlChar *)"type", type ? type : (const xmlChar *)"network");
+        xmlFree(type);
+        for (xmlNodePtr c = to->children, next; c; c = next) {
+            next = c->next;
+            if (c->type == XML_ELEMENT_NODE && !xmlStrcmp(c->name, (const xmlChar *)"source")) {
+                xmlUnlinkNode(c);
+                xmlFreeNode(c);
+            }
+        }
+        for (xmlNodePtr c = from->children; c; c = c->next)
+            if (c->type == XML_ELEMENT_NODE && !xmlStrcmp(c->name, (const xmlChar *)"source"))
+                xmlAddChild(to, xmlDocCopyNode(c, dst, 1));
+    }
+cleanup:
+    xmlXPathFreeObject(a);
+    xmlXPathFreeObject(b);
+    return rc;
+}
+
 /* Removes every node path matches. */
 static void remove_all(xmlDocPtr doc, const char *path)
 {
@@ -132,7 +165,7 @@ int cr_clone_xml(char **out, const char *template_xml, const char *identity_xml)
     }
     if ((rc = copy_values(t, id, "/domain/name", "names")) < 0 ||
         (rc = copy_values(t, id, "/domain/devices/disk/source/@file", "disk files")) < 0 ||
-        (rc = copy_values(t, id, "/domain/devices/interface/source/@network", "NICs")) < 0 ||
+        (rc = copy_nics(t, id)) < 0 ||
         (rc = copy_values(t, id, "/domain/devices/interface/mac/@address", "NIC MACs")) < 0 ||
         (rc = copy_values(t, id, "/domain/devices/serial/log/@file", "serial logs")) < 0 ||
         (rc = copy_values(t, id, "/domain/os/cmdline", "kernel command lines")) < 0)
@@ -172,6 +205,23 @@ int cr_clone_template_xml(char **out, const char *xml, const char *name, const c
     r = find(d, "/domain/devices/*/log/@file");
     for (int i = 0; rc == 0 && i < count(r); i++)
         xmlSetProp(r->nodesetval->nodeTab[i]->parent, (const xmlChar *)"file", (const xmlChar *)console_log);
+    xmlXPathFreeObject(r);
+    /* Its NICs are taps on no bridge: the template boots while a team's VMs
+     * with the same addresses and MACs may run on that team's networks
+     * (a range that grows, a revert). The backend is not part of what QEMU
+     * saves, so its clones attach to their own networks all the same. */
+    r = find(d, "/domain/devices/interface");
+    for (int i = 0; rc == 0 && i < count(r); i++) {
+        xmlNodePtr nic = r->nodesetval->nodeTab[i];
+        xmlSetProp(nic, (const xmlChar *)"type", (const xmlChar *)"ethernet");
+        for (xmlNodePtr c = nic->children, next; c; c = next) {
+            next = c->next;
+            if (c->type == XML_ELEMENT_NODE && !xmlStrcmp(c->name, (const xmlChar *)"source")) {
+                xmlUnlinkNode(c);
+                xmlFreeNode(c);
+            }
+        }
+    }
     xmlXPathFreeObject(r);
     remove_all(d, "/domain/uuid");
     remove_all(d, "/domain/metadata");

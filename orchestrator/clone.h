@@ -26,8 +26,9 @@
 int cr_clone_xml(char **out, const char *template_xml, const char *identity_xml);
 
 /* The XML a template is booted from: xml (a VM's own) under another name,
- * with its consoles logged to console_log, and without UUID or metadata, so
- * that no range claims it. */
+ * with its consoles logged to console_log, its NICs unattached taps (type
+ * ethernet: the team whose VM it copies may be running on its networks),
+ * and without UUID or metadata, so that no range claims it. */
 int cr_clone_template_xml(char **out, const char *xml, const char *name, const char *console_log);
 
 /* The MACs of xml's NICs, in order: *out is a NULL-terminated array of n new

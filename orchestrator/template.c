@@ -296,7 +296,9 @@ static const char reseal_script[] =
     "ip neigh flush all >/dev/null 2>&1 || true\n"
     "if [ -e /etc/machine-id ]; then\n"
     "  tr -d '-' < /proc/sys/kernel/random/uuid > /etc/machine-id.crange && mv /etc/machine-id.crange /etc/machine-id\n"
-    "  if [ -e /var/lib/dbus/machine-id ]; then cp /etc/machine-id /var/lib/dbus/machine-id; fi\n"
+    "  if [ -e /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; then\n"
+    "    cp /etc/machine-id /var/lib/dbus/machine-id\n"
+    "  fi\n"
     "fi\n"
     "if ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1 && command -v ssh-keygen >/dev/null; then\n"
     "  rm -f /etc/ssh/ssh_host_*\n"
@@ -353,8 +355,8 @@ int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, bool *resealed)
     if (rc == 0) {
         if (res.exit_code != 0 || res.signal) {
             const char *why = res.err_len ? res.err : "";
-            rc = cr_error_set(CR_ERROR, "team %d vm '%s': resealing the clone exited with %d: %.*s", pv->team,
-                              pv->vm->name, res.exit_code, (int)strcspn(why, "\n"), why);
+            rc = cr_error_set(CR_ERROR, "resealing the clone exited with %d: %.*s", res.exit_code,
+                              (int)strcspn(why, "\n"), why);
         }
         cr_exec_result_free(&res);
     }

@@ -56,10 +56,11 @@ assert_contains "$err" "scenario.lua:3:" "the error names scenario.lua and the l
 [ ! -e "$CRANGE_STATE/ranges/bad/range.db" ] || crange down bad --purge >/dev/null
 
 # Growing the range to 2 teams adds team 2 only; shrinking removes it.
-# (With a boot window of 1: team 2's guests boot one after the other.)
+# (With a boot window of 1: team 2's guests boot one after the other; booted,
+# not cloned, which test_clone covers.)
 err=$(expect_fail crange up --name cli --teams 2 --boot-window 20000)
 assert_contains "$err" "--boot-window must be between 0 and 10000" "a bad --boot-window is refused"
-out=$(crange --json up --name cli --teams 2 --boot-window 1)
+out=$(crange --json up --name cli --teams 2 --boot-window 1 --clone never)
 assert_eq 3 "$(printf "%s\n" "$out" | jq .changes.defined)" "growing to 2 teams defines 3 new VMs"
 assert_eq 3 "$(crange --json status cli | jq '[.vms[] | select(.team == 2 and .state == "running" and .agent)] | length')" \
     "with --boot-window 1, every guest of team 2 is running and its agent answers"
@@ -68,8 +69,9 @@ assert_eq 5 "$(printf "%s\n" "$out" | jq .changes.removed)" "shrinking to 1 team
 assert_eq 3 "$(count_domains cli)" "3 domains remain"
 
 # A guest whose agent does not answer in time (here: --timeout 1, shorter
-# than any boot) is named, with where its console is logged.
-err=$(expect_fail crange up --name cli --teams 2 --timeout 1)
+# than any boot; a clone's agent answers at once, so they boot) is named,
+# with where its console is logged.
+err=$(expect_fail crange up --name cli --teams 2 --timeout 1 --clone never)
 assert_contains "$err" "the guest agent did not answer within 1 s" "up names a guest whose agent does not answer"
 log=$(printf '%s\n' "$err" | sed -n 's/.*its console is logged in \([^ ]*\) on its host.*/\1/p' | head -n 1)
 case "$log" in /var/log/libvirt/qemu/crange.cli.t2.*.console.log) ;; *) fail "no console log named in: $err" ;; esac

@@ -56,12 +56,21 @@ for t in 1 2 3; do
 done
 ok "each clone ran its own per-team steps after the restore"
 
-# Revert: a deleted file comes back, by a restore from the template.
+# Revert: a deleted file comes back, by a restore from the template, and
+# the VM's score follows: removing the token meets team 2's objective,
+# reverting loses it at the next round.
+score_of() { crange --json score cl | jq ".teams[] | select(.team == $1) | .score"; }
 crange exec cl 2 victim -- rm /srv/www/token.txt
+crange run cl --once >/dev/null
+met=$(score_of 2)
+[ "$met" -gt 10 ] || fail "removing the token did not score (team 2 has $met)"
 out=$(crange --json revert cl 2 victim)
 assert_eq true "$(printf '%s\n' "$out" | jq .cloned)" "revert restores the VM from its template"
 assert_eq "$(sed -n 2p "$WORK/tokens")" "$(crange exec cl 2 victim -- cat /srv/www/token.txt)" \
     "the reverted VM has its team's token again"
+crange run cl --once >/dev/null
+[ "$(score_of 2)" -lt "$met" ] || fail "after the revert, team 2 still has $(score_of 2) points"
+ok "the reverted VM's objective is lost again at the next round"
 
 # A second range of the same scenario boots nothing.
 out=$(crange --json up "$DEMO" --name cl2 --teams 2)

@@ -102,6 +102,15 @@ static void test_template_xml_and_macs(void **state)
     assert_null(strstr(xml, "metadata"));
     assert_null(strstr(xml, "crange.po.t2.victim.console.log"));
     assert_non_null(strstr(xml, "/log/t.log"));
+    assert_non_null(strstr(xml, "type=\"ethernet\""));
+    assert_null(strstr(xml, "crange.po.t2.inside")); /* on no team's network */
+    /* A clone of a template with unattached NICs is on its team's network. */
+    char *clone = NULL;
+    assert_int_equal(cr_clone_xml(&clone, xml, identity_xml), 0);
+    assert_null(strstr(clone, "ethernet"));
+    assert_non_null(strstr(clone, "type=\"network\"") ? strstr(clone, "type=\"network\"") : strstr(clone, "type='network'"));
+    assert_non_null(strstr(clone, "crange.po.t2.inside"));
+    free(clone);
     char **macs = NULL;
     size_t n = 0;
     assert_int_equal(cr_clone_macs(&macs, &n, template_xml), 0);
