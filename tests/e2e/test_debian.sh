@@ -60,12 +60,23 @@ ok "the layer's manifest lists the packages it installed"
 key=$(printf '%s\n' "$layers" | jq -r '.[0].key')
 layer=$CRANGE_STATE/images/layers/$key/layer.qcow2
 assert_eq 444 "$(stat -c %a "$layer")" "the layer is read-only"
+# Each overlay's backing chain: the VM's instant-clone template (its disk at
+# the save), then the layer or the image.
+chain() { # overlay volume: every file under it, one per line
+    f=$(virsh vol-path --pool crange.deb "$1")
+    while [ -n "$f" ] && [ "$f" != null ]; do
+        f=$(qemu-img info -U --output=json "$f" | jq -r '.["full-backing-filename"] // .["backing-filename"] // empty')
+        [ -z "$f" ] || echo "$f"
+    done
+}
 for t in 1 2; do
-    backing=$(virsh vol-dumpxml --pool crange.deb "t$t.sniffer.qcow2" | sed -n '/<backingStore>/,/<\/backingStore>/s:.*<path>\(.*\)</path>.*:\1:p')
-    assert_eq "$layer" "$backing" "team $t's sniffer overlay is backed by the layer"
+    chain "t$t.sniffer.qcow2" | grep -qx "$layer" || fail "team $t's sniffer overlay is not on the layer: $(chain "t$t.sniffer.qcow2")"
+    chain "t$t.sniffer.qcow2" | grep -q "^$CRANGE_STATE/templates/" || fail "team $t's sniffer is not a clone"
 done
-backing=$(virsh vol-dumpxml --pool crange.deb t1.ws.qcow2 | sed -n '/<backingStore>/,/<\/backingStore>/s:.*<path>\(.*\)</path>.*:\1:p')
-assert_eq "$img/disk.qcow2" "$backing" "a VM without a role is backed by the image"
+ok "both teams' sniffers are clones of one template on the layer"
+chain t1.ws.qcow2 | grep -qx "$img/disk.qcow2" || fail "the ws is not on the image: $(chain t1.ws.qcow2)"
+chain t1.ws.qcow2 | grep -qx "$layer" && fail "the ws, which has no role, is on the layer"
+ok "a VM without a role is on the image"
 
 status=$(crange --json status deb)
 assert_eq 4 "$(printf '%s\n' "$status" | jq '[.vms[] | select(.agent)] | length')" "all 4 guest agents answer"
