@@ -305,7 +305,11 @@ static const char reseal_script[] =
     "  ssh-keygen -A >/dev/null\n"
     "  systemctl try-restart ssh >/dev/null 2>&1 || true\n"
     "fi\n"
-    "rm -f \"$m\"\n";
+    "rm -f \"$m\"\n"
+    /* A clone never booted, so its console (and the log of it on the host)
+     * would stay empty until someone pressed Enter: say what happened. */
+    "printf '\\r\\ncrange: restored from a template (instant clone) at %s; press Enter for a prompt\\r\\n' "
+    "\"$(date -u +%H:%M:%S)\" > /dev/console 2>/dev/null || true\n";
 
 int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, bool *resealed)
 {

@@ -65,11 +65,15 @@ for n in $(virsh -q net-list --all --name | grep '^crange\.demo\.'); do
 done
 ok "every range network is isolated (no <forward>)"
 
-# Overlays, not copies: each disk is a small qcow2 backed by the image.
+# Overlays, not copies: each disk is a small qcow2 on its instant-clone
+# template's disk (test_clone), itself an overlay of the image.
 n=0
 for f in "$CRANGE_STATE"/overlays/demo/*.qcow2; do
-    backing=$(qemu-img info -U --output=json "$f" | jq -r '."backing-filename" // empty')
+    t=$(qemu-img info -U --output=json "$f" | jq -r '."backing-filename" // empty')
+    case "$t" in "$CRANGE_STATE"/templates/*.qcow2) ;; *) fail "$(basename "$f") is not on a template: $t" ;; esac
+    backing=$(qemu-img info -U --output=json "$t" | jq -r '."backing-filename" // empty')
     assert_eq "$CRANGE_STATE/images/tiny/disk.qcow2" "$backing" "$(basename "$f") is backed by the tiny image"
+    [ "$(stat -c %s "$f")" -lt 10485760 ] || fail "$(basename "$f") is not a small overlay"
     n=$((n + 1))
 done
 assert_eq 6 "$n" "one overlay per VM"
