@@ -11,6 +11,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,7 +190,9 @@ static int copy_stream(int dst, int src, uint64_t src_off, uint64_t len, const c
     return 0;
 }
 
-int cr_saveimage_write(const char *dst, const cr_saveimage *tmpl, const char *src_path, const char *xml)
+/* The header and data part of a clone's image: *out (new) holds both,
+ * *len bytes. */
+static int build_head(char **out, size_t *len, const cr_saveimage *tmpl, const char *xml, const char *dst)
 {
     size_t xml_len = strlen(xml) + 1;
     size_t cookie_len = tmpl->cookie ? strlen(tmpl->cookie) + 1 : 0;
@@ -197,11 +203,22 @@ int cr_saveimage_write(const char *dst, const cr_saveimage *tmpl, const char *sr
     memcpy(h.magic, MAGIC, sizeof h.magic);
     h.data_len = need <= tmpl->data_len ? tmpl->data_len : (uint32_t)(need + SPARE);
     h.cookie_offset = tmpl->cookie ? (uint32_t)xml_len : 0;
-
-    char *data = cr_xcalloc(1, h.data_len);
-    memcpy(data, xml, xml_len);
+    *len = sizeof h + h.data_len;
+    *out = cr_xcalloc(1, *len);
+    memcpy(*out, &h, sizeof h);
+    memcpy(*out + sizeof h, xml, xml_len);
     if (tmpl->cookie)
-        memcpy(data + xml_len, tmpl->cookie, cookie_len);
+        memcpy(*out + sizeof h + xml_len, tmpl->cookie, cookie_len);
+    return 0;
+}
+
+int cr_saveimage_write(const char *dst, const cr_saveimage *tmpl, const char *src_path, const char *xml)
+{
+    char *head = NULL;
+    size_t head_len = 0;
+    int hrc = build_head(&head, &head_len, tmpl, xml, dst);
+    if (hrc < 0)
+        return hrc;
     char *tmp = cr_xasprintf("%s.tmp.%ld", dst, (long)getpid());
     int rc = 0, src = -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -214,7 +231,7 @@ int cr_saveimage_write(const char *dst, const cr_saveimage *tmpl, const char *sr
         rc = cr_error_set(CR_ERROR, "%s: %s", src_path, strerror(errno));
         goto cleanup;
     }
-    if ((rc = write_all(fd, &h, sizeof h, tmp)) < 0 || (rc = write_all(fd, data, h.data_len, tmp)) < 0 ||
+    if ((rc = write_all(fd, head, head_len, tmp)) < 0 ||
         (rc = copy_stream(fd, src, tmpl->stream_offset, tmpl->stream_len, tmp)) < 0)
         goto cleanup;
     if (fsync(fd) < 0 || close(fd) < 0) {
@@ -233,6 +250,136 @@ cleanup:
     if (rc < 0)
         unlink(tmp);
     free(tmp);
-    free(data);
+    free(head);
+    return rc;
+}
+
+struct cr_saveimage_stream {
+    pthread_t thread;
+    char *path;
+    char *head;
+    size_t head_len;
+    int src;
+    uint64_t offset, len;
+    atomic_bool done; /* the restore returned: stop waiting for the reader */
+    int rc;
+    char err[256];
+};
+
+/* Writes n bytes to a non-blocking FIFO, waiting for room; gives up when the
+ * reader is gone (EPIPE) or the restore is over and no room comes. */
+static int stream_write(cr_saveimage_stream *s, int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            int r = poll(&pfd, 1, 200);
+            if (r == 0 && atomic_load(&s->done))
+                return -1;
+            continue;
+        }
+        return -1; /* EPIPE: libvirt closed its end */
+    }
+    return 0;
+}
+
+static void *stream_main(void *arg)
+{
+    cr_saveimage_stream *s = arg;
+    /* A write after libvirt closed the FIFO raises SIGPIPE on this thread;
+     * blocked here, it becomes an EPIPE instead of ending the process. */
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+    int fd = -1;
+    /* Opening for writing fails with ENXIO until libvirt opens it to read. */
+    while (!atomic_load(&s->done)) {
+        fd = open(s->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0 || (errno != ENXIO && errno != EINTR))
+            break;
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (fd < 0) {
+        snprintf(s->err, sizeof s->err, "%s: libvirt never opened it: %s", s->path,
+                 atomic_load(&s->done) ? "the restore ended first" : strerror(errno));
+        s->rc = CR_ERROR;
+        return NULL;
+    }
+    char buf[1 << 16];
+    uint64_t off = s->offset, left = s->len;
+    int rc = stream_write(s, fd, s->head, s->head_len);
+    while (rc == 0 && left > 0) {
+        ssize_t r = pread(s->src, buf, left < sizeof buf ? (size_t)left : sizeof buf, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            rc = -1;
+            break;
+        }
+        rc = stream_write(s, fd, buf, (size_t)r);
+        off += (uint64_t)r;
+        left -= (uint64_t)r;
+    }
+    if (rc < 0) {
+        snprintf(s->err, sizeof s->err, "%s: libvirt stopped reading the memory image after %llu of %llu bytes",
+                 s->path, (unsigned long long)(off - s->offset), (unsigned long long)s->len);
+        s->rc = CR_ERROR;
+    }
+    close(fd);
+    return NULL;
+}
+
+int cr_saveimage_stream_start(cr_saveimage_stream **out, const char *fifo_path, const cr_saveimage *tmpl,
+                              const char *src_path, const char *xml)
+{
+    *out = NULL;
+    cr_saveimage_stream *s = cr_xcalloc(1, sizeof *s);
+    s->src = -1;
+    int rc = build_head(&s->head, &s->head_len, tmpl, xml, fifo_path);
+    if (rc == 0) {
+        s->src = open(src_path, O_RDONLY | O_CLOEXEC);
+        if (s->src < 0)
+            rc = cr_error_set(CR_ERROR, "%s: %s", src_path, strerror(errno));
+    }
+    if (rc == 0) {
+        s->path = cr_xstrdup(fifo_path);
+        s->offset = tmpl->stream_offset;
+        s->len = tmpl->stream_len;
+        if (pthread_create(&s->thread, NULL, stream_main, s) != 0)
+            rc = cr_error_set(CR_ERROR, "%s: cannot start the writer thread", fifo_path);
+    }
+    if (rc < 0) {
+        if (s->src >= 0)
+            close(s->src);
+        free(s->path);
+        free(s->head);
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int cr_saveimage_stream_end(cr_saveimage_stream *s)
+{
+    if (!s)
+        return 0;
+    atomic_store(&s->done, true);
+    pthread_join(s->thread, NULL);
+    int rc = s->rc < 0 ? cr_error_set(s->rc, "%s", s->err) : 0;
+    close(s->src);
+    free(s->path);
+    free(s->head);
+    free(s);
     return rc;
 }

@@ -58,4 +58,16 @@ void cr_saveimage_free(cr_saveimage *s); /* the members; NULL-safe */
  * the filesystem can. A larger XML gets a larger data part, as libvirt does. */
 int cr_saveimage_write(const char *dst, const cr_saveimage *tmpl, const char *src_path, const char *xml);
 
+/* The same image, streamed instead of written: a thread writes it into the
+ * FIFO at fifo_path (which the caller made with mkfifo) as libvirt reads it
+ * (virDomainRestoreFlags reads a save image sequentially, from a FIFO as
+ * from a file), so that a clone costs no copy of the template's memory on
+ * disk. cr_saveimage_stream_end tells the thread the restore is over
+ * (whether or not libvirt read everything), waits for it, frees it, and
+ * returns its result: CR_ERROR when libvirt stopped reading early. */
+typedef struct cr_saveimage_stream cr_saveimage_stream;
+int cr_saveimage_stream_start(cr_saveimage_stream **out, const char *fifo_path, const cr_saveimage *tmpl,
+                              const char *src_path, const char *xml);
+int cr_saveimage_stream_end(cr_saveimage_stream *s);
+
 #endif

@@ -68,9 +68,9 @@ int cr_template_ensure(cr_template **out, bool *built, cr_virt *v, int w, const 
 void cr_template_free(cr_template *t);
 
 /* Restores a clone of t as domain `name`: identity_xml is the XML crange
- * generates for it (its overlay must already exist, on t->disk); scratch is where
- * the clone's save image is written and then removed. The clone runs and is
- * persistent when this returns 0. */
+ * generates for it (its overlay must already exist, on t->disk); scratch is the
+ * path of the FIFO the clone's save image is streamed through (made and removed
+ * here). The clone runs and is persistent when this returns 0. */
 int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml,
                       const char *scratch);
 

@@ -3,7 +3,9 @@
  * byte by byte in libvirt's layout: a good image is read back field by field;
  * a clone written under new XML keeps the cookie and the stream byte for
  * byte; damaged or foreign files (bad or partial magic, other version,
- * compressed, lengths past the end, no NUL) are refused with a message.
+ * compressed, lengths past the end, no NUL) are refused with a message; the
+ * image streamed through a FIFO is the written one, and a reader that stops
+ * early or never comes is an error, not a hang.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,10 +18,12 @@
 #include "testutil.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define XML "<domain type='qemu'><name>crange.t.t1.vm</name><uuid>1</uuid></domain>"
 #define COOKIE "<qemu-migration><allowReboot value='yes'/></qemu-migration>"
@@ -195,12 +199,83 @@ static void test_refuses_damaged(void **state)
     free(p);
 }
 
+/* Reads the whole FIFO, as libvirt does, into *out. */
+static size_t read_fifo(unsigned char **out, const char *path, size_t stop_after)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    size_t cap = 1 << 20, len = 0;
+    *out = malloc(cap);
+    for (;;) {
+        if (len == cap)
+            *out = realloc(*out, cap *= 2);
+        ssize_t n = read(fd, *out + len, stop_after && stop_after - len < cap - len ? stop_after - len : cap - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (stop_after && len >= stop_after)
+            break;
+    }
+    close(fd);
+    return len;
+}
+
+static void test_stream_through_fifo(void **state)
+{
+    (void)state;
+    char *src = cr_path_join(dir, "t.save"), *file = cr_path_join(dir, "c.save"), *fifo = cr_path_join(dir, "c.fifo");
+    write_image(src, "LibvirtQemudSave", 2, 4096, 0, true, 0);
+    cr_saveimage t;
+    assert_int_equal(cr_saveimage_read(&t, src), 0);
+    const char *xml = "<domain><name>clone</name></domain>";
+    assert_int_equal(cr_saveimage_write(file, &t, src, xml), 0);
+    unsigned char *want = NULL;
+    size_t want_len = 0;
+    {
+        FILE *f = fopen(file, "rb");
+        fseek(f, 0, SEEK_END);
+        want_len = (size_t)ftell(f);
+        rewind(f);
+        want = malloc(want_len);
+        assert_int_equal(fread(want, 1, want_len, f), want_len);
+        fclose(f);
+    }
+    /* Read to the end: the same bytes as the file. */
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    cr_saveimage_stream *st = NULL;
+    assert_int_equal(cr_saveimage_stream_start(&st, fifo, &t, src, xml), 0);
+    unsigned char *got = NULL;
+    size_t got_len = read_fifo(&got, fifo, 0);
+    assert_int_equal(cr_saveimage_stream_end(st), 0);
+    assert_int_equal(got_len, want_len);
+    assert_memory_equal(got, want, want_len);
+    free(got);
+    /* A reader that stops early: an error naming how far it got. */
+    cr_error_clear();
+    assert_int_equal(cr_saveimage_stream_start(&st, fifo, &t, src, xml), 0);
+    got_len = read_fifo(&got, fifo, 1000);
+    assert_int_equal(cr_saveimage_stream_end(st), CR_ERROR);
+    assert_non_null(strstr(cr_error_message(), "stopped reading"));
+    free(got);
+    /* No reader at all: an error once the restore is over, not a hang. */
+    cr_error_clear();
+    assert_int_equal(cr_saveimage_stream_start(&st, fifo, &t, src, xml), 0);
+    assert_int_equal(cr_saveimage_stream_end(st), CR_ERROR);
+    assert_non_null(strstr(cr_error_message(), "never opened"));
+    free(want);
+    cr_saveimage_free(&t);
+    free(fifo);
+    free(file);
+    free(src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_read_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clone_keeps_stream_and_cookie, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_damaged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_through_fifo, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
