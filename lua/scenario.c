@@ -2,7 +2,8 @@
  * scenario.c: cr_scenario_load (scenario.h). Finds the scenario folder,
  * digests its files, and evaluates scenario.lua once per team (eval.h), each
  * time in a fresh sandbox that is closed once the team is converted and
- * validated. runtime.c evaluates one team the same way and keeps the state.
+ * validated; or, with only_team, for that one team. runtime.c evaluates one
+ * team the same way and keeps the state.
  *
  * Team 1 runs first: when the caller leaves the team count to the scenario,
  * only its scenario{} declaration can say how many teams follow.
@@ -218,6 +219,33 @@ static int check_roles_shared(const cr_scenario *s)
     return 0;
 }
 
+int cr_scenario_digest(unsigned char out[32], const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) < 0)
+        return cr_error_set(errno == ENOENT || errno == ENOTDIR ? CR_ENOTFOUND : CR_ERROR, "%s: %s", dir,
+                            strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return cr_error_set(CR_EINVAL, "%s: not a scenario folder", dir);
+    return digest_folder(out, dir);
+}
+
+/* The team count a scenario names for itself: what team 1's run says, as
+ * the full load learns it. For a load of team N > 1 only, when the caller
+ * leaves the count to the scenario. */
+static int default_count(int *count, const char *dir, const cr_load_opts *opts)
+{
+    cr_scenario *probe = cr_xcalloc(1, sizeof *probe);
+    probe->dir = cr_xstrdup(dir);
+    probe->teams = cr_xcalloc(1, sizeof *probe->teams);
+    probe->n_teams = 1;
+    int rc = cr_eval_team(probe, &probe->teams[0], 1, 0, opts, NULL);
+    if (rc == 0)
+        *count = probe->default_teams;
+    cr_scenario_free(probe);
+    return rc;
+}
+
 int cr_scenario_load(cr_scenario **out, const char *path, const cr_load_opts *opts)
 {
     static const cr_load_opts defaults = {0};
@@ -227,35 +255,61 @@ int cr_scenario_load(cr_scenario **out, const char *path, const cr_load_opts *op
     *out = NULL;
     if (!opts)
         opts = &defaults;
+    int only = opts->only_team;
     rc = cr_eval_dir(&dir, path, opts);
     if (rc < 0)
         goto cleanup;
+    int most = opts->teams ? opts->teams : CR_MAX_TEAMS;
+    if (only < 0 || only > most) {
+        rc = cr_error_set(CR_EINVAL, "%s: no team %d (teams are 1 to %d)", path, only, most);
+        goto cleanup;
+    }
     s = cr_xcalloc(1, sizeof *s);
     s->dir = dir;
     dir = NULL;
-    rc = digest_folder(s->digest, s->dir);
+    rc = cr_scenario_digest(s->digest, s->dir);
     if (rc < 0)
         goto cleanup;
 
-    s->n_teams = opts->teams ? (size_t)opts->teams : 1;
+    /* The first team evaluated is team 1, unless one other team is asked
+     * for; then the count must be known first, since that team's script may
+     * read it (and it bounds the team number). */
+    int first = only ? only : 1;
+    int count = opts->teams;
+    if (count == 0 && first > 1) {
+        rc = default_count(&count, s->dir, opts);
+        if (rc < 0)
+            goto cleanup;
+        if (count < 1)
+            count = 1;
+        if (first > count) {
+            rc = cr_error_set(CR_EINVAL, "%s: no team %d (the scenario has %d)", path, first, count);
+            goto cleanup;
+        }
+    }
+    s->n_teams = count ? (size_t)count : 1;
     s->teams = cr_xcalloc(s->n_teams, sizeof *s->teams);
-    rc = cr_eval_team(s, &s->teams[0], 1, opts->teams, opts, NULL);
+    rc = cr_eval_team(s, &s->teams[first - 1], first, count, opts, NULL);
     if (rc < 0)
         goto cleanup;
-    int count = opts->teams ? opts->teams : s->default_teams;
+    if (count == 0)
+        count = s->default_teams;
     if ((size_t)count > s->n_teams) {
         s->teams = cr_xrealloc(s->teams, (size_t)count * sizeof *s->teams);
         memset(s->teams + s->n_teams, 0, ((size_t)count - s->n_teams) * sizeof *s->teams);
         s->n_teams = (size_t)count;
     }
-    for (int team = 2; team <= count; team++) {
-        rc = cr_eval_team(s, &s->teams[team - 1], team, count, opts, NULL);
+    if (!only) {
+        for (int team = 2; team <= count; team++) {
+            rc = cr_eval_team(s, &s->teams[team - 1], team, count, opts, NULL);
+            if (rc < 0)
+                goto cleanup;
+        }
+        rc = check_roles_shared(s);
         if (rc < 0)
             goto cleanup;
     }
-    rc = check_roles_shared(s);
-    if (rc < 0)
-        goto cleanup;
+    /* With only_team, the other entries stay as zeroed: empty, number 0. */
     *out = s;
     s = NULL;
 cleanup:

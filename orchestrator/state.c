@@ -1,20 +1,24 @@
 /*
  * state.c: the range database of state.h on SQLite: schema migrations keyed
  * by PRAGMA user_version, prepared statements with bound parameters only,
- * and the per-range lock and archive.
+ * the scenario snapshot (saved with the plan, restored for one team's
+ * evaluation), and the per-range lock and archive.
  */
 #include "state.h"
 
 #include "err.h"
+#include "log.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct cr_state {
@@ -428,6 +432,221 @@ cleanup:
     sqlite3_finalize(qn);
     sqlite3_finalize(qv);
     sqlite3_finalize(qr);
+    return rc;
+}
+
+/* ---- Restoring the snapshot -------------------------------------------- */
+
+/*
+ * Why a stored path is refused, or NULL when it is one snapshot_dir could
+ * have written: relative, components separated by single slashes, none empty
+ * or starting with '.' (snapshot_dir skips dot names, so "." and ".." never
+ * occur). The table may come from someone else's range.db, so this is what
+ * keeps every file inside the restore folder: with no ".." and no leading
+ * '/', and no symlink ever created there, a path cannot leave it.
+ */
+static const char *snapshot_path_problem(const char *path, size_t len)
+{
+    if (len == 0)
+        return "it is empty";
+    if (strlen(path) != len)
+        return "it holds a NUL byte";
+    if (len >= PATH_MAX)
+        return "it is too long";
+    if (path[0] == '/')
+        return "it is absolute";
+    for (const char *c = path; *c;) {
+        const char *end = strchr(c, '/');
+        size_t n = end ? (size_t)(end - c) : strlen(c);
+        if (n == 0)
+            return "it has an empty component";
+        if (n == 2 && c[0] == '.' && c[1] == '.')
+            return "it has a '..' component";
+        if (c[0] == '.')
+            return "it has a component starting with '.'";
+        if (n > NAME_MAX)
+            return "a component is too long";
+        if (!end)
+            break;
+        c = end + 1;
+        if (!*c)
+            return "it ends with '/'";
+    }
+    return NULL;
+}
+
+/* PATH as it goes into a one-line message: control bytes become '?'. */
+static char *printable(const char *path)
+{
+    char *p = cr_xstrdup(path);
+    for (char *c = p; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    return p;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Creates ROOT/PATH (already checked) with DATA, making its folders. Every
+ * step is relative to a folder descriptor and refuses to follow a symlink,
+ * so nothing outside ROOT is touched even if the folder were tampered with
+ * while we write. */
+static int restore_file(int root, const char *path, const void *data, size_t len)
+{
+    int rc = 0, dfd = root, fd = -1;
+    char *rel = cr_xstrdup(path), *comp = rel, *slash;
+    const char *what = "open";
+    while ((slash = strchr(comp, '/'))) {
+        *slash = '\0';
+        if (mkdirat(dfd, comp, 0700) < 0 && errno != EEXIST) {
+            what = "mkdir";
+            goto fail;
+        }
+        int next = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0)
+            goto fail;
+        if (dfd != root)
+            close(dfd);
+        dfd = next;
+        comp = slash + 1;
+    }
+    fd = openat(dfd, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        goto fail;
+    what = "write";
+    if (write_all(fd, data, len) < 0)
+        goto fail;
+    int closed = close(fd);
+    fd = -1;
+    if (closed < 0)
+        goto fail;
+    goto cleanup;
+fail: {
+    int err = errno;
+    char *shown = printable(path);
+    rc = cr_error_set(CR_ERROR, "scenario snapshot: %s %s: %s", what, shown, strerror(err));
+    free(shown);
+}
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (dfd != root)
+        close(dfd);
+    free(rel);
+    return rc;
+}
+
+int cr_state_snapshot_restore(char **dir, cr_state *st, const char *parent)
+{
+    int rc = 0, root = -1;
+    size_t files = 0;
+    sqlite3_stmt *q = NULL;
+    char *tmp = NULL;
+    *dir = NULL;
+    if (!parent) {
+        parent = getenv("TMPDIR");
+        if (!parent || !*parent)
+            parent = "/tmp";
+    }
+    if (sqlite3_prepare_v3(st->db, "SELECT path, content FROM scenario_files ORDER BY path", -1, 0, &q, NULL) !=
+        SQLITE_OK) {
+        rc = db_error(st->db, "read scenario snapshot");
+        goto cleanup;
+    }
+    /* mkdtemp makes the folder 0700: the snapshot holds the answers. */
+    tmp = cr_xasprintf("%s/crange-scenario-XXXXXX", parent);
+    if (!mkdtemp(tmp)) {
+        rc = cr_error_set(CR_ERROR, "%s: %s", tmp, strerror(errno));
+        free(tmp);
+        tmp = NULL;
+        goto cleanup;
+    }
+    root = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (root < 0) {
+        rc = cr_error_set(CR_ERROR, "%s: %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    int step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *path = (const char *)sqlite3_column_text(q, 0);
+        size_t plen = (size_t)sqlite3_column_bytes(q, 0);
+        const void *data = sqlite3_column_blob(q, 1);
+        size_t len = (size_t)sqlite3_column_bytes(q, 1);
+        const char *problem = path ? snapshot_path_problem(path, plen) : "it is NULL";
+        if (problem) {
+            char *shown = printable(path ? path : "");
+            rc = cr_error_set(CR_EINVAL, "scenario snapshot: refusing the stored path '%s': %s", shown, problem);
+            free(shown);
+        } else {
+            rc = restore_file(root, path, data ? data : "", data ? len : 0);
+            files++;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_error(st->db, "read scenario snapshot");
+    if (rc == 0 && files == 0)
+        rc = cr_error_set(CR_ENOTFOUND, "state database holds no scenario snapshot");
+cleanup:
+    if (root >= 0)
+        close(root);
+    sqlite3_finalize(q);
+    if (rc < 0 && tmp) {
+        /* Leave nothing behind; the message already says what failed. */
+        cr_rm_rf(tmp);
+        free(tmp);
+        tmp = NULL;
+    }
+    *dir = tmp;
+    return rc;
+}
+
+int cr_state_scenario_load(cr_scenario **out, cr_state *st, const cr_load_opts *opts)
+{
+    char *tmp = NULL;
+    cr_range_row row;
+    *out = NULL;
+    int rc = cr_state_get_range(st, &row);
+    if (rc == 0)
+        rc = cr_state_snapshot_restore(&tmp, st, NULL);
+    if (rc == 0)
+        rc = cr_scenario_load(out, tmp, opts);
+    if (tmp && cr_rm_rf(tmp) < 0) {
+        /* A private copy of the answers is left in TMPDIR: say so, without
+         * failing the command or touching the message of a failed load. */
+        if (rc == 0) {
+            cr_log_warn("%s", cr_error_message());
+            cr_error_clear();
+        } else {
+            cr_log_warn("%s: cannot remove the restored scenario snapshot", tmp);
+        }
+    }
+    if (rc == 0) {
+        /* The temporary folder is gone: the model names the folder recorded
+         * at up, which the snapshot is a copy of. */
+        free((*out)->dir);
+        (*out)->dir = cr_xstrdup(row.scenario_dir);
+        char digest[65];
+        cr_hex(digest, (*out)->digest, sizeof (*out)->digest);
+        if (strcmp(digest, row.scenario_digest))
+            cr_log_warn("range '%s': the scenario snapshot in its database does not match the digest recorded at "
+                        "up (a symlink in the folder is stored as the file it points to)",
+                        row.name);
+    }
+    free(tmp);
+    cr_range_row_free(&row);
     return rc;
 }
 

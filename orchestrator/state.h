@@ -70,6 +70,34 @@ int cr_state_set_status(cr_state *st, const char *status);
 /* Replaces the scenario snapshot and the plan rows (networks, vms, vars). */
 int cr_state_save_plan(cr_state *st, const cr_plan *p);
 
+/*
+ * Restores the scenario snapshot that cr_state_save_plan stored into a new
+ * folder made under PARENT (NULL: $TMPDIR, else /tmp), mode 0700 since it
+ * holds the answers, files 0600. *dir gets its path; the caller removes it
+ * (cr_rm_rf) and frees the string.
+ *
+ * The stored paths are not trusted (a range database may be copied from
+ * anywhere, and the scenario is someone else's code): each must be relative,
+ * made of non-empty components none of which starts with '.' (so no "..")
+ * -- what cr_state_save_plan writes. Anything else fails the restore with
+ * CR_EINVAL, "scenario snapshot: refusing the stored path '...': why", and
+ * nothing is left behind. Returns 0, CR_ENOTFOUND (no snapshot), CR_EINVAL
+ * or CR_ERROR; *dir is NULL on failure.
+ */
+int cr_state_snapshot_restore(char **dir, cr_state *st, const char *parent);
+
+/*
+ * Loads the range's scenario from its snapshot (cr_scenario_load on a
+ * restored copy that is removed before returning), so the model is the one
+ * the range was brought up with whatever became of its folder. opts as for
+ * cr_scenario_load (the caller passes the range's teams and secret, and
+ * only_team to evaluate one team). The model's dir is the folder recorded at
+ * up, which may have changed or be gone. A snapshot whose digest differs
+ * from the one recorded is loaded with a warning (symlinks are snapshotted
+ * as the files they point to, so their digests differ).
+ */
+int cr_state_scenario_load(cr_scenario **out, cr_state *st, const cr_load_opts *opts);
+
 /* Events are written and read by events.h, their one owner. */
 
 /* Names of ranges with a database under state_dir, sorted (new array of new

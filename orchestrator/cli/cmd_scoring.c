@@ -2,7 +2,8 @@
  * cmd_scoring.c: the exercise commands: `crange run` (the engine), `score`,
  * `submit`, `hint`, `solve`, `events` and `report`. Scores, events and
  * reports need only the range database; submit and hint also evaluate the
- * scenario with the range's secret to know the team's answers and hints.
+ * team's part of the scenario snapshot in it, with the range's secret, to know
+ * the team's answers and hints.
  */
 #include "catalog.h"
 #include "cli.h"
@@ -75,8 +76,17 @@ int cr_cmd_run(cr_config *cfg, int argc, char **argv)
     return rc;
 }
 
-/* Opens the range database and evaluates its scenario with its secret. */
-static int open_range(cr_state **st, cr_range_row *row, cr_scenario **s, const cr_config *cfg, const char *range)
+/*
+ * Opens the range database and evaluates TEAM's part of its scenario with its
+ * secret, from the snapshot stored at up (state.h), so the answers and hints
+ * are the ones the range was brought up with and no other team's Lua runs.
+ * As `run` does, a scenario folder edited since up is refused: the edit is
+ * not applied until the next up. A folder deleted or moved since up is no
+ * obstacle: the snapshot is the record. Images are not checked: they were
+ * at up, and answers do not depend on them.
+ */
+static int open_range(cr_state **st, cr_range_row *row, cr_scenario **s, const cr_config *cfg, const char *range,
+                      int team)
 {
     *st = NULL;
     *s = NULL;
@@ -86,23 +96,29 @@ static int open_range(cr_state **st, cr_range_row *row, cr_scenario **s, const c
     int rc = cr_state_open(st, cfg->state_dir, range, false);
     if (rc == 0)
         rc = cr_state_get_range(*st, row);
-    if (rc == 0 && s) {
-        char *store = cr_config_images(cfg);
-        cr_load_opts lo = {.teams = row->teams, .secret = row->secret, .image_known = cr_image_known,
-                           .image_ctx = store};
-        rc = cr_scenario_load(s, row->scenario_dir, &lo);
-        free(store);
-        /* As `run` does: answers and hints come from the scenario the range
-         * was brought up with, not from a folder edited since. */
+    if (rc == 0 && team > row->teams)
+        rc = cr_error_set(CR_EINVAL, "range '%s' has teams 1 to %d, not %d", range, row->teams, team);
+    if (rc == 0) {
+        unsigned char on_disk[32];
         char digest[65];
-        if (rc == 0) {
-            cr_hex(digest, (*s)->digest, sizeof (*s)->digest);
+        rc = cr_scenario_digest(on_disk, row->scenario_dir);
+        if (rc == CR_ENOTFOUND) {
+            cr_log_info("range '%s': its scenario folder %s is gone; using the snapshot taken at up", range,
+                        row->scenario_dir);
+            cr_error_clear();
+            rc = 0;
+        } else if (rc == 0) {
+            cr_hex(digest, on_disk, sizeof on_disk);
             if (strcmp(digest, row->scenario_digest))
                 rc = cr_error_set(CR_EINVAL,
                                   "the scenario in %s changed since range '%s' was brought up; run `crange up --name "
                                   "%s` to apply it first",
                                   row->scenario_dir, range, range);
         }
+    }
+    if (rc == 0) {
+        cr_load_opts lo = {.teams = row->teams, .only_team = team, .secret = row->secret};
+        rc = cr_state_scenario_load(s, *st, &lo);
     }
     return rc;
 }
@@ -198,10 +214,8 @@ int cr_cmd_submit(cr_config *cfg, int argc, char **argv)
     cr_state *st;
     cr_range_row row;
     cr_scenario *s;
-    int rc = open_range(&st, &row, &s, cfg, pos[0]);
+    int rc = open_range(&st, &row, &s, cfg, pos[0], team);
     const cr_flag *f = NULL;
-    if (rc == 0 && team > row.teams)
-        rc = cr_error_set(CR_EINVAL, "range '%s' has teams 1 to %d, not %d", pos[0], row.teams, team);
     if (rc == 0 && !(f = cr_team_flag(&s->teams[team - 1], pos[2])))
         rc = cr_error_set(CR_ENOTFOUND, "scenario '%s' has no flag '%s'", s->id, pos[2]);
     cr_submit_verdict v = 0;
@@ -240,9 +254,7 @@ int cr_cmd_hint(cr_config *cfg, int argc, char **argv)
     cr_range_row row;
     cr_scenario *s;
     json_t *hint = NULL;
-    int rc = open_range(&st, &row, &s, cfg, pos[0]);
-    if (rc == 0 && team > row.teams)
-        rc = cr_error_set(CR_EINVAL, "range '%s' has teams 1 to %d, not %d", pos[0], row.teams, team);
+    int rc = open_range(&st, &row, &s, cfg, pos[0], team);
     if (rc == 0)
         rc = cr_score_hint(st, team, &s->teams[team - 1], pos[2], &hint);
     close_range_db(st, &row, s);

@@ -106,3 +106,17 @@ assert_contains "$out" "changed since range 'ed' was brought up" "submit refuses
 out=$(expect_fail crange hint ed 1 banner)
 assert_contains "$out" "changed since range 'ed' was brought up" "hint refuses an edited scenario"
 assert_eq 0 "$(crange --json events ed --kind flag. | jq length)" "the refused answer is not an attempt"
+
+# The snapshot in range.db is the record: once the folder is moved away or
+# deleted, submit and hint still work, from the scenario the range was
+# brought up with (the edit above, gone with the folder, never applied). The
+# snapshot is restored in a private folder under TMPDIR and removed.
+mkdir -m 0700 "$WORK/tmp"
+mv "$WORK/edited" "$WORK/moved"
+out=$(TMPDIR=$WORK/tmp crange --json hint ed 1 banner)
+assert_eq 0 "$(printf '%s\n' "$out" | jq .index)" "hint works from the snapshot once the folder is moved away"
+rm -rf "$WORK/moved"
+tok=$(sqlite3 "$CRANGE_STATE/ranges/ed/range.db" "SELECT value FROM vars WHERE team = 1 AND name = 'token'")
+out=$(TMPDIR=$WORK/tmp crange --json submit ed 1 token "$tok")
+assert_eq correct "$(printf '%s\n' "$out" | jq -r .verdict)" "submit works from the snapshot once the folder is deleted"
+assert_eq "" "$(ls -A "$WORK/tmp")" "no restored snapshot is left behind"
