@@ -752,6 +752,19 @@ static int job_clone(size_t j, int w, void *ctx)
     int rc = 0;
     double t0 = cr_now_seconds();
     if (cg->t->disk) {
+        /* An overlay left by a VM that booted (its domain removed by hand)
+         * holds that VM's disk, which the template's memory knows nothing
+         * of: keep it, and let job_vm boot the VM on it. */
+        char *have = NULL;
+        bool other = cr_virt_volume_backing(&have, x->virt, w, x->plan->pool, pv->volume) == 0 &&
+                     strcmp(have, cg->t->disk);
+        free(have);
+        cr_error_clear();
+        if (other) {
+            cr_log_info("team %d vm '%s': its disk is not on its template; it boots instead", pv->team,
+                        pv->vm->name);
+            return 0;
+        }
         char *vxml = cr_xml_volume(pv->volume, cg->t->disk, img->disk_virtual_size);
         rc = cr_virt_ensure_volume(x->virt, w, x->plan->pool, pv->volume, vxml, &overlay, &x->volume[i]);
         free(vxml);

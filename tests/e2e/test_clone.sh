@@ -104,6 +104,15 @@ assert_eq 0 "$(printf '%s\n' "$out" | jq .changes.cloned)" "--clone never boots 
 out=$(expect_fail crange up "$DEMO" --name cl3 --clone sometimes)
 assert_contains "$out" "--clone must be auto, always or never" "a bad --clone value is refused"
 
+# A booted VM's domain removed by hand, its disk kept: the next up (clones
+# on) boots it on that disk rather than restoring a template's memory over it.
+crange exec cl3 2 victim -- sh -c 'echo kept > /mnt/disk/kept && sync'
+virsh -q destroy crange.cl3.t2.victim >/dev/null
+virsh -q undefine crange.cl3.t2.victim >/dev/null
+out=$(crange --json up "$DEMO" --name cl3 --teams 2)
+assert_eq 0 "$(printf '%s\n' "$out" | jq .changes.cloned)" "a VM whose disk is not on its template is not cloned"
+assert_eq kept "$(crange exec cl3 2 victim -- cat /mnt/disk/kept)" "it boots on its own disk, which kept its file"
+
 # image prune keeps what a range sits on, and removes the rest.
 assert_eq 0 "$(crange --json image prune --dry-run | jq '.templates | length')" "prune keeps the templates range cl uses"
 crange down cl --purge >/dev/null
