@@ -33,11 +33,13 @@
 #include "template.h"
 #include "util.h"
 
+#include <errno.h>
 #include <libvirt/virterror.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DEFAULT_AGENT_TIMEOUT_S 600
 
@@ -858,7 +860,11 @@ static int up_clones(up_ctx *x)
         if (x->groups[g].to_clone)
             x->template_list[x->n_template_list++] = g;
     bool pool_changed = false;
-    rc = cr_mkdir_p(x->templates_root, 0700);
+    /* QEMU (another user) opens the templates' disks by path: it must be
+     * able to pass through the folder, whoever made it first. */
+    rc = cr_mkdir_p(x->templates_root, 0755);
+    if (rc == 0 && chmod(x->templates_root, 0755) < 0)
+        rc = cr_error_set(CR_ERROR, "%s: %s", x->templates_root, strerror(errno));
     if (rc == 0)
         rc = cr_virt_ensure_pool(x->virt, 0, CR_TEMPLATE_POOL, x->templates_root, &pool_changed);
     if (rc < 0)

@@ -10,6 +10,8 @@
 #include "util.h"
 
 #include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,14 +227,52 @@ int cr_virt_scan(cr_found *out, cr_virt *v, const char *range)
     return rc;
 }
 
+/* The folder a storage pool is defined over, or NULL. */
+static char *pool_target(virStoragePoolPtr p)
+{
+    char *xml = virStoragePoolGetXMLDesc(p, 0);
+    if (!xml)
+        return NULL;
+    char *path = NULL;
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "pool.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                                                              XML_PARSE_NOWARNING);
+    free(xml);
+    xmlXPathContextPtr ctx = doc ? xmlXPathNewContext(doc) : NULL;
+    xmlXPathObjectPtr r = ctx ? xmlXPathEvalExpression(BAD_CAST "string(/pool/target/path)", ctx) : NULL;
+    if (r && r->type == XPATH_STRING && r->stringval && *r->stringval)
+        path = cr_xstrdup((const char *)r->stringval);
+    xmlXPathFreeObject(r);
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(doc);
+    return path;
+}
+
 int cr_virt_ensure_pool(cr_virt *v, int w, const char *pool, const char *path, bool *changed)
 {
     *changed = false;
     virConnectPtr c = cr_virt_conn(v, w);
     virStoragePoolPtr p = virStoragePoolLookupByName(c, pool);
     int rc = 0;
+    if (p) {
+        /* The same name over another folder: a second state folder on this
+         * libvirtd (the template pool's name is fixed). The folder asked
+         * for is the one that counts. */
+        char *have = pool_target(p);
+        bool same = have && !strcmp(have, path);
+        free(have);
+        virResetLastError();
+        if (!same) {
+            if (virStoragePoolIsActive(p) == 1)
+                virStoragePoolDestroy(p);
+            rc = virStoragePoolUndefine(p);
+            virStoragePoolFree(p);
+            p = NULL;
+            if (rc < 0)
+                return lv_error("undefine storage pool", pool);
+        }
+    }
     if (!p) {
-        if (!lv_not_found())
+        if (!lv_not_found() && virGetLastError())
             return lv_error("storage pool", pool);
         char *xml = cr_xml_pool(pool, path);
         p = virStoragePoolDefineXML(c, xml, 0);

@@ -747,6 +747,26 @@ static void test_virt_pool_and_volume_ensure_twice_then_remove_twice(void **stat
     assert_int_equal(cr_virt_ensure_pool(v, 1, "crange.store", path, &changed), 0);
     assert_false(changed);
 
+    /* The same name over another folder (a second state folder on one
+     * libvirtd, as the fixed template pool's name allows) is redefined
+     * there, and back. */
+    char *other = cr_path_join(dir, "other");
+    assert_int_equal(cr_virt_ensure_pool(v, 0, "crange.store", other, &changed), 0);
+    assert_true(changed);
+    virStoragePoolPtr moved = virStoragePoolLookupByName(cr_virt_conn(v, 0), "crange.store");
+    assert_non_null(moved);
+    char *moved_xml = virStoragePoolGetXMLDesc(moved, 0);
+    char *want_path = cr_xasprintf("<path>%s</path>", other);
+    assert_non_null(strstr(moved_xml, want_path));
+    free(want_path);
+    free(moved_xml);
+    virStoragePoolFree(moved);
+    assert_int_equal(cr_virt_ensure_pool(v, 0, "crange.store", path, &changed), 0);
+    assert_true(changed);
+    assert_int_equal(cr_virt_ensure_pool(v, 0, "crange.store", path, &changed), 0);
+    assert_false(changed);
+    free(other);
+
     char *xml = cr_xml_volume("t1.vm.qcow2", img.disk, img.disk_virtual_size);
     char *vpath = NULL;
     if (cr_virt_ensure_volume(v, 0, "crange.store", "t1.vm.qcow2", xml, &vpath, &changed) < 0)
