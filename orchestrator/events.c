@@ -462,3 +462,23 @@ int cr_events_action_seq_max(cr_state *st, int team, const char *vm, const char 
     sqlite3_finalize(q);
     return rc;
 }
+
+int cr_events_action_bytes(cr_state *st, int team, const char *vm, int64_t *bytes)
+{
+    *bytes = 0;
+    sqlite3 *db = cr_state_db(st);
+    sqlite3_stmt *q = NULL;
+    const char *sql = "SELECT coalesce(sum(length(data)), 0) FROM events WHERE kind IN ('action.command',"
+                      " 'action.status') AND team = ?1 AND vm = ?2";
+    if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
+        return db_error(db, "action bytes");
+    sqlite3_bind_int(q, 1, team);
+    sqlite3_bind_text(q, 2, vm, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *bytes = sqlite3_column_int64(q, 0);
+    else
+        rc = db_error(db, "action bytes");
+    sqlite3_finalize(q);
+    return rc;
+}

@@ -21,6 +21,8 @@
  *   action.command       {"user", "cwd", "command", "spool", "seq", "guest_time"}   vm set
  *   action.status        {"user", "of", "status", "spool", "seq", "guest_time"}     vm set: the exit status
  *                        of the command line numbered "of" in the same spool
+ *   action.dropped       {"<reason>": {"lines", "bytes"}, ...}   vm set: action lines not stored
+ *                        (reasons: oversized, malformed, missing, rate, budget; actionlog.h)
  *   console.attach / console.detach   {}                     vm set
  *   solution.run         {"ok", "error"}
  *   range.up.start / range.up.done / range.up.failed / range.down   (the range engine)
@@ -124,5 +126,8 @@ int cr_events_time_span(cr_state *st, const char *kind, int64_t *first_ms, int64
 /* The highest data.seq among the action.command and action.status events of
  * (team, vm) from guest spool `spool`; 0 when none is stored. */
 int cr_events_action_seq_max(cr_state *st, int team, const char *vm, const char *spool, int64_t *max);
+/* The bytes of the data of every action.command and action.status event of
+ * (team, vm): what its lines use of their budget (actionlog.h). */
+int cr_events_action_bytes(cr_state *st, int team, const char *vm, int64_t *bytes);
 
 #endif

@@ -6,11 +6,23 @@
 #ifndef CRANGE_LOG_H
 #define CRANGE_LOG_H
 
+#include <stddef.h>
+
 typedef enum { CR_LOG_ERROR = 0, CR_LOG_WARN, CR_LOG_INFO, CR_LOG_DEBUG } cr_log_level;
 
 extern cr_log_level cr_log_threshold;
 
 void cr_log_set_json(int on);
+
+/*
+ * What a log line shows of msg, in out (n > 0 bytes, always terminated):
+ * valid UTF-8 is kept, bytes that are not UTF-8 become U+FFFD (so a message
+ * cut in the middle of a character still makes a JSON line), and, for
+ * people (!json), control characters (C0, DEL, C1) are shown as \xNN, so
+ * that text typed by a trainee cannot move the cursor, recolour or fake
+ * lines on the operator's terminal. Returns the length written.
+ */
+size_t cr_log_visible(char *out, size_t n, const char *msg, int json);
 void cr_log_write(cr_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define CR_LOG(level, ...)                                  \

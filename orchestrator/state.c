@@ -84,6 +84,13 @@ static const char *const migrations[] = {
     /* 2 -> 3: where the scenario came from (catalog entry and commit, git
      * work tree, or an uncommitted path and its content hash), as JSON. */
     "ALTER TABLE range ADD COLUMN provenance TEXT;",
+    /* 3 -> 4: a VM's action lines by spool and seq. Without it, reading a
+     * spool's last seq scanned every action of the VM: measured 62 ms a
+     * line, growing with the table, for a guest that switched spool ids on
+     * every line (all VMs share the collector's one thread). */
+    "CREATE INDEX events_action_spool ON events"
+    "  (team, vm, json_extract(data, '$.spool'), json_extract(data, '$.seq'))"
+    "  WHERE kind IN ('action.command', 'action.status');",
 };
 
 static int db_error(sqlite3 *db, const char *what)

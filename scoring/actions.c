@@ -1,12 +1,14 @@
 /*
  * actions.c: the action-channel collector of actions.h. One thread runs
  * libvirt's default event loop; each VM's channel is a non-blocking stream
- * whose readable callback splits the data into lines, stores the next
- * expected line of the current spool, and acknowledges what is stored. A
- * one-second timer (re)opens channels that are not open yet.
+ * whose readable callback hands the data to the VM's action log
+ * (actionlog.h: lines checked, stored or dropped and counted) and
+ * acknowledges what it placed. A one-second timer (re)opens channels that
+ * are not open yet and records what each log dropped.
  */
 #include "actions.h"
 
+#include "actionlog.h"
 #include "err.h"
 #include "evloop.h"
 #include "events.h"
@@ -25,7 +27,9 @@
 #include <string.h>
 
 #define CHANNEL "org.crange.actions.0"
-#define MAX_LINE 65536
+/* Bytes read from one channel before the loop serves the others: a guest
+ * that floods its channel delays the rest by at most this much parsing. */
+#define READ_SLICE 65536
 /* A channel that cannot be opened for this long is reported at warning level:
  * before, a channel held by a stale libvirt lock file silently recorded no
  * command for a whole exercise. Shorter failures are normal while a guest
@@ -37,9 +41,7 @@ typedef struct chan {
     char *vm;
     char *domain;
     virStreamPtr st;
-    cr_buf buf;        /* bytes after the last newline */
-    char spool[64];    /* the spool being read; "" before the first line */
-    long next;         /* next sequence number expected from that spool */
+    cr_actionlog *log;
     bool opened_once;
     int64_t failing_since; /* cr_now_ms() of the first failed open in a row, or 0 */
     bool warned;       /* the instructor was told this channel cannot be read */
@@ -56,7 +58,6 @@ struct cr_actions {
     atomic_bool stop;
     bool closed;       /* set by the loop thread once every channel is closed */
     int timer;
-    size_t stored;
 };
 
 static void on_stream(virStreamPtr st, int events, void *opaque);
@@ -72,7 +73,7 @@ static void close_chan(chan *c)
     virStreamFree(c->st);
     c->st = NULL;
     c->dead = false;
-    c->buf.len = 0;
+    cr_actionlog_reopened(c->log);
 }
 
 /* From the callback: stop watching; the timer closes and reopens later. */
@@ -84,76 +85,10 @@ static void mark_dead(chan *c)
     virStreamEventRemoveCallback(c->st);
 }
 
-/* The highest sequence number stored for (team, vm, spool), or 0. A failed
- * read counts as 0: the guest resends from there and the dedupe key drops
- * what is already stored. */
-static long stored_max(cr_actions *a, const chan *c, const char *spool)
-{
-    int64_t max = 0;
-    if (cr_events_action_seq_max(a->st, c->team, c->vm, spool, &max) < 0)
-        cr_error_clear();
-    return (long)max;
-}
-
-/* Handles one JSON line; returns true when it was a valid action line: a
- * command line, or the exit status of an earlier one ("of": its seq). */
-static bool take_line(chan *c, const char *line)
-{
-    cr_actions *a = c->owner;
-    json_t *j = json_loads(line, 0, NULL);
-    json_t *seqv = json_object_get(j, "seq");
-    const char *spool = json_string_value(json_object_get(j, "spool"));
-    const char *cmd = json_string_value(json_object_get(j, "command"));
-    json_t *status = json_object_get(j, "status"), *of = json_object_get(j, "of");
-    bool is_status = !cmd && json_is_integer(status) && json_is_integer(of);
-    bool ok = json_is_integer(seqv) && spool && *spool && strlen(spool) < sizeof c->spool && (cmd || is_status);
-    if (!ok) {
-        /* A fragment of a line cut short when a previous reader died: the
-         * guest sends the whole line again. */
-        cr_log_debug("action channel of %s: not an action line (%zu bytes)", c->domain, strlen(line));
-        json_decref(j);
-        return false;
-    }
-    if (strcmp(spool, c->spool)) {
-        snprintf(c->spool, sizeof c->spool, "%s", spool);
-        c->next = stored_max(a, c, spool) + 1;
-    }
-    long seq = (long)json_integer_value(seqv);
-    if (seq != c->next)
-        cr_log_debug("action channel of %s: line %ld of spool %s, waiting for %ld", c->domain, seq, spool, c->next);
-    if (seq == c->next) {
-        char dedupe[160];
-        snprintf(dedupe, sizeof dedupe, "action:%d:%s:%s:%ld", c->team, c->vm, spool, seq);
-        json_t *data = is_status
-                           ? json_pack("{s:O?, s:O, s:O, s:s, s:I, s:O?}", "user", json_object_get(j, "user"), "of", of,
-                                       "status", status, "spool", spool, "seq", (json_int_t)seq, "guest_time",
-                                       json_object_get(j, "time"))
-                           : json_pack("{s:O?, s:O?, s:s, s:s, s:I, s:O?}", "user", json_object_get(j, "user"), "cwd",
-                                       json_object_get(j, "cwd"), "command", cmd, "spool", spool, "seq",
-                                       (json_int_t)seq, "guest_time", json_object_get(j, "time"));
-        bool inserted = false;
-        if (cr_event_add(a->st, 0, c->team, c->vm, is_status ? "action.status" : "action.command", data, dedupe,
-                         &inserted) == 0) {
-            c->next++;
-            if (inserted) {
-                a->stored++;
-                if (cmd)
-                    cr_log_info("team %d %s: %s", c->team, c->vm, cmd);
-            }
-        } else {
-            cr_log_warn("storing an action of team %d %s: %s", c->team, c->vm, cr_error_message());
-            cr_error_clear();
-        }
-        json_decref(data);
-    }
-    json_decref(j);
-    return true;
-}
-
 static void send_ack(chan *c)
 {
     char ack[32];
-    int n = snprintf(ack, sizeof ack, "ack %ld\n", c->next - 1);
+    int n = snprintf(ack, sizeof ack, "ack %ld\n", cr_actionlog_ack(c->log));
     if (c->st && !c->dead && virStreamSend(c->st, ack, (size_t)n) < 0)
         cr_log_debug("ack to %s: %s", c->domain, virGetLastErrorMessage());
 }
@@ -163,30 +98,21 @@ static void on_stream(virStreamPtr st, int events, void *opaque)
     chan *c = opaque;
     if (events & VIR_STREAM_EVENT_READABLE) {
         char data[4096];
-        bool lines = false;
-        for (;;) {
+        bool placed = false;
+        for (size_t got = 0; got < READ_SLICE;) {
             int n = virStreamRecv(st, data, sizeof data);
             if (n == -2)
                 break;
             if (n <= 0) {
+                if (placed)
+                    send_ack(c);
                 mark_dead(c);
                 return;
             }
-            cr_buf_addn(&c->buf, data, (size_t)n);
-            char *start = c->buf.data, *nl;
-            while ((nl = memchr(start, '\n', c->buf.len - (size_t)(start - c->buf.data)))) {
-                *nl = '\0';
-                lines |= take_line(c, start);
-                start = nl + 1;
-            }
-            size_t rest = c->buf.len - (size_t)(start - c->buf.data);
-            if (rest > MAX_LINE)
-                rest = 0; /* garbage without newlines: drop it */
-            memmove(c->buf.data, start, rest);
-            c->buf.len = rest;
-            c->buf.data[rest] = '\0';
+            placed |= cr_actionlog_feed(c->log, data, (size_t)n, cr_now_ms());
+            got += (size_t)n;
         }
-        if (lines)
+        if (placed)
             send_ack(c);
     }
     if (events & (VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP))
@@ -243,8 +169,10 @@ static void on_timer(int timer, void *opaque)
     if (a->closed)
         return;
     if (atomic_load(&a->stop)) {
-        for (size_t i = 0; i < a->n; i++)
+        for (size_t i = 0; i < a->n; i++) {
             close_chan(&a->ch[i]);
+            cr_actionlog_flush(a->ch[i].log, cr_now_ms(), true);
+        }
         virEventUpdateTimeout(timer, -1); /* never fires again */
         pthread_mutex_lock(&stop_lock);
         a->closed = true;
@@ -253,7 +181,9 @@ static void on_timer(int timer, void *opaque)
         return;
     }
     virEventUpdateTimeout(timer, 1000);
+    int64_t now = cr_now_ms();
     for (size_t i = 0; i < a->n && !atomic_load(&a->stop); i++) {
+        cr_actionlog_flush(a->ch[i].log, now, false);
         if (a->ch[i].dead)
             close_chan(&a->ch[i]);
         if (!a->ch[i].st)
@@ -262,7 +192,8 @@ static void on_timer(int timer, void *opaque)
 }
 
 
-int cr_actions_start(cr_actions **out, const char *uri, const char *db_path, const cr_actions_vm *vms, size_t n)
+int cr_actions_start(cr_actions **out, const char *uri, const char *db_path, const cr_actions_vm *vms, size_t n,
+                     const cr_actionlog_limits *limits)
 {
     *out = NULL;
     if (cr_evloop_acquire() < 0)
@@ -284,6 +215,7 @@ int cr_actions_start(cr_actions **out, const char *uri, const char *db_path, con
         a->ch[i].vm = cr_xstrdup(vms[i].vm);
         a->ch[i].domain = cr_xstrdup(vms[i].domain);
         a->ch[i].owner = a;
+        a->ch[i].log = cr_actionlog_new(a->st, vms[i].team, vms[i].vm, limits);
     }
     /* The first pass runs at once, later ones every second. */
     a->timer = virEventAddTimeout(0, on_timer, a, NULL);
@@ -295,6 +227,7 @@ int cr_actions_start(cr_actions **out, const char *uri, const char *db_path, con
     return 0;
 fail:
     for (size_t i = 0; i < a->n; i++) {
+        cr_actionlog_free(a->ch[i].log);
         free(a->ch[i].vm);
         free(a->ch[i].domain);
     }
@@ -319,13 +252,14 @@ size_t cr_actions_stop(cr_actions *a)
         pthread_cond_wait(&stop_cond, &stop_lock);
     pthread_mutex_unlock(&stop_lock);
     virEventRemoveTimeout(a->timer);
+    size_t stored = 0;
     for (size_t i = 0; i < a->n; i++) {
-        cr_buf_free(&a->ch[i].buf);
+        stored += cr_actionlog_stored(a->ch[i].log);
+        cr_actionlog_free(a->ch[i].log);
         free(a->ch[i].vm);
         free(a->ch[i].domain);
     }
     free(a->ch);
-    size_t stored = a->stored;
     virConnectClose(a->conn);
     cr_state_close(a->st);
     free(a->uri);

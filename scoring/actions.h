@@ -17,6 +17,8 @@
 #ifndef CRANGE_ACTIONS_H
 #define CRANGE_ACTIONS_H
 
+#include "actionlog.h"
+
 #include <stddef.h>
 
 typedef struct cr_actions cr_actions;
@@ -31,9 +33,11 @@ typedef struct cr_actions_vm {
  * Starts collecting for the given VMs (copied). db_path is the range
  * database (the collector opens its own handle). uri is the libvirt host.
  * Must be called before any other libvirt connection of the process is
- * opened, because it registers libvirt's default event loop.
+ * opened, because it registers libvirt's default event loop. limits apply
+ * to each VM (NULL: CR_ACTIONLOG_DEFAULTS).
  */
-int cr_actions_start(cr_actions **out, const char *uri, const char *db_path, const cr_actions_vm *vms, size_t n);
+int cr_actions_start(cr_actions **out, const char *uri, const char *db_path, const cr_actions_vm *vms, size_t n,
+                     const cr_actionlog_limits *limits);
 
 /* Stops the thread, flushes, closes streams; accepts NULL. Returns how many
  * actions were stored in this run. */

@@ -218,7 +218,14 @@ int cr_engine_open(cr_engine **out, const cr_config *c, const cr_engine_opts *o)
                 names[k] = cr_name_domain(o->range, t + 1, e->scenario->teams[t].vms[i].name);
                 vms[k] = (cr_actions_vm){t + 1, e->scenario->teams[t].vms[i].name, names[k]};
             }
-        rc = cr_actions_start(&e->actions, uri_copy, e->db_path, vms, n);
+        cr_actionlog_limits lim = CR_ACTIONLOG_DEFAULTS;
+        if (o->action_budget_kib > 0)
+            lim.budget = (int64_t)o->action_budget_kib * 1024;
+        if (o->action_rate > 0) {
+            lim.rate = o->action_rate;
+            lim.burst = 10.0 * o->action_rate;
+        }
+        rc = cr_actions_start(&e->actions, uri_copy, e->db_path, vms, n, &lim);
         for (size_t i = 0; i < n; i++)
             free(names[i]);
         free(names);

@@ -33,6 +33,8 @@ typedef struct cr_engine_opts {
     const char *range;
     bool actions;         /* collect action channels (crange run) */
     int check_timeout_s;  /* 0: CR_CHECK_TIMEOUT_S */
+    int action_budget_kib; /* bytes of action lines a VM may store, in KiB; 0: actionlog.h's default */
+    int action_rate;      /* action lines a VM may store a second; 0: the default */
 } cr_engine_opts;
 
 /* Opens the range: its database, the scenario (which must be unchanged

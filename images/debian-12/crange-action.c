@@ -40,7 +40,11 @@
 #define DIR_PATH "/var/log/crange"
 #define SPOOL DIR_PATH "/actions.jsonl"
 #define SPOOL_ID DIR_PATH "/spool-id"
-#define MAX_FIELD 16384 /* bytes of cwd or command kept; the host takes lines up to 64 KiB */
+/* Bytes of cwd or command kept, counted after escaping: a control character
+ * takes 6 bytes escaped, and a command of 12,000 tabs once made a line over
+ * the host's 64 KiB, which the host then waited on for good. Two fields of
+ * 16 KiB and the rest keep a line well under it. */
+#define MAX_FIELD 16384
 
 typedef struct buf {
     char *p;
@@ -104,10 +108,11 @@ static void put_json(buf *b, const char *text)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t n = strlen(text);
-    if (n > MAX_FIELD)
-        n = MAX_FIELD;
     put(b, "\"", 1);
-    for (size_t i = 0; i < n;) {
+    size_t start = b->len;
+    /* Stops before a character whose escaped form (at most 6 bytes) could
+     * pass the limit, so no character or escape is ever cut. */
+    for (size_t i = 0; i < n && b->len - start + 6 <= MAX_FIELD;) {
         unsigned char c = s[i];
         char esc[8];
         if (c == '"' || c == '\\') {

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include "err.h"
+#include "log.h"
 #include "model.h"
 
 #include <stdarg.h>
@@ -108,7 +109,10 @@ int cr_cli_args(const cr_command *cmd, int argc, char **argv, const cr_optspec *
 
 int cr_cli_fail(const cr_config *cfg)
 {
-    const char *msg = cr_error_message();
+    /* The message may quote a scenario or a guest: shown safely, and as
+     * valid UTF-8 so that the JSON error is never lost. */
+    char msg[4096];
+    cr_log_visible(msg, sizeof msg, cr_error_message(), cfg && cfg->json);
     if (cfg && cfg->json) {
         json_t *j = json_pack("{s:s}", "error", msg);
         cr_cli_print_json(j);

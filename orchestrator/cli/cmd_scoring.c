@@ -37,10 +37,11 @@ static void on_signal(int sig)
 int cr_cmd_run(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("run");
-    int interval = 15, timeout = 0;
+    int interval = 15, timeout = 0, budget = 0, rate = 0;
     bool once = false, no_actions = false;
-    cr_optspec specs[] = {{"interval", NULL, NULL, &interval}, {"check-timeout", NULL, NULL, &timeout},
-                          {"once", NULL, &once, NULL},         {"no-actions", NULL, &no_actions, NULL},
+    cr_optspec specs[] = {{"interval", NULL, NULL, &interval},     {"check-timeout", NULL, NULL, &timeout},
+                          {"once", NULL, &once, NULL},             {"no-actions", NULL, &no_actions, NULL},
+                          {"action-budget", NULL, NULL, &budget},  {"action-rate", NULL, NULL, &rate},
                           {0}};
     char *pos[argc + 1];
     int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 1, 1, "expected one RANGE");
@@ -48,8 +49,14 @@ int cr_cmd_run(cr_config *cfg, int argc, char **argv)
         return go;
     if (interval < 1)
         return cr_cli_usage(cmd, "--interval must be at least 1 second");
+    if (budget < 0 || rate < 0)
+        return cr_cli_usage(cmd, "--action-budget and --action-rate must be positive");
 
-    cr_engine_opts o = {.range = pos[0], .actions = !once && !no_actions, .check_timeout_s = timeout};
+    cr_engine_opts o = {.range = pos[0],
+                        .actions = !once && !no_actions,
+                        .check_timeout_s = timeout,
+                        .action_budget_kib = budget,
+                        .action_rate = rate};
     cr_engine *e = NULL;
     if (cr_engine_open(&e, cfg, &o) < 0)
         return cr_cli_fail(cfg);

@@ -83,12 +83,14 @@ int cr_cmd_serve(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("serve");
     const char *listen = NULL;
-    int interval = 15, timeout = 0;
+    int interval = 15, timeout = 0, budget = 0, rate = 0;
     bool set_pw = false, no_actions = false;
     cr_optspec specs[] = {{"listen", &listen, NULL, NULL},
                           {"interval", NULL, NULL, &interval},
                           {"check-timeout", NULL, NULL, &timeout},
                           {"no-actions", NULL, &no_actions, NULL},
+                          {"action-budget", NULL, NULL, &budget},
+                          {"action-rate", NULL, NULL, &rate},
                           {"set-admin-password", NULL, &set_pw, NULL},
                           {0}};
     char *pos[argc + 1];
@@ -101,8 +103,14 @@ int cr_cmd_serve(cr_config *cfg, int argc, char **argv)
         return cr_cli_usage(cmd, "expected one RANGE");
     if (interval < 1)
         return cr_cli_usage(cmd, "--interval must be at least 1 second");
+    if (budget < 0 || rate < 0)
+        return cr_cli_usage(cmd, "--action-budget and --action-rate must be positive");
 
-    cr_engine_opts o = {.range = pos[0], .actions = !no_actions, .check_timeout_s = timeout};
+    cr_engine_opts o = {.range = pos[0],
+                        .actions = !no_actions,
+                        .check_timeout_s = timeout,
+                        .action_budget_kib = budget,
+                        .action_rate = rate};
     cr_engine *e = NULL;
     cr_portal *p = NULL;
     cr_portal_opts po = {.listen = listen};

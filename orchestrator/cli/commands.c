@@ -61,15 +61,22 @@ const cr_command cr_commands[] = {
      "Bring one VM back to its starting point: a fresh overlay on its base image, booted and provisioned again as "
      "at `up`. The team's other VMs and its score history are untouched.",
      NULL},
-    {"run", cr_cmd_run, "run RANGE [--interval S] [--check-timeout S] [--once] [--no-actions]",
+    {"run", cr_cmd_run,
+     "run RANGE [--interval S] [--check-timeout S] [--once] [--no-actions] [--action-budget KIB] [--action-rate N]",
      "The exercise engine: every interval, run every team's objective checks inside the VMs, fire injects, and "
      "collect trainee shell commands; everything is recorded as events. Stop with Ctrl-C; restart any time.",
      "Options:\n"
      "  --interval S       seconds between scoring rounds (default 15)\n"
      "  --check-timeout S  time limit of one check (default 10)\n"
      "  --once             run one round and exit (prints what it did)\n"
-     "  --no-actions       do not collect trainee commands\n"},
-    {"serve", cr_cmd_serve, "serve RANGE [--listen ADDR:PORT] [--interval S] [--check-timeout S] [--no-actions]",
+     "  --no-actions       do not collect trainee commands\n"
+     "  --action-budget KIB  trainee command lines a VM may store over the exercise (default 4096 KiB)\n"
+     "  --action-rate N    command lines a VM may store a second, after a burst of 10 N (default 10)\n"
+     "Command lines beyond these, too long (64 KiB) or malformed are dropped and counted in action.dropped\n"
+     "events, so that no VM can fill the host's disk or stop its own log.\n"},
+    {"serve", cr_cmd_serve,
+     "serve RANGE [--listen ADDR:PORT] [--interval S] [--check-timeout S] [--no-actions] [--action-budget KIB] "
+     "[--action-rate N]",
      "The exercise engine (as `crange run`) and the exercise portal in one process: trainees log in per team, "
      "answer flags, take hints and use their VMs' consoles in the browser; the instructor watches the class live.",
      "Options:\n"
@@ -78,6 +85,8 @@ const cr_command cr_commands[] = {
      "  --interval S           seconds between scoring rounds (default 15)\n"
      "  --check-timeout S      time limit of one check (default 10)\n"
      "  --no-actions           do not collect trainee commands\n"
+     "  --action-budget KIB    trainee command lines a VM may store (default 4096 KiB; as `run`)\n"
+     "  --action-rate N        command lines a VM may store a second (default 10; as `run`)\n"
      "  --set-admin-password   read the instructor's password from standard input, store its argon2id\n"
      "                         hash in the state folder, and exit (no RANGE)\n"
      "Teams log in with the tokens `crange teams RANGE` prints. The HTTP API is portal/openapi.yaml.\n"},

@@ -74,6 +74,42 @@ until [ "$(status_of '(exit 3)')" != '"none"' ] || [ $i -ge 60 ]; do sleep 0.5; 
 assert_eq 3 "$(status_of '(exit 3)')" "a console command's exit status is an event (tiny)"
 assert_eq 0 "$(status_of 'echo marker-one')" "a command that succeeded has status 0"
 
+# Hostile lines from the guest's root, written straight into the spool: a
+# line over the host's 64 KiB, a NUL escape, bytes that are not UTF-8. Each
+# once stopped the VM's action log for good; now the log goes on past them
+# and what was dropped is an event. A newline in the working directory (it
+# split tiny's line in two) is dropped by the helper.
+hostile=$(cat <<'EOF'
+s=/var/log/crange/actions.jsonl
+id=$(cat /var/log/crange/spool-id)
+n=$(($(wc -l < $s) + 1))
+{ printf '{"seq":%d,"spool":"%s","command":"' $n "$id"; head -c 70000 /dev/zero | tr '\0' a; printf '"}\n'; } >> $s
+printf '{"seq":%d,"spool":"%s","command":"a\\u0000b"}\n' $((n + 1)) "$id" >> $s
+printf '{"seq":%d,"spool":"%s","command":"echo \377marker-bytes"}\n' $((n + 2)) "$id" >> $s
+exec 6<>/run/crange-actiond.pause; printf '\n' >&6
+EOF
+)
+crange exec sc 2 attacker -- sh -c "$hostile"
+printf '%s\n' 'd=$(printf "/tmp/a\nb"); mkdir -p "$d"; cd "$d"' 'echo marker-after' |
+    crange console sc 2 attacker --linger 2 >/dev/null
+i=0
+until [ "$(count_events action. '[.[] | select(.data.command == "echo marker-after")] | length')" = 1 ] || [ $i -ge 60 ]; do
+    sleep 0.5; i=$((i + 1))
+done
+assert_eq '"/tmp/ab"' "$(crange --json events sc --kind action. | jq '[.[] | select(.data.command == "echo marker-after")][0].data.cwd')" \
+    "a command typed after hostile lines is stored, its directory's newline dropped"
+assert_eq 1 "$(count_events action. '[.[] | select(.data.command == "echo \ufffdmarker-bytes")] | length')" \
+    "a line with bytes that are not UTF-8 is stored, the bytes replaced"
+# Drops are recorded at most every 10 s a VM: the two may come apart.
+dropped() { crange --json events sc --kind action.dropped | jq -c '[.[] | select(.team == 2 and .vm == "attacker") | .data] | add'; }
+i=0
+until [ "$(dropped | jq '.oversized != null and .malformed != null')" = true ] || [ $i -ge 60 ]; do
+    sleep 0.5; i=$((i + 1))
+done
+drop=$(dropped)
+assert_eq '1 1' "$(printf '%s\n' "$drop" | jq -r '"\(.oversized.lines) \(.malformed.lines)"')" \
+    "the oversized and the malformed line are recorded as dropped ($drop)"
+
 # Undo team 1's fix: the hold objective is lost at the next round.
 crange exec sc 1 victim -- sh -c 'echo again > /srv/www/token.txt'
 i=0
@@ -119,6 +155,42 @@ assert_eq 0 "$dups" "no objective transition is recorded twice"
 after=$(crange --json events sc | jq length)
 [ "$after" -ge "$before" ] || fail "events were lost ($before before, $after after)"
 ok "no event was lost ($before before the kill, $after after)"
+
+# A flood from the guest's root: 24 lines of 16 KB at once, against a budget
+# of 128 KiB a VM (`run --action-budget`; 4 MiB by default). The lines past
+# the budget are dropped and counted, the range database does not grow with
+# them, and the other VMs are served all the while.
+flood=$(cat <<'EOF'
+s=/var/log/crange/actions.jsonl
+[ -s /var/log/crange/spool-id ] || cat /proc/sys/kernel/random/uuid > /var/log/crange/spool-id
+id=$(cat /var/log/crange/spool-id)
+n=$(wc -l < $s)
+i=1
+while [ $i -le 24 ]; do
+    printf '{"seq":%d,"spool":"%s","command":"flood-' $((n + i)) "$id"; head -c 16000 /dev/zero | tr '\0' b; printf '"}\n'
+    i=$((i + 1))
+done >> $s
+exec 6<>/run/crange-actiond.pause; printf '\n' >&6
+EOF
+)
+"$CRANGE_BIN" run sc --interval 2 --action-budget 128 >"$WORK/run4.log" 2>&1 &
+run=$!
+db_before=$(stat -c %s "$CRANGE_STATE/ranges/sc/range.db")
+crange exec sc 2 victim -- sh -c "$flood"
+printf 'echo marker-beside-flood\n' | crange console sc 1 attacker --linger 2 >/dev/null
+flooded() { crange --json events sc --kind action.dropped | jq -c '[.[] | select(.team == 2 and .vm == "victim") | .data] | add'; }
+i=0
+until [ "$(flooded | jq '.budget.lines // 0')" -ge 15 ] || [ $i -ge 120 ]; do sleep 0.5; i=$((i + 1)); done
+kill $run
+wait $run 2>/dev/null || true
+stored=$(count_events action.command '[.[] | select(.team == 2 and .vm == "victim" and (.data.command | startswith("flood-")))] | length')
+[ "$stored" -ge 6 ] && [ "$stored" -le 8 ] || fail "128 KiB of 16 KB lines is about 8 lines, not $stored"
+assert_eq "$((24 - stored))" "$(flooded | jq '.budget.lines')" "a flood is stored up to the VM's budget ($stored lines), the rest dropped and counted"
+db_after=$(stat -c %s "$CRANGE_STATE/ranges/sc/range.db")
+[ $((db_after - db_before)) -lt $((300 * 1024)) ] || fail "the range database grew by $((db_after - db_before)) bytes"
+ok "the range database grew by $(( (db_after - db_before) / 1024 )) KiB for a 384 KB flood"
+assert_eq 1 "$(count_events action.command '[.[] | select(.data.command == "echo marker-beside-flood")] | length')" \
+    "another team's command is stored during the flood"
 
 # Reports: JSON, CSV and a self-contained HTML page.
 crange report sc --format html -o "$WORK/r.html" >/dev/null

@@ -142,7 +142,7 @@ static void test_schema_v1_database_migrates_in_place_keeping_its_rows(void **st
         fail_msg("open: %s", cr_error_message());
     sqlite3 *db = cr_state_db(st);
     assert_int_equal(scalar(db, "PRAGMA user_version"), CR_STATE_SCHEMA_VERSION);
-    assert_int_equal(CR_STATE_SCHEMA_VERSION, 3);
+    assert_int_equal(CR_STATE_SCHEMA_VERSION, 4);
 
     /* Every row is still there. */
     cr_range_row r;
@@ -166,8 +166,8 @@ static void test_schema_v1_database_migrates_in_place_keeping_its_rows(void **st
 
     /* The new schema is in place: indexes, content table. */
     assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-                                " AND name IN ('events_dedupe', 'events_kind_team')"),
-                     2);
+                                " AND name IN ('events_dedupe', 'events_kind_team', 'events_action_spool')"),
+                     3);
     assert_int_equal(scalar(db, "SELECT count(*) FROM content"), 0);
     /* The dedupe key works on the migrated file, next to the old NULL keys. */
     bool inserted = false;

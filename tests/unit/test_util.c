@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "err.h"
+#include "log.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -499,9 +500,33 @@ static void test_error_is_per_thread(void **state)
     cr_error_clear();
 }
 
+/* Text a trainee typed, shown in `crange run`'s log: escape sequences that
+ * could recolour the terminal or fake an "objective met" line are shown, not
+ * obeyed; UTF-8 (Japanese) is kept; a cut character makes valid JSON. */
+static void test_log_visible_escapes_controls_and_repairs_utf8(void **state)
+{
+    (void)state;
+    char out[256];
+    cr_log_visible(out, sizeof out, "ls\x1b[2K\robjective met\n\xc2\x9b" "31m", 0);
+    assert_string_equal(out, "ls\\x1b[2K\\x0dobjective met\\x0a\\x9b31m");
+    cr_log_visible(out, sizeof out, "\xe6\x97\xa5\xe6\x9c\xac\x7f", 0);
+    assert_string_equal(out, "\xe6\x97\xa5\xe6\x9c\xac\\x7f");
+    /* A message cut in the middle of a character, and a stray byte. */
+    cr_log_visible(out, sizeof out, "cut \xe6\x97 \xff", 1);
+    assert_string_equal(out, "cut \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd");
+    /* JSON lines keep controls (jansson escapes them) and stay whole. */
+    cr_log_visible(out, sizeof out, "a\tb", 1);
+    assert_string_equal(out, "a\tb");
+    /* Never past the buffer, never half an escape. */
+    char small[6];
+    assert_int_equal(cr_log_visible(small, sizeof small, "ab\x1b" "cd", 0), 2);
+    assert_string_equal(small, "ab");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_log_visible_escapes_controls_and_repairs_utf8),
         cmocka_unit_test(test_cidr_parse_accepts_network_addresses),
         cmocka_unit_test(test_cidr_parse_rejects_host_bits_set),
         cmocka_unit_test(test_cidr_parse_rejects_bad_prefixes),
