@@ -20,7 +20,8 @@ local host, env, TEAM, COUNT = ...
 
 local error, next, rawget, rawlen, setmetatable, tonumber, tostring, type =
       error, next, rawget, rawlen, setmetatable, tonumber, tostring, type
-local format, match = string.format, string.match
+local format, match, find = string.format, string.match, string.find
+local utf8len = utf8.len
 local sort = table.sort
 local mtype, tointeger, maxinteger = math.type, math.tointeger, math.maxinteger
 local where, cidr_parse, ipv4_parse = host.where, host.cidr, host.ipv4
@@ -106,13 +107,16 @@ local function check_list_keys(what, t, allowed)
   return n
 end
 
-local function get_string(what, t, key, required)
+-- A string; binary (a file's content) may hold any byte, any other string
+-- no NUL, which the C side would silently cut the string at.
+local function get_string(what, t, key, required, binary)
   local v = rawget(t, key)
   if v == nil then
     if required then fail("%s: missing required key '%s'", what, key) end
     return nil
   end
   if type(v) ~= "string" then fail("%s: '%s' must be a string", what, key) end
+  if not binary and find(v, "\0", 1, true) then fail("%s: '%s' contains a NUL byte", what, key) end
   return v
 end
 
@@ -154,6 +158,13 @@ local function get_text(what, t, key, required)
   if type(ja) ~= "string" or ja == "" or type(en) ~= "string" or en == "" then
     fail("%s: '%s' needs both 'ja' and 'en' as non-empty strings", what, key)
   end
+  -- Trainees read it in pages and JSON: whole UTF-8, nothing cut.
+  local function whole(lang, text)
+    if find(text, "\0", 1, true) then fail("%s: '%s' (%s) contains a NUL byte", what, key, lang) end
+    if not utf8len(text) then fail("%s: '%s' (%s) is not valid UTF-8", what, key, lang) end
+  end
+  whole("ja", ja)
+  whole("en", en)
   return { ja = ja, en = en }
 end
 
@@ -341,7 +352,7 @@ function env.file(t)
   checktable(what, t)
   check_keys(what, t, FILE_KEYS)
   local src = get_string(what, t, "src", false)
-  local content = get_string(what, t, "content", false)
+  local content = get_string(what, t, "content", false, true)
   if (src == nil) == (content == nil) then
     fail("file: give exactly one of 'src' and 'content'")
   end
@@ -353,17 +364,33 @@ end
 
 local USER_KEYS = set{ "name", "password", "shell", "groups" }
 
+-- A user or group name every image's tools take (Debian's useradd
+-- NAME_REGEX, without the trailing '$' of machine accounts): no ':', no
+-- shell metacharacters, never empty.
+local function user_name(what, key, v)
+  if #v > 32 or not match(v, "^[a-z_][a-z0-9_-]*$") then
+    fail("%s: '%s' must be a lower-case letter or '_', then lower-case letters, digits, '_' or '-' "
+         .. "(at most 32), not '%s'", what, key, v)
+  end
+  return v
+end
+
 function env.user(t)
   local what = "user"
   checktable(what, t)
   check_keys(what, t, USER_KEYS)
-  return new_step{
-    kind = "user",
-    name = get_string(what, t, "name", true),
-    password = get_string(what, t, "password", false),
-    shell = get_string(what, t, "shell", false),
-    groups = get_strings(what, t, "groups"),
-  }
+  local name = user_name(what, "name", get_string(what, t, "name", true))
+  local password = get_string(what, t, "password", false)
+  if password and find(password, "[\r\n]") then
+    fail("user: 'password' must not contain a line break")
+  end
+  local shell = get_string(what, t, "shell", false)
+  if shell and not match(shell, "^/[%w._/+-]*$") then
+    fail("user: 'shell' must be an absolute path of letters, digits and . _ / + -, not '%s'", shell)
+  end
+  local groups = get_strings(what, t, "groups")
+  for i = 1, groups and #groups or 0 do user_name(what, "groups", groups[i]) end
+  return new_step{ kind = "user", name = name, password = password, shell = shell, groups = groups }
 end
 
 local RUN_KEYS = set{ "cmd", "timeout" }

@@ -291,6 +291,11 @@ int cr_lint(json_t **findings, size_t *errors, const cr_config *c, const cr_lint
         lo.teams = 2;
         rc = cr_scenario_load(&s, dir, &lo);
     }
+    if (rc == 0 && cr_model_require_vms(s) < 0) {
+        /* A finding, not the end: the other checks still run. */
+        add(&l, true, NULL, "%s", cr_error_message());
+        cr_error_clear();
+    }
     if (rc == CR_ENOTFOUND) {
         json_decref(l.findings);
         free(dir);

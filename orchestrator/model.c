@@ -561,3 +561,11 @@ int cr_model_validate(const cr_scenario *s, const cr_team_model *t,
     }
     return validate_content(t);
 }
+
+int cr_model_require_vms(const cr_scenario *s)
+{
+    for (size_t t = 0; t < s->n_teams; t++)
+        if (s->teams[t].n_vms)
+            return 0;
+    return cr_model_error(&s->where, "scenario: no vm{} is declared (a range needs at least one VM)");
+}

@@ -235,6 +235,11 @@ const cr_role *cr_team_role(const cr_team_model *t, const char *name);
 int cr_model_validate(const cr_scenario *s, const cr_team_model *t,
                       bool (*image_known)(const char *name, void *ctx), void *ctx);
 
+/* A range needs a VM: CR_EINVAL at scenario{} when no team declares one.
+ * Checked where a scenario is meant to run (validate, plan, lint, up), not
+ * by the loader, which also reads fragments (tests, the language docs). */
+int cr_model_require_vms(const cr_scenario *s);
+
 /* Sets "FILE:LINE: message" (or "FILE: message" when line is 0) and returns
  * CR_EINVAL. */
 int cr_model_error(const cr_where *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

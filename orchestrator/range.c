@@ -16,6 +16,7 @@
 
 #include "accel.h"
 #include "agent.h"
+#include "bridge.h"
 #include "catalog.h"
 #include "err.h"
 #include "events.h"
@@ -181,6 +182,11 @@ static int job_network(size_t i, int w, void *ctx)
     char *xml = cr_xml_network(x->plan, pn);
     int rc = cr_virt_ensure_network(x->virt, w, pn->libvirt_name, xml, &x->net_changed[i]);
     free(xml);
+    /* A bridge with no host address keeps the host out of the range's
+     * reach (bridge.h); one with an address (DHCP, forward) is the host
+     * answering on purpose. */
+    if (rc == 0 && !pn->net->dhcp && !pn->net->forward && cr_bridge_uri_is_local(x->c->connect))
+        rc = cr_bridge_seal("/proc/sys", pn->bridge);
     return rc;
 }
 
@@ -593,6 +599,8 @@ static int up_load_scenario(up_ctx *x)
                        .image_known = cr_image_known,
                        .image_ctx = x->store};
     rc = cr_scenario_load(&x->scenario, x->scenario_path, &lo);
+    if (rc == 0)
+        rc = cr_model_require_vms(x->scenario);
     if (rc == 0 && x->have_row && strcmp(x->row.scenario_id, x->scenario->id))
         rc = cr_error_set(CR_EINVAL, "range '%s' runs scenario '%s', not '%s'; bring it down first (crange down %s)",
                           u->range, x->row.scenario_id, x->scenario->id, u->range);

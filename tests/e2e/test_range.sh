@@ -59,6 +59,45 @@ ok "range bridges carry no host address"
 if ping -c 1 -W 1 10.10.0.10 >/dev/null 2>&1; then fail "the host reached a guest"; fi
 ok "the host cannot reach the guests"
 
+# Nor does a guest reach the host. The host gets an address of its own (on
+# the loopback of this test's namespace) and a UDP listener on it; team
+# 1's attacker, root in its VM as a trainee is, routes that address over its
+# own link and asks for the host's MAC (ARP), then sends a datagram straight
+# to the bridge's MAC. Before bridge.h, the host answered the ARP and took
+# the datagram.
+ip addr add 10.250.0.1/32 dev lo
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.250.0.1", 53))
+s.settimeout(30)
+try:
+    data, peer = s.recvfrom(2048)
+    open(sys.argv[1], "w").write(peer[0] + "\n")
+except socket.timeout:
+    pass
+' "$WORK/udp-got" &
+udp=$!
+sleep 0.5
+br=$(crange --json plan "$DEMO" --name demo | jq -r '.teams[] | select(.team == 1) | .networks[] | select(.name == "outside") | .bridge')
+[ -n "$br" ] || br=$(crange --json plan "$DEMO" --name demo | jq -r '[.teams[] | select(.team == 1) | .networks[]][0].bridge')
+brmac=$(cat "/sys/class/net/$br/address")
+if crange exec demo 1 attacker -- sh -c 'ip route add 10.250.0.1/32 dev eth0 && arping -c 2 -w 3 -I eth0 10.250.0.1' >/dev/null 2>&1; then
+    fail "the host answered a guest's ARP for its own address on range bridge $br"
+fi
+ok "the host answers no ARP on a range bridge"
+crange exec demo 1 attacker -- sh -c "arp -i eth0 -s 10.250.0.1 $brmac && nslookup crange.test 10.250.0.1" >/dev/null 2>&1 || true
+sleep 2
+kill $udp 2>/dev/null || true
+wait $udp 2>/dev/null || true
+[ ! -s "$WORK/udp-got" ] || fail "a UDP datagram from a guest reached a service on the host ($(cat "$WORK/udp-got"))"
+ok "a datagram sent to the bridge's MAC does not reach the host"
+for b in $(crange --json plan "$DEMO" --name demo | jq -r '.teams[].networks[].bridge'); do
+    [ -z "$(ip -6 -o addr show dev "$b")" ] || fail "bridge $b has an IPv6 address: $(ip -6 -o addr show dev "$b")"
+done
+ok "range bridges carry no IPv6 address (no link-local either)"
+ip addr del 10.250.0.1/32 dev lo
+
 # Isolated means no forwarding in libvirt either.
 for n in $(virsh -q net-list --all --name | grep '^crange\.demo\.'); do
     virsh net-dumpxml "$n" | grep -q '<forward' && fail "network $n forwards"

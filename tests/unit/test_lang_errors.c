@@ -190,6 +190,27 @@ static void test_error_message_is_one_line(void **state)
     free(dir);
 }
 
+/* A scenario without a VM loads (fragments are read too), but is refused
+ * where a range is meant to run it (validate, plan, lint, up). */
+static void test_a_scenario_without_a_vm_is_refused_for_a_range(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    cr_buf b = {0};
+    cr_buf_add(&b, GOOD_HEAD);
+    cr_buf_add(&b, "local lan = network{ name = \"lan\", cidr = \"10.0.0.0/24\" }\n");
+    tu_write(dir, "scenario.lua", b.data);
+    cr_scenario *s = NULL;
+    assert_int_equal(load(&s, dir), 0);
+    assert_int_equal(cr_model_require_vms(s), CR_EINVAL);
+    assert_string_equal(cr_error_message(), "scenario.lua:1: scenario: no vm{} is declared (a range needs at least one VM)");
+    cr_error_clear();
+    cr_scenario_free(s);
+    cr_buf_free(&b);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_scenario_lua_path_is_accepted_like_its_folder),
         cmocka_unit_test(test_too_many_teams_are_refused),
         cmocka_unit_test(test_error_message_is_one_line),
+        cmocka_unit_test(test_a_scenario_without_a_vm_is_refused_for_a_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
