@@ -723,6 +723,13 @@ static int up_overlay_pool(up_ctx *x)
 
 static int up_networks(up_ctx *x)
 {
+    /* Not a network, but needed before the first VM starts, and local like
+     * the bridges' settings. */
+    if (cr_bridge_uri_is_local(x->c->connect)) {
+        int rc = cr_mkdir_p(CR_CONSOLE_LOG_DIR, 0700);
+        if (rc < 0)
+            return rc;
+    }
     return run_phase(x, "networks", x->plan->n_nets, job_network, &x->rep->failed);
 }
 

@@ -126,6 +126,10 @@ char *cr_kernel_cmdline(const cr_plan_vm *pv, const cr_image *img);
 /* Where virtlogd, on the VM's host, logs a range VM's serial console.
  * Caller frees. */
 char *cr_console_log_path(const char *domain);
+/* Where libvirt's own QEMU logs are; virtlogd writes the console logs there
+ * too. On a host without it no VM could start, so `up` makes it (local
+ * hosts only). */
+#define CR_CONSOLE_LOG_DIR "/var/log/libvirt/qemu"
 
 /* Idempotent operations; *changed says whether anything was done. */
 int cr_virt_ensure_pool(cr_virt *v, int w, const char *pool, const char *path, bool *changed);

@@ -112,7 +112,7 @@ char *cr_xml_volume(const char *name, const char *backing, uint64_t capacity)
 
 char *cr_console_log_path(const char *domain)
 {
-    return cr_xasprintf("/var/log/libvirt/qemu/%s.console.log", domain);
+    return cr_xasprintf("%s/%s.console.log", CR_CONSOLE_LOG_DIR, domain);
 }
 
 char *cr_kernel_cmdline(const cr_plan_vm *pv, const cr_image *img)

@@ -19,7 +19,12 @@ assert_contains "$err" "disk.qcow2 does not match its checksum" "image verify ca
 crange image build tiny >/dev/null
 crange image verify tiny >/dev/null
 ok "image build repairs a damaged image"
+# A host without libvirt's QEMU log folder (this test's namespace has its
+# own): up makes it, since virtlogd cannot start a VM without it.
+rm -rf /var/log/libvirt/qemu
 crange up "$DEMO" --name cli --teams 1 >/dev/null
+[ -s /var/log/libvirt/qemu/crange.cli.t1.victim.console.log ] || fail "no console log after up made the log folder"
+ok "up makes the console log folder when the host has none"
 
 set +e
 crange exec cli 1 victim -- sh -c 'echo out; echo err >&2; exit 7' >"$WORK/o" 2>"$WORK/e"
