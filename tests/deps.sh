@@ -8,7 +8,7 @@
 set -eu
 
 packages="
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config clang
   libvirt-dev libxml2-dev liblua5.4-dev libsqlite3-dev libjansson-dev libsodium-dev libcmocka-dev
   libgit2-dev libcivetweb-dev
   libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils seabios ipxe-qemu dnsmasq-base

@@ -1,11 +1,14 @@
 #!/bin/sh
 # The test command: installs the dependencies, builds crange twice (normal,
 # and with AddressSanitizer + UndefinedBehaviorSanitizer), runs the unit
-# tests in both builds, then the end-to-end tests on a real libvirtd and
-# QEMU (TCG), each in a private network and mount namespace it makes itself.
+# tests in both builds, runs each libFuzzer target of tests/fuzz for a short
+# time (a third build, with clang), then the end-to-end tests on a real
+# libvirtd and QEMU (TCG), each in a private network and mount namespace it
+# makes itself.
 #
 # Usage: sh tests/run.sh      (as root: namespaces, libvirtd, bridges)
-# Environment: CRANGE_TEST_E2E=0 skips the end-to-end tests.
+# Environment: CRANGE_TEST_E2E=0 skips the end-to-end tests;
+# CRANGE_FUZZ_SECONDS sets how long each fuzz target runs (default 20).
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "tests/run.sh: run as root (it makes network namespaces and runs libvirtd)" >&2; exit 1; }
@@ -29,6 +32,12 @@ echo "== unit tests (ASan/UBSan)"
 
 echo "== unit tests"
 (cd build && ctest -L unit --no-tests=error --output-on-failure -j "$jobs")
+
+echo "== fuzzing (libFuzzer, ${CRANGE_FUZZ_SECONDS:-20} s a target; tests/fuzz)"
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCRANGE_FUZZ=ON -DCRANGE_TESTS=OFF \
+    -DCRANGE_FUZZ_SECONDS="${CRANGE_FUZZ_SECONDS:-20}" >/dev/null
+cmake --build build-fuzz -j "$jobs"
+(cd build-fuzz && ctest -L fuzz --no-tests=error --output-on-failure -j "$jobs")
 
 if [ "${CRANGE_TEST_E2E:-1}" != 0 ]; then
     echo "== end-to-end tests (real libvirtd + QEMU/TCG in private namespaces)"
