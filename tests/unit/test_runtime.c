@@ -528,6 +528,49 @@ static void test_deadline_stops_a_slow_guest_operation_and_a_busy_loop(void **st
     assert_int_equal(c[0].op_timeout, 1); /* the time left, at least 1 s */
 }
 
+/* A check whose time goes into one long C call (a backtracking pattern)
+ * escapes the hook, which sees the clock only between instructions, and
+ * returns true after its limit: it is not met. */
+static void test_a_check_that_returns_true_after_its_time_limit_is_not_met(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    tu_write(dir, "scenario.lua",
+             "scenario{ id = \"t\", title = { ja = \"題\", en = \"T\" }, description = { ja = \"説明\", en = \"D\" } }\n"
+             "local lan = network{ name = \"lan\", cidr = \"10.0.0.0/24\" }\n"
+             "vm{ name = \"ws\", image = \"tiny\", nics = { { network = lan, address = lan:host(10) } } }\n"
+             "objective{ id = \"slow\", title = { ja = \"遅\", en = \"Slow\" }, points = 1,\n"
+             "  check = function(ctx) string.find(string.rep(\"a\", 30000), \".-b\") return true end }\n");
+    cr_load_opts o = {.secret = SECRET};
+    cr_runtime *rt = NULL;
+    if (cr_runtime_open(&rt, dir, 1, &o, NULL) < 0)
+        fail_msg("open: %s", cr_error_message());
+    fake fk;
+    fake_init(&fk);
+    cr_guest_ops ops = ops_of(&fk, false);
+    bool met = true;
+    char *why = NULL;
+    int64_t t0 = cr_now_ms();
+    assert_int_equal(cr_runtime_check(rt, "slow", &ops, 1, &met, &why), 0);
+    int64_t took = cr_now_ms() - t0;
+    bool slow_enough = took > 1100;
+    if (slow_enough) {
+        assert_false(met);
+        assert_non_null(why);
+        assert_non_null(strstr(why, "timed out after 1 s (it returned after "));
+    }
+    free(why);
+    cr_runtime_free(rt);
+    fake_free(&fk);
+    tu_rmtree(dir);
+    free(dir);
+    if (!slow_enough) {
+        /* Too fast a machine to go past the limit: nothing to see. */
+        fprintf(stderr, "the pattern took only %lld ms; skipping\n", (long long)took);
+        skip();
+    }
+}
+
 static void test_unknown_vm_or_objective_is_reported_clearly(void **state)
 {
     fixture *f = *state;
@@ -974,6 +1017,7 @@ int main(void)
         T(test_only_exactly_true_is_met),
         T(test_infinite_loop_stops_at_the_instruction_limit_and_the_runtime_still_works),
         T(test_deadline_stops_a_slow_guest_operation_and_a_busy_loop),
+        cmocka_unit_test(test_a_check_that_returns_true_after_its_time_limit_is_not_met),
         T(test_unknown_vm_or_objective_is_reported_clearly),
         T(test_guest_failure_is_a_lua_error_a_check_may_catch),
         T(test_ctx_has_the_team_and_a_fresh_copy_of_its_vars),
