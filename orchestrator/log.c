@@ -5,6 +5,8 @@
  */
 #include "log.h"
 
+#include "util.h"
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,43 +24,13 @@ void cr_log_set_json(int on)
     log_json = on;
 }
 
-/* Bytes of the valid UTF-8 sequence at s (n bytes left), or 0; *cp gets
- * its code point. */
-static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
-{
-    size_t len;
-    unsigned min;
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if ((s[0] & 0xe0) == 0xc0)
-        len = 2, *cp = s[0] & 0x1f, min = 0x80;
-    else if ((s[0] & 0xf0) == 0xe0)
-        len = 3, *cp = s[0] & 0x0f, min = 0x800;
-    else if ((s[0] & 0xf8) == 0xf0)
-        len = 4, *cp = s[0] & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        *cp = (*cp << 6) | (s[i] & 0x3f);
-    }
-    if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 size_t cr_log_visible(char *out, size_t n, const char *msg, int json)
 {
     const unsigned char *s = (const unsigned char *)msg;
     size_t left = strlen(msg), o = 0;
     while (left) {
-        unsigned cp = 0;
-        size_t len = utf8_seq(s, left, &cp);
+        uint32_t cp = 0;
+        size_t len = cr_utf8_decode(s, left, 0, &cp);
         char esc[8];
         const char *put = (const char *)s;
         size_t put_len = len;
@@ -67,7 +39,7 @@ size_t cr_log_visible(char *out, size_t n, const char *msg, int json)
             put_len = 3;
             len = 1;
         } else if (!json && (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))) {
-            put_len = (size_t)snprintf(esc, sizeof esc, "\\x%02x", cp);
+            put_len = (size_t)snprintf(esc, sizeof esc, "\\x%02x", (unsigned)cp);
             put = esc;
         }
         if (o + put_len >= n)

@@ -72,4 +72,9 @@ int cr_unhex(unsigned char *out, size_t n, const char *hex);
  * then lowercase letters, digits and '-', at most max characters. */
 bool cr_name_valid(const char *s, size_t max);
 
+/* The code point at s[i] (len bytes in s), strict UTF-8: no overlong
+ * forms, no surrogates, nothing above U+10FFFF. Returns its length in
+ * bytes, or 0 when s[i] starts no valid sequence. */
+size_t cr_utf8_decode(const unsigned char *s, size_t len, size_t i, uint32_t *cp);
+
 #endif

@@ -91,24 +91,9 @@ static char *utf8_repair(const char *s, size_t n, size_t *out_len)
     cr_buf b = {0};
     size_t done = 0, i = 0;
     while (i < n) {
-        size_t len = 0;
-        unsigned cp = 0, min = 0;
-        if (u[i] < 0x80)
-            len = 1;
-        else if ((u[i] & 0xe0) == 0xc0)
-            len = 2, cp = u[i] & 0x1f, min = 0x80;
-        else if ((u[i] & 0xf0) == 0xe0)
-            len = 3, cp = u[i] & 0x0f, min = 0x800;
-        else if ((u[i] & 0xf8) == 0xf0)
-            len = 4, cp = u[i] & 0x07, min = 0x10000;
-        bool ok = len > 0 && i + len <= n;
-        for (size_t k = 1; ok && k < len; k++) {
-            ok = (u[i + k] & 0xc0) == 0x80;
-            cp = (cp << 6) | (u[i + k] & 0x3f);
-        }
-        if (ok && len > 1)
-            ok = cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-        if (ok) {
+        uint32_t cp;
+        size_t len = cr_utf8_decode(u, n, i, &cp);
+        if (len) {
             i += len;
             continue;
         }

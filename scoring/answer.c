@@ -24,38 +24,6 @@
 
 #define ANSWER_MAX 4096
 
-/* Decodes one code point at s[*i] (strict: no overlong forms, no
- * surrogates, nothing above U+10FFFF). Returns its length, or 0. */
-static size_t utf8_decode(const unsigned char *s, size_t len, size_t i, uint32_t *cp)
-{
-    unsigned char c = s[i];
-    size_t n;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-        n = 2, v = c & 0x1f, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3, v = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (i + n > len)
-        return 0;
-    for (size_t k = 1; k < n; k++) {
-        if ((s[i + k] & 0xc0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i + k] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return n;
-}
-
 static bool is_space(uint32_t cp)
 {
     return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\v' || cp == '\f' || cp == 0x3000;
@@ -73,7 +41,7 @@ char *cr_answer_normalise(const char *s, bool case_sensitive)
     bool space = false; /* white space seen since the last kept character */
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        size_t n = utf8_decode(u, len, i, &cp);
+        size_t n = cr_utf8_decode(u, len, i, &cp);
         if (n == 0) {
             free(out);
             return NULL;
