@@ -350,7 +350,8 @@ async function takeHint(id, cost) {
 
 async function submitFlag(id, input, out) {
   try {
-    const r = await api('POST', '/api/team/flags/' + encodeURIComponent(id), {answer: input.value});
+    const answer = input.value;
+    const r = await api('POST', '/api/team/flags/' + encodeURIComponent(id), {answer});
     if (r.correct) {
       out.textContent = t('flag.correct') + ' +' + r.points;
       out.className = 'verdict ok';
@@ -359,7 +360,10 @@ async function submitFlag(id, input, out) {
       out.textContent = (r.verdict === 'wrong' ? t('flag.wrong') : t('flag.' + r.verdict)) + left;
       out.className = 'verdict bad';
     }
-    input.value = '';
+    // The box may have been rebuilt while the answer was on its way.
+    for (const box of [input, document.querySelector(`#team-flags li[data-id="${CSS.escape(id)}"] input`)]) {
+      if (box && box.value === answer) box.value = '';
+    }
     await loadTeam();
   } catch (e) {
     out.textContent = e.status === 429 ? t('flag.rate', {s: (e.data && e.data.retry_after) || 60})
@@ -373,6 +377,50 @@ function hintButton(item) {
   if (!h || h.taken >= h.total || item.solved) return null;
   return el('button', {type: 'button', class: 'small', onclick: () => takeHint(item.id, h.next_cost)},
             `${t('hint.take')} (−${h.next_cost})`);
+}
+
+/* The flag boxes follow the event stream, which redraws the team view
+ * whenever anything happens to the team (a command typed in its console is
+ * enough). A box whose flag did not change is left in the page, so that a
+ * half-typed answer keeps its text, caret and focus; a box that did change
+ * (an attempt used, a hint taken) is rebuilt with the text carried over.
+ * Replacing them all once lost an answer typed between a wrong verdict and
+ * the redraw that followed it. */
+function renderFlags(flags) {
+  const list = $('team-flags');
+  const old = {};
+  for (const li of list.children) old[li.dataset.id] = li;
+  const items = flags.map(f => {
+    const key = JSON.stringify([state.lang, f.solved, f.attempts_left, f.max_attempts, f.points, f.hints]);
+    const prev = old[f.id];
+    if (prev && prev.dataset.key === key) return prev;
+    const input = el('input', {type: 'text', autocomplete: 'off', spellcheck: 'false', 'aria-label': t('flag.answer'),
+                               placeholder: t('flag.answer'), disabled: f.solved || f.attempts_left === 0});
+    const oldInput = prev && prev.querySelector('input');
+    const out = (prev && prev.querySelector('.verdict')) || el('span', {class: 'verdict'});
+    const form = el('form', {class: 'flag', onsubmit: ev => { ev.preventDefault(); submitFlag(f.id, input, out); }},
+                    input, el('button', {type: 'submit', disabled: f.solved || f.attempts_left === 0}, t('flag.submit')));
+    const left = f.max_attempts ? ' · ' + t('flag.left', {n: f.attempts_left}) : '';
+    const li = el('li', {'data-id': f.id, 'data-key': key, class: f.solved ? 'done' : ''},
+                  el('span', {class: 'badge ' + (f.solved ? 'ok' : '')}, f.solved ? t('flag.solved') : f.id), ' ',
+                  el('strong', {}, tx(f.question)), ` (${f.points} ${t('points')}${left}) `, hintButton(f),
+                  f.solved ? null : form, out);
+    if (oldInput && !input.disabled) {
+      input.value = oldInput.value;
+      li.refocus = document.activeElement === oldInput;
+    }
+    return li;
+  });
+  const same = items.length === list.children.length &&
+               items.every((li, i) => li.dataset.id === list.children[i].dataset.id);
+  if (same) {
+    items.forEach((li, i) => { if (list.children[i] !== li) list.children[i].replaceWith(li); });
+  } else {
+    list.replaceChildren(...items);
+  }
+  for (const li of items) {
+    if (li.refocus) { li.querySelector('input').focus(); delete li.refocus; }
+  }
 }
 
 function renderTeam(v) {
@@ -395,20 +443,7 @@ function renderTeam(v) {
   $('team-objectives').replaceChildren(...v.objectives.map(o => el('li', {class: o.met ? 'done' : ''},
     el('span', {class: 'badge ' + (o.met ? 'ok' : '')}, o.met ? t('obj.met') : t('obj.notmet')), ' ',
     el('strong', {}, tx(o.title)), ` (${o.points} ${t('points')}, ${t('obj.' + o.mode)}) `, hintButton(o))));
-  const prev = {};
-  for (const li of $('team-flags').children) prev[li.dataset.id] = li.querySelector('.verdict');
-  $('team-flags').replaceChildren(...v.flags.map(f => {
-    const input = el('input', {type: 'text', autocomplete: 'off', spellcheck: 'false', 'aria-label': t('flag.answer'),
-                               placeholder: t('flag.answer'), disabled: f.solved || f.attempts_left === 0});
-    const out = prev[f.id] || el('span', {class: 'verdict'});
-    const form = el('form', {class: 'flag', onsubmit: ev => { ev.preventDefault(); submitFlag(f.id, input, out); }},
-                    input, el('button', {type: 'submit', disabled: f.solved || f.attempts_left === 0}, t('flag.submit')));
-    const left = f.max_attempts ? ' · ' + t('flag.left', {n: f.attempts_left}) : '';
-    return el('li', {'data-id': f.id, class: f.solved ? 'done' : ''},
-              el('span', {class: 'badge ' + (f.solved ? 'ok' : '')}, f.solved ? t('flag.solved') : f.id), ' ',
-              el('strong', {}, tx(f.question)), ` (${f.points} ${t('points')}${left}) `, hintButton(f),
-              f.solved ? null : form, out);
-  }));
+  renderFlags(v.flags);
   $('team-hints').replaceChildren(...v.hints.map(h => el('li', {},
     el('span', {class: 'badge'}, `${h.id} #${h.index + 1} −${h.cost}`), ' ', tx(h.text))));
 }

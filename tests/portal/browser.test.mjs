@@ -114,10 +114,15 @@ test('1. team 1 logs in, switches language and runs commands in the console', as
   await shot(team1, '03-team-console');
 });
 
+const teamTimeline = (page, text, timeout = 60000) => page.waitForFunction(
+  (s) => document.getElementById('team-timeline').textContent.includes(s), text, {timeout});
+
 test('2. a wrong flag, then the right one read off the console, changes the score', async () => {
   await typeIn(team1, '#team-console', 'wget -qO- http://10.20.0.20/token.txt');
   const m = await waitTerm(team1, '#team-console', /\n([0-9a-f]{16})\s*\n/, 'the token is on the screen');
   const token = m[1];
+  // The command reaches the team's own timeline through the guest's action channel.
+  await teamTimeline(team1, 'wget -qO- http://10.20.0.20/token.txt');
   const box = team1.locator('#team-flags li[data-id="token"]');
   assert.equal(await team1.locator('#team-score').innerText(), '0');
   await box.locator('input').fill('not-the-token');
@@ -125,7 +130,13 @@ test('2. a wrong flag, then the right one read off the console, changes the scor
   await team1.locator('#team-flags li[data-id="token"] .verdict.bad').waitFor();
   assert.match(await team1.locator('#team-flags li[data-id="token"] .verdict').innerText(), /Wrong.*4 attempts left/);
   await shot(team1, '04-team-wrong-flag');
+  // A half-typed answer survives the page following the event stream: the
+  // command typed meanwhile redraws the team view before the answer is sent.
   await team1.locator('#team-flags li[data-id="token"] input').fill(token);
+  await typeIn(team1, '#team-console', 'echo while-answering');
+  await teamTimeline(team1, 'echo while-answering');
+  assert.equal(await team1.locator('#team-flags li[data-id="token"] input').inputValue(), token,
+               'the answer in the flag box is still there after a live update');
   await team1.locator('#team-flags li[data-id="token"] button[type=submit]').click();
   await team1.locator('#team-flags li[data-id="token"] .verdict.ok').waitFor();
   await team1.waitForFunction(() => document.getElementById('team-score').textContent === '10');
