@@ -96,9 +96,20 @@ static int op_submit(void *ctx, const char *flag, const char *answer, char **ver
     const cr_flag *f = cr_team_flag(&g->e->scenario->teams[g->team - 1], flag);
     if (!f)
         return cr_error_set(CR_ENOTFOUND, "no flag '%s'", flag);
+    /* The reference solution answers every flag it knows; one the team has
+     * already solved is not answered again, so that `solve` leaves no
+     * rejected attempt in the team's record. */
+    bool solved = false;
+    int rc = cr_events_last(g->e->st[g->worker], g->team, "flag.correct", NULL, f->id, &solved, NULL, NULL);
+    if (rc < 0)
+        return rc;
+    if (solved) {
+        *verdict = cr_xstrdup(cr_submit_verdict_name(CR_SUBMIT_ALREADY_SOLVED));
+        return 0;
+    }
     cr_submit_verdict v;
     int left;
-    int rc = cr_score_submit(g->e->st[g->worker], g->team, f, answer, &v, &left);
+    rc = cr_score_submit(g->e->st[g->worker], g->team, f, answer, &v, &left);
     if (rc == 0)
         *verdict = cr_xstrdup(cr_submit_verdict_name(v));
     return rc;

@@ -365,8 +365,15 @@ int cr_cmd_events(cr_config *cfg, int argc, char **argv)
         const char *vm = json_string_value(json_object_get(ev, "vm"));
         json_t *data = json_object_get(ev, "data");
         char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-        printf("%s  team %-3d %-10s %-18s %s\n", json_string_value(json_object_get(ev, "time")),
-               (int)json_integer_value(json_object_get(ev, "team")), vm ? vm : "-",
+        /* Team 0 holds what concerns every team (start, pause, an inject for
+         * all): shown as the range's, not as a team that does not exist. */
+        int t = (int)json_integer_value(json_object_get(ev, "team"));
+        char who[16];
+        if (t > 0)
+            snprintf(who, sizeof who, "team %d", t);
+        else
+            snprintf(who, sizeof who, "range");
+        printf("%s  %-8s %-10s %-18s %s\n", json_string_value(json_object_get(ev, "time")), who, vm ? vm : "-",
                json_string_value(json_object_get(ev, "kind")), text ? text : "");
         free(text);
     }

@@ -32,6 +32,16 @@ assert_eq 1 "$(count_events flag.wrong '[.[] | select(.team == 1)] | length')" "
 crange solve sc 1 >/dev/null
 assert_eq "$full" "$(score_of 1)" "solve gives team 1 full marks ($full)"
 assert_eq 0 "$(score_of 2)" "team 2 still has 0"
+# Run again, it answers no flag twice: nothing rejected in team 1's record.
+crange solve sc 1 >/dev/null
+assert_eq 0 "$(count_events flag.rejected '[.[] | select(.team == 1)] | length')" \
+    "a second solve leaves no rejected answer against team 1"
+assert_eq "$full" "$(score_of 1)" "and team 1 keeps full marks"
+# Range-wide events (team 0) read as the range's, not as a team 0.
+crange events sc --kind range.up. >"$WORK/range-events.txt"
+grep -q ' range  *- *range\.up\.done' "$WORK/range-events.txt" || fail "events does not show range.up.done as the range's: $(cat "$WORK/range-events.txt")"
+! grep -q 'team 0' "$WORK/range-events.txt" || fail "events shows a team 0"
+ok "events shows range-wide events as the range's"
 
 # The attempt limit: 5 wrong answers, then even the right one is refused.
 for i in 1 2 3 4 5; do crange submit sc 2 token "wrong-$i" >/dev/null || true; done
