@@ -439,17 +439,20 @@ static int sb_print(lua_State *L)
 }
 
 /* load(chunk [, chunkname [, mode [, env]]]): text only, whatever the mode
- * says; the environment defaults to the sandbox's. A chunk name cannot pose as
- * a scenario file ("@...") or a trusted one ("=..."). */
+ * says; the environment defaults to the sandbox's. The chunk is always named
+ * "load: NAME" (NAME the given name, else the code, as Lua does), so that it
+ * can pose neither as a file ("@...": scenario positions, and a path such as
+ * "@@/etc/shadow" once one '@' was stripped) nor as a trusted chunk ("=...");
+ * Lua shows it as [string "load: NAME"]. The name is cut, as Lua would cut
+ * it for display anyway. */
 static int sb_load(lua_State *L)
 {
     size_t len;
     if (lua_type(L, 1) != LUA_TSTRING)
         return luaL_argerror(L, 1, "string expected (scenarios load text chunks only)");
     const char *s = lua_tolstring(L, 1, &len);
-    const char *name = luaL_optstring(L, 2, s);
-    if (name[0] == '@' || name[0] == '=')
-        name++;
+    char name[128];
+    snprintf(name, sizeof name, "load: %s", luaL_optstring(L, 2, s));
     int st = luaL_loadbufferx(L, s, len, name, "t");
     if (st != LUA_OK) {
         if (st == LUA_ERRMEM)

@@ -6,6 +6,8 @@
  * globals plus a folder-confined `require`, a text-only `load` and a `print`
  * to stderr. Scenario chunks are named "@<path relative to the folder>", so
  * Lua's own messages and the declarations' `where` read "scenario.lua:LINE".
+ * Chunks made by `load` are named "load: <name>", whatever name the scenario
+ * gives, so that they never pass for a file (or a host path).
  *
  * Everything runs under lua_pcall with a message handler that adds the
  * scenario position when a message lacks one and logs the traceback at debug

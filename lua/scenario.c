@@ -1,8 +1,10 @@
 /*
  * scenario.c: cr_scenario_load (scenario.h). Finds the scenario folder,
- * digests its files, and evaluates scenario.lua once per team (eval.h), each
- * time in a fresh sandbox that is closed once the team is converted and
- * validated; or, with only_team, for that one team. runtime.c evaluates one
+ * evaluates scenario.lua once per team (eval.h), each time in a fresh
+ * sandbox that is closed once the team is converted and validated, or, with
+ * only_team, for that one team; and lists, checks and digests the folder's
+ * files (cr_scenario_files_list: the one place the rules on links and sizes
+ * are kept, for every reader of a scenario folder). runtime.c evaluates one
  * team the same way and keeps the state.
  *
  * Team 1 runs first: when the caller leaves the team count to the scenario,
@@ -19,59 +21,313 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* ---- The digest -------------------------------------------------------- */
-
-typedef struct file_list {
-    char **rel;
-    size_t n, cap;
-} file_list;
 
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Collects the relative paths of regular files and symlinks under ROOT/REL,
- * without following symlinks and skipping names that start with '.'. */
-static int collect(file_list *fl, const char *root, const char *rel)
+/* ---- The folder's files (scenario.h) ----------------------------------- */
+
+cr_link_verdict cr_scenario_link_check(const char *root, const char *link, const char *target)
+{
+    char **stack = NULL; /* the resolved components below ROOT */
+    size_t n = 0, cap = 0;
+    cr_link_verdict v = target[0] == '/' ? CR_LINK_OUTSIDE : CR_LINK_INSIDE;
+    int hops = 0;
+    char *rest = NULL;
+    /* The link's own folder is where its target starts. */
+    char *base = cr_xstrdup(link);
+    char *slash = strrchr(base, '/');
+    *(slash ? slash : base) = '\0';
+    for (char *save = NULL, *c = strtok_r(base, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        cr_grow(&stack, &cap, n + 1, sizeof *stack);
+        stack[n++] = cr_xstrdup(c);
+    }
+    free(base);
+    rest = cr_xstrdup(target);
+    while (v == CR_LINK_INSIDE && *rest) {
+        slash = strchr(rest, '/');
+        char *comp = slash ? cr_xstrndup(rest, (size_t)(slash - rest)) : cr_xstrdup(rest);
+        char *next = cr_xstrdup(slash ? slash + 1 : "");
+        free(rest);
+        rest = next;
+        if (!*comp || !strcmp(comp, ".")) {
+            free(comp);
+            continue;
+        }
+        if (!strcmp(comp, "..")) {
+            free(comp);
+            if (n == 0)
+                v = CR_LINK_OUTSIDE;
+            else
+                free(stack[--n]);
+            continue;
+        }
+        cr_grow(&stack, &cap, n + 1, sizeof *stack);
+        stack[n++] = comp;
+        cr_buf path = {0};
+        cr_buf_add(&path, root);
+        for (size_t i = 0; i < n; i++) {
+            cr_buf_add(&path, "/");
+            cr_buf_add(&path, stack[i]);
+        }
+        struct stat st;
+        if (lstat(path.data, &st) == 0 && S_ISLNK(st.st_mode)) {
+            char to[PATH_MAX];
+            ssize_t len = readlink(path.data, to, sizeof to - 1);
+            free(stack[--n]);
+            if (len <= 0 || to[0] == '/') {
+                v = CR_LINK_OUTSIDE;
+            } else if (++hops > CR_LINK_MAX_HOPS) {
+                v = CR_LINK_LOOPS;
+            } else {
+                to[len] = '\0';
+                char *joined = cr_xasprintf("%s/%s", to, rest);
+                free(rest);
+                rest = joined;
+            }
+        }
+        cr_buf_free(&path);
+    }
+    /* A repository's .git holds its configuration (a remote's URL may carry
+     * a token) and hooks: nothing a scenario should hand to a guest. */
+    for (size_t i = 0; v == CR_LINK_INSIDE && i < n; i++)
+        if (!strcmp(stack[i], ".git"))
+            v = CR_LINK_INTO_GIT;
+    for (size_t i = 0; i < n; i++)
+        free(stack[i]);
+    free(stack);
+    free(rest);
+    return v;
+}
+
+/* "200.0 MiB", or the exact byte count when one decimal would not show it
+ * to be over CAP MiB. */
+static void size_text(char out[32], uint64_t bytes, unsigned cap_mib)
+{
+    double mib = (double)bytes / 1048576.0;
+    if (mib < cap_mib + 0.05)
+        snprintf(out, 32, "%llu bytes", (unsigned long long)bytes);
+    else
+        snprintf(out, 32, "%.1f MiB", mib);
+}
+
+typedef struct walk {
+    const char *root;
+    cr_scenario_files *out;
+    size_t cap;     /* of out->files */
+    size_t entries; /* files, links and folders met so far */
+} walk;
+
+/* Adds REL with SIZE bytes of content (HAS_CONTENT) and its link TARGET
+ * (NULL for a file) after checking the caps. Takes TARGET. */
+static int walk_add(walk *w, const char *rel, char *target, bool has_content, uint64_t size)
+{
+    char text[32];
+    if (size > CR_SCENARIO_MAX_FILE_BYTES) {
+        size_text(text, size, CR_SCENARIO_MAX_FILE_BYTES >> 20);
+        free(target);
+        return cr_error_set(CR_EINVAL, "%s: %s is over the %u MiB a scenario file may have", rel, text,
+                            CR_SCENARIO_MAX_FILE_BYTES >> 20);
+    }
+    if (w->out->total + size > CR_SCENARIO_MAX_TOTAL_BYTES) {
+        size_text(text, w->out->total + size, CR_SCENARIO_MAX_TOTAL_BYTES >> 20);
+        free(target);
+        return cr_error_set(CR_EINVAL,
+                            "%s: takes the scenario folder to %s, over the %u MiB a scenario folder may have", rel,
+                            text, CR_SCENARIO_MAX_TOTAL_BYTES >> 20);
+    }
+    cr_grow(&w->out->files, &w->cap, w->out->n + 1, sizeof *w->out->files);
+    w->out->files[w->out->n++] = (cr_scenario_file){
+        .path = cr_xstrdup(rel), .target = target, .has_content = has_content, .size = size};
+    w->out->total += size;
+    return 0;
+}
+
+/* Checks the symbolic link REL (FULL on disk) and adds it. */
+static int walk_link(walk *w, const char *rel, const char *full)
+{
+    char target[PATH_MAX];
+    ssize_t len = readlink(full, target, sizeof target - 1);
+    if (len < 0)
+        return cr_error_set(CR_ERROR, "%s: %s", full, strerror(errno));
+    target[len] = '\0';
+    switch (cr_scenario_link_check(w->root, rel, target)) {
+    case CR_LINK_INSIDE:
+        break;
+    case CR_LINK_OUTSIDE:
+        return cr_error_set(CR_EINVAL, "%s: symlink to '%s' points outside the scenario folder", rel, target);
+    case CR_LINK_INTO_GIT:
+        return cr_error_set(CR_EINVAL, "%s: symlink to '%s' points into .git/", rel, target);
+    case CR_LINK_LOOPS:
+        return cr_error_set(CR_EINVAL, "%s: symlink to '%s' loops (more than %d links to follow)", rel, target,
+                            CR_LINK_MAX_HOPS);
+    }
+    /* Now known to stay inside without looping, the link can be followed. */
+    struct stat st;
+    if (stat(full, &st) < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return walk_add(w, rel, cr_xstrdup(target), false, 0);
+        return cr_error_set(CR_ERROR, "%s: %s", full, strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode))
+        return cr_error_set(CR_EINVAL, "%s: symlink to '%s' names a folder; link the files in it instead", rel,
+                            target);
+    if (!S_ISREG(st.st_mode))
+        return cr_error_set(CR_EINVAL, "%s: symlink to '%s' names something that is not a regular file", rel, target);
+    return walk_add(w, rel, cr_xstrdup(target), true, (uint64_t)st.st_size);
+}
+
+/* Walks the folder REL of the root ("" for the root itself), its entries in
+ * name order so that the entry named by a refusal does not depend on the
+ * file system. The folder is closed before descending: a deep tree does not
+ * hold a descriptor per level. */
+static int walk_dir(walk *w, const char *rel)
 {
     int rc = 0;
-    char *path = rel ? cr_path_join(root, rel) : cr_xstrdup(root);
-    DIR *d = opendir(path);
+    char *dir = *rel ? cr_path_join(w->root, rel) : cr_xstrdup(w->root);
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    DIR *d = opendir(dir);
     struct dirent *e;
     if (!d) {
-        rc = cr_error_set(CR_ERROR, "%s: %s", path, strerror(errno));
+        rc = cr_error_set(CR_ERROR, "%s: %s", dir, strerror(errno));
         goto cleanup;
     }
-    while (rc == 0 && (e = readdir(d))) {
+    /* One name past the cap is enough to refuse; a folder of millions of
+     * names is not read whole. */
+    while (w->entries + n <= CR_SCENARIO_MAX_FILES && (e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char *child = rel ? cr_xasprintf("%s/%s", rel, e->d_name) : cr_xstrdup(e->d_name);
-        char *full = cr_path_join(root, child);
+        cr_grow(&names, &cap, n + 1, sizeof *names);
+        names[n++] = cr_xstrdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char *child = *rel ? cr_xasprintf("%s/%s", rel, names[i]) : cr_xstrdup(names[i]);
+        char *full = cr_path_join(w->root, child);
         struct stat st;
-        if (lstat(full, &st) < 0) {
+        if (++w->entries > CR_SCENARIO_MAX_FILES)
+            rc = cr_error_set(CR_EINVAL, "%s: more than the %d files and folders a scenario folder may have", child,
+                              CR_SCENARIO_MAX_FILES);
+        else if (lstat(full, &st) < 0)
             rc = cr_error_set(CR_ERROR, "%s: %s", full, strerror(errno));
-        } else if (S_ISDIR(st.st_mode)) {
-            rc = collect(fl, root, child);
-        } else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
-            cr_grow(&fl->rel, &fl->cap, fl->n + 1, sizeof *fl->rel);
-            fl->rel[fl->n++] = child;
-            child = NULL;
-        }
-        free(child);
+        else if (S_ISDIR(st.st_mode))
+            rc = walk_dir(w, child);
+        else if (S_ISREG(st.st_mode))
+            rc = walk_add(w, child, NULL, true, (uint64_t)st.st_size);
+        else if (S_ISLNK(st.st_mode))
+            rc = walk_link(w, child, full);
+        else
+            rc = cr_error_set(CR_EINVAL, "%s: not a regular file, a folder or a symbolic link", child);
         free(full);
+        free(child);
     }
 cleanup:
-    if (d)
-        closedir(d);
-    free(path);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(dir);
     return rc;
 }
+
+static int cmp_file(const void *a, const void *b)
+{
+    return strcmp(((const cr_scenario_file *)a)->path, ((const cr_scenario_file *)b)->path);
+}
+
+int cr_scenario_files_list(cr_scenario_files *out, const char *dir)
+{
+    memset(out, 0, sizeof *out);
+    walk w = {.root = dir, .out = out};
+    int rc = walk_dir(&w, "");
+    if (rc < 0)
+        cr_scenario_files_clear(out);
+    else
+        qsort(out->files, out->n, sizeof *out->files, cmp_file);
+    return rc;
+}
+
+void cr_scenario_files_clear(cr_scenario_files *fl)
+{
+    if (!fl)
+        return;
+    for (size_t i = 0; i < fl->n; i++) {
+        free(fl->files[i].path);
+        free(fl->files[i].target);
+    }
+    free(fl->files);
+    memset(fl, 0, sizeof *fl);
+}
+
+/* Opens F's content: a file without following links; a link as the listing
+ * checked it. FULL is its path; *size what fstat says now, within the cap.
+ * O_NONBLOCK: should a FIFO have taken the file's place since the listing,
+ * the open returns (and fstat refuses it) instead of waiting for a writer. */
+static int content_open(int *fd, uint64_t *size, const char *full, const cr_scenario_file *f)
+{
+    struct stat st;
+    char text[32];
+    *fd = -1;
+    if (!f->has_content)
+        return cr_error_set(CR_EINVAL, "%s: symlink to '%s' names nothing to read", f->path, f->target);
+    *fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (f->target ? 0 : O_NOFOLLOW));
+    if (*fd < 0 || fstat(*fd, &st) < 0)
+        return cr_error_set(CR_ERROR, "%s: %s", full, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return cr_error_set(CR_EINVAL, "%s: no longer a regular file", f->path);
+    if ((uint64_t)st.st_size > CR_SCENARIO_MAX_FILE_BYTES) {
+        size_text(text, (uint64_t)st.st_size, CR_SCENARIO_MAX_FILE_BYTES >> 20);
+        return cr_error_set(CR_EINVAL, "%s: %s is over the %u MiB a scenario file may have", f->path, text,
+                            CR_SCENARIO_MAX_FILE_BYTES >> 20);
+    }
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int cr_scenario_file_read(char **data, size_t *len, const char *dir, const cr_scenario_file *f)
+{
+    int fd = -1;
+    uint64_t size = 0;
+    size_t have = 0;
+    char *full = cr_path_join(dir, f->path);
+    char *buf = NULL;
+    *data = NULL;
+    int rc = content_open(&fd, &size, full, f);
+    if (rc < 0)
+        goto cleanup;
+    buf = cr_xmalloc((size_t)size + 1);
+    while (have < size) {
+        ssize_t r = read(fd, buf + have, (size_t)size - have);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            rc = cr_error_set(CR_ERROR, "%s: %s", full, r < 0 ? strerror(errno) : "changed while being read");
+            goto cleanup;
+        }
+        have += (size_t)r;
+    }
+    buf[have] = '\0';
+    *data = buf;
+    *len = have;
+    buf = NULL;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    free(full);
+    return rc;
+}
+
+/* ---- The digest -------------------------------------------------------- */
 
 static void hash_u64(crypto_generichash_state *h, uint64_t v)
 {
@@ -89,37 +345,25 @@ static void hash_bytes(crypto_generichash_state *h, const void *p, size_t n)
 
 /* Hashes one entry: a kind byte ('f' file, 'l' symlink), the framed path and
  * the framed content (a symlink's content is its target). */
-static int hash_entry(crypto_generichash_state *h, const char *root, const char *rel)
+static int hash_entry(crypto_generichash_state *h, const char *root, const cr_scenario_file *f)
 {
     int rc = 0, fd = -1;
-    char *full = cr_path_join(root, rel);
-    struct stat st;
+    char *full = NULL;
+    uint64_t left = 0;
     unsigned char chunk[65536];
-    if (lstat(full, &st) < 0) {
-        rc = cr_error_set(CR_ERROR, "%s: %s", full, strerror(errno));
-        goto cleanup;
-    }
-    if (S_ISLNK(st.st_mode)) {
-        char target[4096];
-        ssize_t n = readlink(full, target, sizeof target);
-        if (n < 0) {
-            rc = cr_error_set(CR_ERROR, "%s: %s", full, strerror(errno));
-            goto cleanup;
-        }
+    if (f->target) {
         crypto_generichash_update(h, (const unsigned char *)"l", 1);
-        hash_bytes(h, rel, strlen(rel));
-        hash_bytes(h, target, (size_t)n);
-        goto cleanup;
+        hash_bytes(h, f->path, strlen(f->path));
+        hash_bytes(h, f->target, strlen(f->target));
+        return 0;
     }
-    fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        rc = cr_error_set(CR_ERROR, "%s: %s", full, strerror(errno));
+    full = cr_path_join(root, f->path);
+    rc = content_open(&fd, &left, full, f);
+    if (rc < 0)
         goto cleanup;
-    }
     crypto_generichash_update(h, (const unsigned char *)"f", 1);
-    hash_bytes(h, rel, strlen(rel));
-    hash_u64(h, (uint64_t)st.st_size);
-    uint64_t left = (uint64_t)st.st_size;
+    hash_bytes(h, f->path, strlen(f->path));
+    hash_u64(h, left);
     while (left > 0) {
         ssize_t n = read(fd, chunk, left < sizeof chunk ? (size_t)left : sizeof chunk);
         if (n < 0 && errno == EINTR)
@@ -141,22 +385,19 @@ cleanup:
 /* BLAKE2b-256 over every file of the folder, in path order. */
 static int digest_folder(unsigned char out[32], const char *dir)
 {
-    file_list fl = {0};
+    cr_scenario_files fl;
     crypto_generichash_state h;
-    int rc = collect(&fl, dir, NULL);
+    int rc = cr_scenario_files_list(&fl, dir);
     if (rc < 0)
         goto cleanup;
-    qsort(fl.rel, fl.n, sizeof *fl.rel, cmp_str);
     crypto_generichash_init(&h, NULL, 0, 32);
     crypto_generichash_update(&h, (const unsigned char *)"crange.digest.v1", 17);
     for (size_t i = 0; i < fl.n && rc == 0; i++)
-        rc = hash_entry(&h, dir, fl.rel[i]);
+        rc = hash_entry(&h, dir, &fl.files[i]);
     if (rc == 0)
         crypto_generichash_final(&h, out, 32);
 cleanup:
-    for (size_t i = 0; i < fl.n; i++)
-        free(fl.rel[i]);
-    free(fl.rel);
+    cr_scenario_files_clear(&fl);
     return rc;
 }
 
@@ -267,9 +508,6 @@ int cr_scenario_load(cr_scenario **out, const char *path, const cr_load_opts *op
     s = cr_xcalloc(1, sizeof *s);
     s->dir = dir;
     dir = NULL;
-    rc = cr_scenario_digest(s->digest, s->dir);
-    if (rc < 0)
-        goto cleanup;
 
     /* The first team evaluated is team 1, unless one other team is asked
      * for; then the count must be known first, since that team's script may
@@ -290,6 +528,15 @@ int cr_scenario_load(cr_scenario **out, const char *path, const cr_load_opts *op
     s->n_teams = count ? (size_t)count : 1;
     s->teams = cr_xcalloc(s->n_teams, sizeof *s->teams);
     rc = cr_eval_team(s, &s->teams[first - 1], first, count, opts, NULL);
+    if (rc < 0)
+        goto cleanup;
+    /* The folder's files are checked (and digested) after the first team's
+     * run, whose validation names the line of a file{} whose source is a
+     * link out of the folder (model.c), which says more than the link
+     * alone; and before the other teams' runs, which a refused folder would
+     * waste. The scenario's Lua reads no file but its modules, each through
+     * the sandbox's own confinement and memory limit. */
+    rc = cr_scenario_digest(s->digest, s->dir);
     if (rc < 0)
         goto cleanup;
     if (count == 0)

@@ -23,12 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define CATALOG_FORMAT 1
-#define MAX_LINK_HOPS 40 /* as the kernel's ELOOP limit */
 
 /* ---- Small helpers ------------------------------------------------------ */
 
@@ -418,12 +418,170 @@ static int tmp_folder(char **out, const char *parent, const char *label)
     return 0;
 }
 
+/* ---- Remote access: where the token may go ------------------------------ */
+
+/*
+ * The token must reach only the host it was issued for, and only inside TLS.
+ * What counts is the host libgit2 connects to, so the parser below is strict:
+ * an authority a parser could read two ways (several '@', '?', '#', '\',
+ * percent-encoding or spaces in it) is never matched, whatever the reading.
+ */
+
+/* A host with its port as parsed from HOST[:PORT] or [IPV6][:PORT]. */
+typedef struct hostport {
+    char host[256]; /* lowercase, without the brackets of an IPv6 literal */
+    char text[256]; /* as written, for messages */
+    unsigned port;  /* 0 when not written */
+} hostport;
+
+static bool host_char(int c, bool ipv6)
+{
+    if (ipv6)
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+               c == '.';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
+           c == '_';
+}
+
+/* Parses S[0..n) as HOST[:PORT] or [IPV6][:PORT]: reg-names of letters,
+ * digits, '-', '.' and '_' (no percent-encoding, which libgit2 decodes), a
+ * port of 1 to 65535. */
+static bool hostport_parse(hostport *hp, const char *s, size_t n)
+{
+    const char *h = s, *end = s + n, *p;
+    bool ipv6 = n > 0 && *s == '[';
+    memset(hp, 0, sizeof *hp);
+    if (n == 0 || n >= sizeof hp->text) /* host is never longer than text */
+        return false;
+    if (ipv6) {
+        const char *close = memchr(s, ']', n);
+        if (!close || close == s + 1)
+            return false;
+        h = s + 1;
+        p = close + 1;
+        for (const char *c = h; c < close; c++)
+            if (!host_char((unsigned char)*c, true))
+                return false;
+        if (!memchr(h, ':', (size_t)(close - h)))
+            return false;
+        memcpy(hp->host, h, (size_t)(close - h));
+    } else {
+        p = s;
+        while (p < end && *p != ':')
+            if (!host_char((unsigned char)*p++, false))
+                return false;
+        if (p == s)
+            return false;
+        memcpy(hp->host, s, (size_t)(p - s));
+    }
+    if (p < end) {
+        if (*p != ':' || ++p == end || end - p > 5)
+            return false;
+        for (; p < end; p++) {
+            if (*p < '0' || *p > '9')
+                return false;
+            hp->port = hp->port * 10 + (unsigned)(*p - '0');
+        }
+        if (hp->port == 0 || hp->port > 65535)
+            return false;
+    }
+    for (char *c = hp->host; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    memcpy(hp->text, s, n);
+    return true;
+}
+
+/* The authority of a SCHEME://AUTHORITY[/...] URL: everything up to the
+ * first '/'. NULL when URL has no "://". */
+static const char *url_authority(const char *url, size_t *len)
+{
+    const char *a = strstr(url, "://");
+    *len = 0;
+    if (!a)
+        return NULL;
+    a += 3;
+    *len = strcspn(a, "/");
+    return a;
+}
+
+/* The verdict, and in *got the URL's host when it could be parsed. */
+static cr_token_verdict token_verdict(hostport *got, const char *url, const char *token_host)
+{
+    hostport want;
+    size_t n;
+    memset(got, 0, sizeof *got);
+    if (!token_host || !*token_host)
+        return CR_TOKEN_NO_HOST;
+    if (!hostport_parse(&want, token_host, strlen(token_host)))
+        return CR_TOKEN_BAD_HOST;
+    if (!url || strncasecmp(url, "https://", 8))
+        return CR_TOKEN_NOT_HTTPS;
+    const char *a = url_authority(url, &n), *host = a;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)a[i];
+        if (c <= ' ' || c >= 0x7f || c == '?' || c == '#' || c == '\\')
+            return CR_TOKEN_BAD_URL;
+        if (c == '@') {
+            if (host != a) /* a second '@': parsers disagree on where the host starts */
+                return CR_TOKEN_BAD_URL;
+            host = a + i + 1;
+        }
+    }
+    if (!hostport_parse(got, host, n - (size_t)(host - a)))
+        return CR_TOKEN_BAD_URL;
+    unsigned want_port = want.port ? want.port : 443, got_port = got->port ? got->port : 443;
+    if (strcmp(want.host, got->host) || want_port != got_port)
+        return CR_TOKEN_OTHER_HOST;
+    return CR_TOKEN_OFFER;
+}
+
+cr_token_verdict cr_catalog_token_verdict(const char *url, const char *token_host)
+{
+    hostport got;
+    return token_verdict(&got, url, token_host);
+}
+
+/* The one line that says why the token was not offered for URL. */
+static void token_refusal(char *msg, size_t size, const char *url, const char *token_host)
+{
+    hostport got;
+    const char *pre = "authentication required: the git token is offered only over https to CRANGE_GIT_TOKEN_HOST";
+    char scheme[17] = "ssh"; /* user@host:path has none */
+    const char *sep = url ? strstr(url, "://") : NULL;
+    if (sep && (size_t)(sep - url) < sizeof scheme) {
+        for (size_t i = 0; url + i < sep; i++)
+            scheme[i] = (char)(url[i] >= 'A' && url[i] <= 'Z' ? url[i] - 'A' + 'a' : url[i]);
+        scheme[sep - url] = '\0';
+    }
+    switch (token_verdict(&got, url, token_host)) {
+    case CR_TOKEN_NO_HOST:
+        snprintf(msg, size, "%s (unset)", pre);
+        break;
+    case CR_TOKEN_BAD_HOST:
+        snprintf(msg, size, "%s, which is not HOST, HOST:PORT or [IPV6]:PORT: '%s'", pre, token_host);
+        break;
+    case CR_TOKEN_NOT_HTTPS:
+        snprintf(msg, size, "%s (%s), not over %s", pre, token_host, scheme);
+        break;
+    case CR_TOKEN_BAD_URL:
+        snprintf(msg, size, "%s (%s), and the host of this URL is ambiguous", pre, token_host);
+        break;
+    case CR_TOKEN_OTHER_HOST:
+    case CR_TOKEN_OFFER: /* not called for it */
+        snprintf(msg, size, "%s (%s), not to %s", pre, token_host, got.text);
+        break;
+    }
+}
+
 /* ---- Remote access: credentials ----------------------------------------- */
 
 /*
  * libgit2 calls the credential callback again after every refusal, so each
  * method is offered at most once per connection; after that the callback
- * gives up with a message saying what to configure.
+ * gives up with a message saying what to configure. The token goes only
+ * where cr_catalog_token_verdict() allows, judged on the URL libgit2 passes
+ * (the remote's URL after insteadOf rewriting).
  */
 typedef struct cred_state {
     bool tried_agent, tried_username, tried_token;
@@ -434,7 +592,6 @@ static int credentials_cb(git_credential **out, const char *url, const char *use
 {
     cred_state *cs = payload;
     const char *user = username_from_url && *username_from_url ? username_from_url : "git";
-    (void)url;
     if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !cs->tried_agent) {
         cs->tried_agent = true;
         return git_credential_ssh_key_from_agent(out, user);
@@ -444,13 +601,16 @@ static int credentials_cb(git_credential **out, const char *url, const char *use
         return git_credential_username_new(out, user);
     }
     const char *token = getenv("CRANGE_GIT_TOKEN"), *tuser = getenv("CRANGE_GIT_USER");
+    const char *thost = getenv("CRANGE_GIT_TOKEN_HOST");
+    bool have_token = token && *token;
+    bool may_offer = have_token && cr_catalog_token_verdict(url, thost) == CR_TOKEN_OFFER;
     if (!tuser || !*tuser)
         tuser = "x-access-token";
-    if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && !cs->tried_token && token && *token) {
+    if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && !cs->tried_token && may_offer) {
         cs->tried_token = true;
         return git_credential_userpass_plaintext_new(out, tuser, token);
     }
-    char msg[256];
+    char msg[1024];
     if (allowed & GIT_CREDENTIAL_SSH_KEY) {
         git_error_set_str(GIT_ERROR_SSH, "authentication failed: ssh-agent offered no key the server accepts "
                                          "(is SSH_AUTH_SOCK set and the key loaded with ssh-add?)");
@@ -458,9 +618,12 @@ static int credentials_cb(git_credential **out, const char *url, const char *use
         snprintf(msg, sizeof msg,
                  "authentication failed: the server refused user '%s' with the token in CRANGE_GIT_TOKEN", tuser);
         git_error_set_str(GIT_ERROR_HTTP, msg);
+    } else if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && have_token) {
+        token_refusal(msg, sizeof msg, url, thost);
+        git_error_set_str(GIT_ERROR_HTTP, msg);
     } else if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
-        git_error_set_str(GIT_ERROR_HTTP, "authentication required: set CRANGE_GIT_TOKEN (and CRANGE_GIT_USER "
-                                          "when the user is not x-access-token)");
+        git_error_set_str(GIT_ERROR_HTTP, "authentication required: set CRANGE_GIT_TOKEN and CRANGE_GIT_TOKEN_HOST "
+                                          "(and CRANGE_GIT_USER when the user is not x-access-token)");
     } else
         git_error_set_str(GIT_ERROR_NET, "authentication failed: the server asks for a method crange does not offer");
     return GIT_EAUTH;
@@ -468,10 +631,18 @@ static int credentials_cb(git_credential **out, const char *url, const char *use
 
 static void fetch_callbacks_set(git_fetch_options *fo, cred_state *cs)
 {
+    const char *token = getenv("CRANGE_GIT_TOKEN");
     fo->callbacks.credentials = credentials_cb;
     fo->callbacks.payload = cs;
     /* Tags are refs a user may pin to, even on commits no branch reaches. */
     fo->download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+    /* libgit2 1.5 asks for credentials with the URL it was redirected to,
+     * but later versions pass the URL they were given (the smart transport's,
+     * set once at connect), so a redirect to another host would carry the
+     * token there. While a token is set, no redirect may leave the host
+     * (redirects within it still work; libgit2 never follows https to http). */
+    if (token && *token)
+        fo->follow_redirects = GIT_REMOTE_REDIRECT_NONE;
 }
 
 /* ---- Sources -------------------------------------------------------------- */
@@ -484,15 +655,40 @@ static bool source_is_url(const char *s)
     return strstr(s, "://") || (colon && (!slash || colon < slash));
 }
 
+/* The ':' before a non-empty password in SCHEME://USER:PASSWORD@HOST/...,
+ * or NULL; *at is then the '@' that ends the user information. */
+static const char *url_password(const char *url, const char **at)
+{
+    size_t n;
+    const char *a = url_authority(url, &n), *colon;
+    *at = NULL;
+    for (size_t i = 0; a && i < n; i++)
+        if (a[i] == '@')
+            *at = a + i;
+    if (!*at || !(colon = memchr(a, ':', (size_t)(*at - a))) || colon + 1 == *at)
+        return NULL;
+    return colon;
+}
+
 /* *url: what to clone and record: URLs as given, local paths made absolute
  * after checking they are repositories (so the entry still works from any
- * folder, and the error says what is wrong rather than "unsupported URL"). */
+ * folder, and the error says what is wrong rather than "unsupported URL").
+ * A URL with a password is refused: the URL is written to <name>.json, the
+ * clone's configuration and every range's provenance, and printed. */
 static int source_resolve(char **url, const char *source)
 {
     int rc = 0;
     git_repository *repo = NULL;
     char *real = NULL;
+    const char *colon, *at;
     *url = NULL;
+    if (source_is_url(source) && (colon = url_password(source, &at))) {
+        rc = cr_error_set(CR_EINVAL,
+                          "%.*s:***%s: a password in the URL would be recorded in the catalog and printed; put the "
+                          "token in CRANGE_GIT_TOKEN and its host in CRANGE_GIT_TOKEN_HOST instead",
+                          (int)(colon - source), source, at);
+        goto cleanup;
+    }
     if (source_is_url(source)) {
         *url = cr_xstrdup(source);
         goto cleanup;
@@ -718,77 +914,30 @@ static void commit_facts(cr_catalog_entry *e, git_repository *repo, const git_oi
 
 /* ---- Checking a tree ------------------------------------------------------ */
 
-/*
- * Whether TARGET, read from a link in folder BASE ("" for the root, else a
- * path relative to ROOT), stays inside ROOT when resolved component by
- * component as the kernel would, following the links met on the way. A
- * lexical check is not enough: with "d -> ." the path "d/../x" leaves.
- */
-static bool link_stays_inside(const char *root, const char *base, const char *target)
+/* 0 for a link that stays inside, else CR_EINVAL naming LINK and what is
+ * wrong with its TARGET; WHAT names the root. */
+static int link_refuse(const char *link, const char *target, cr_link_verdict v, const char *what)
 {
-    char **stack = NULL;
-    size_t n = 0, cap = 0;
-    char *rest = NULL;
-    bool inside = true;
-    int hops = 0;
-    /* The stack holds the resolved components below ROOT. */
-    char *b = cr_xstrdup(base);
-    for (char *save = NULL, *c = strtok_r(b, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-        cr_grow(&stack, &cap, n + 1, sizeof *stack);
-        stack[n++] = cr_xstrdup(c);
+    switch (v) {
+    case CR_LINK_INSIDE:
+        break;
+    case CR_LINK_OUTSIDE:
+        return cr_error_set(CR_EINVAL, "%s: symlink to '%s' points outside the %s", link, target, what);
+    case CR_LINK_INTO_GIT:
+        return cr_error_set(CR_EINVAL, "%s: symlink to '%s' points into .git/", link, target);
+    case CR_LINK_LOOPS:
+        return cr_error_set(CR_EINVAL, "%s: symlink to '%s' loops (more than %d links to follow)", link, target,
+                            CR_LINK_MAX_HOPS);
     }
-    free(b);
-    rest = cr_xstrdup(target);
-    while (inside && *rest) {
-        char *slash = strchr(rest, '/');
-        char *comp = slash ? cr_xstrndup(rest, (size_t)(slash - rest)) : cr_xstrdup(rest);
-        char *next = cr_xstrdup(slash ? slash + 1 : "");
-        free(rest);
-        rest = next;
-        if (!*comp || !strcmp(comp, ".")) {
-            free(comp);
-        } else if (!strcmp(comp, "..")) {
-            free(comp);
-            if (n == 0)
-                inside = false;
-            else
-                free(stack[--n]);
-        } else {
-            cr_grow(&stack, &cap, n + 1, sizeof *stack);
-            stack[n++] = comp;
-            cr_buf path = {0};
-            cr_buf_add(&path, root);
-            for (size_t i = 0; i < n; i++) {
-                cr_buf_add(&path, "/");
-                cr_buf_add(&path, stack[i]);
-            }
-            struct stat st;
-            if (lstat(path.data, &st) == 0 && S_ISLNK(st.st_mode)) {
-                char link[PATH_MAX];
-                ssize_t len = readlink(path.data, link, sizeof link - 1);
-                free(stack[--n]);
-                if (len < 0 || link[0] == '/' || ++hops > MAX_LINK_HOPS) {
-                    inside = false;
-                } else {
-                    link[len] = '\0';
-                    char *joined = cr_xasprintf("%s/%s", link, rest);
-                    free(rest);
-                    rest = joined;
-                }
-            }
-            cr_buf_free(&path);
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        free(stack[i]);
-    free(stack);
-    free(rest);
-    return inside;
+    return 0;
 }
 
-/* Refuses a tree with a symlink that is absolute or resolves outside ROOT.
- * REL is the folder being walked ("" for the root); .git at the root is
- * the clone's own and is skipped. WHAT names ROOT in messages. */
+/* Refuses a tree with a symlink that cr_scenario_link_check (scenario.h)
+ * does not find inside ROOT: absolute, leaving it, into a .git folder, or
+ * looping. REL is the folder being walked ("" for the root); .git at the
+ * root is the clone's own and is skipped. WHAT names ROOT in messages. The
+ * walk is the catalog's own: a repository is not a scenario folder (its dot
+ * folders are checked too, and the scenario caps do not apply to it). */
 static int tree_check_links(const char *root, const char *rel, const char *what)
 {
     int rc = 0;
@@ -816,9 +965,7 @@ static int tree_check_links(const char *root, const char *rel, const char *what)
                 rc = cr_error_set(CR_ERROR, "%s: %s", full, strerror(errno));
             } else {
                 target[len] = '\0';
-                if (target[0] == '/' || !link_stays_inside(root, *rel ? rel : "", target))
-                    rc = cr_error_set(CR_EINVAL, "%s: symlink to '%s' points outside the %s", child, target,
-                                      what);
+                rc = link_refuse(child, target, cr_scenario_link_check(root, child, target), what);
             }
         }
         free(full);
@@ -829,11 +976,6 @@ cleanup:
         closedir(d);
     free(dir);
     return rc;
-}
-
-int cr_tree_check_links(const char *root, const char *what)
-{
-    return tree_check_links(root, "", what);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -32,7 +32,11 @@
  *
  * Credentials: ssh URLs authenticate with ssh-agent; https URLs with the
  * token in $CRANGE_GIT_TOKEN (user $CRANGE_GIT_USER, default
- * "x-access-token"). Each method is tried once per connection.
+ * "x-access-token"), offered only where cr_catalog_token_verdict() allows,
+ * i.e. over https to the host in $CRANGE_GIT_TOKEN_HOST; while a token is
+ * set, redirects to another host are refused. Each method is tried once per
+ * connection. A URL with a password in it is refused (it would be recorded
+ * and printed). Nothing secret is written to disk.
  */
 #ifndef CRANGE_CATALOG_H
 #define CRANGE_CATALOG_H
@@ -85,6 +89,27 @@ void cr_catalog_list_free(cr_catalog_entry **list, size_t n);
  * "ref", e.g. "catalog:labs/web"). A new reference. */
 json_t *cr_catalog_entry_json(const cr_catalog_entry *e);
 
+/* Whether the git token may be offered to a server, and if not, why. */
+typedef enum cr_token_verdict {
+    CR_TOKEN_OFFER = 0,  /* https, and the URL's host and port are TOKEN_HOST's */
+    CR_TOKEN_NO_HOST,    /* TOKEN_HOST is NULL or empty */
+    CR_TOKEN_BAD_HOST,   /* TOKEN_HOST is not HOST, HOST:PORT, [IPV6] or [IPV6]:PORT */
+    CR_TOKEN_NOT_HTTPS,  /* the URL is not https:// (http, ssh, file, ...) */
+    CR_TOKEN_BAD_URL,    /* the URL's host cannot be told for certain */
+    CR_TOKEN_OTHER_HOST, /* another host, or another port */
+} cr_token_verdict;
+
+/*
+ * The rule for $CRANGE_GIT_TOKEN: offered to URL only when it is https and
+ * its host is TOKEN_HOST ($CRANGE_GIT_TOKEN_HOST), compared exactly and
+ * without case; user information is not the host (https://a.example@b.example/
+ * is b.example). A port absent on either side is 443. An authority that
+ * parsers could read differently (two '@'; '?', '#', '\', a space or a byte
+ * outside ASCII anywhere in it; '%' in the host) is CR_TOKEN_BAD_URL.
+ * URL may be NULL.
+ */
+cr_token_verdict cr_catalog_token_verdict(const char *url, const char *token_host);
+
 /* <state_dir>/catalog (a new string). */
 char *cr_catalog_dir(const char *state_dir);
 
@@ -92,8 +117,9 @@ char *cr_catalog_dir(const char *state_dir);
  * Clones SOURCE (an https/ssh/file URL, or the path of a local repository)
  * into the catalog as NAME (NULL: the source's basename without ".git"),
  * pinned to REF (NULL: the remote's HEAD branch; else a branch, a tag, or a
- * full or abbreviated commit). Checks every symlink of the tree (none may
- * point outside the repository) and validates every scenario with
+ * full or abbreviated commit). Checks every symlink of the tree with
+ * cr_scenario_link_check (none may point outside the repository, into a
+ * .git folder, or loop) and validates every scenario with
  * cr_scenario_load(); the message of a bad scenario names its file relative
  * to the repository ("scenarios/x/scenario.lua:3: ...").
  *
@@ -176,11 +202,6 @@ int cr_provenance_from_json(cr_provenance *prov, const json_t *j);
 /* For kind catalog: the reference that resolves to the same scenario,
  * "catalog:NAME" or "catalog:NAME/SUB" (a new string); NULL otherwise. */
 char *cr_provenance_catalog_ref(const cr_provenance *prov);
-
-/* Refuses (CR_EINVAL, naming the link) a tree with a symlink that is
- * absolute or resolves outside ROOT; WHAT names ROOT in the message, e.g.
- * "repository" or "scenario folder". */
-int cr_tree_check_links(const char *root, const char *what);
 
 /* Whether S is a catalog reference ("catalog:..."). */
 bool cr_catalog_is_ref(const char *s);

@@ -31,7 +31,10 @@ int cr_config_finish(cr_config *c)
         return cr_error_set(CR_EINVAL, "--accel must be auto, kvm or tcg, not '%s'", c->accel);
     if (c->jobs < 1 || c->jobs > 256)
         return cr_error_set(CR_EINVAL, "--jobs must be between 1 and 256");
-    int rc = cr_mkdir_p(c->state_dir, 0755);
+    /* 0711, not 0755: it holds the range databases and the admin hash, and
+     * QEMU (libvirt-qemu) only needs to pass through it to images/,
+     * overlays/ and templates/. */
+    int rc = cr_dir_make(c->state_dir, CR_STATE_DIR_MODE);
     if (rc < 0)
         return rc;
     char *abs = cr_realpath(c->state_dir);

@@ -26,7 +26,8 @@ typedef struct cr_config {
 
 /* Fills defaults from the environment. Flags then override fields. */
 void cr_config_defaults(cr_config *c);
-/* Validates and normalises (absolute state folder, known accel). */
+/* Validates and normalises (absolute state folder, known accel). Makes the
+ * state folder when missing, mode 0711 (paths.h). */
 int cr_config_finish(cr_config *c);
 void cr_config_free(cr_config *c);
 

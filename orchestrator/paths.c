@@ -1,11 +1,16 @@
 /*
- * paths.c: the search rules of paths.h.
+ * paths.c: the search rules of paths.h, and the maker of the state folder's
+ * folders with their modes.
  */
 #include "paths.h"
 
+#include "err.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 char *cr_data_dir(void)
@@ -39,4 +44,38 @@ char *cr_default_state_dir(void)
         return cr_path_join(xdg, "crange");
     const char *home = getenv("HOME");
     return cr_xasprintf("%s/.local/state/crange", home && *home ? home : "/tmp");
+}
+
+int cr_dir_make(const char *path, unsigned mode)
+{
+    char *p = cr_xstrdup(path);
+    size_t len = strlen(p);
+    while (len > 1 && p[len - 1] == '/')
+        p[--len] = '\0';
+    int rc = 0;
+    char *slash = strrchr(p, '/');
+    if (cr_is_dir(p))
+        goto cleanup;
+    if (slash && slash != p) {
+        *slash = '\0';
+        rc = cr_mkdir_p(p, 0755);
+        *slash = '/';
+        if (rc < 0)
+            goto cleanup;
+    }
+    if (mkdir(p, mode) == 0) {
+        /* mkdir's mode passes through the umask: a umask of 077 would take
+         * the x that lets QEMU through the state folder, so the mode is set
+         * again, now that the folder is ours. */
+        if (chmod(p, mode) < 0)
+            rc = cr_error_set(CR_ERROR, "%s: %s", p, strerror(errno));
+    } else {
+        int err = errno;
+        /* EEXIST: made meanwhile by another crange, which set its mode. */
+        if (err != EEXIST || !cr_is_dir(p))
+            rc = cr_error_set(CR_ERROR, "%s: %s", p, strerror(err == EEXIST ? ENOTDIR : err));
+    }
+cleanup:
+    free(p);
+    return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "paths.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -153,11 +154,39 @@ char *cr_range_db_path(const char *state_dir, const char *range)
     return cr_xasprintf("%s/ranges/%s/range.db", state_dir, range);
 }
 
+/* ranges/ and ranges/<range>/, 0700 when made here: nothing QEMU opens lives
+ * under them (overlays are in <state>/overlays/<range>, config.h), and they
+ * hold the range databases. */
+static int range_dir_make(const char *state_dir, const char *range)
+{
+    char *ranges = cr_path_join(state_dir, "ranges");
+    char *dir = cr_range_dir(state_dir, range);
+    int rc = cr_dir_make(state_dir, CR_STATE_DIR_MODE);
+    if (rc == 0)
+        rc = cr_dir_make(ranges, CR_PRIVATE_DIR_MODE);
+    if (rc == 0)
+        rc = cr_dir_make(dir, CR_PRIVATE_DIR_MODE);
+    free(ranges);
+    free(dir);
+    return rc;
+}
+
 int cr_state_open_file(cr_state **out, const char *path, bool create)
 {
     *out = NULL;
     if (!create && !cr_path_exists(path))
         return cr_error_set(CR_ENOTFOUND, "%s: no such state database", path);
+    if (create) {
+        /* SQLite would create the file 0644 (less the umask), and it gives
+         * the -wal and -shm it makes later the database file's mode: made
+         * 0600 first, none of the three is ever readable by others. An
+         * existing file keeps its mode (`crange doctor` warns). */
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, CR_SECRET_FILE_MODE);
+        if (fd >= 0)
+            close(fd);
+        else if (errno != EEXIST)
+            return cr_error_set(CR_ERROR, "%s: %s", path, strerror(errno));
+    }
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
@@ -188,7 +217,7 @@ int cr_state_open(cr_state **out, const char *state_dir, const char *range, bool
     if (!create && !cr_path_exists(path))
         rc = cr_error_set(CR_ENOTFOUND, "no range '%s' in %s", range, state_dir);
     else if (create)
-        rc = cr_mkdir_p(dir, 0755);
+        rc = range_dir_make(state_dir, range);
     if (rc == 0)
         rc = cr_state_open_file(out, path, create);
     free(dir);
@@ -262,6 +291,18 @@ int cr_state_get_range(cr_state *st, cr_range_row *out)
         sqlite3_finalize(q);
         return rc;
     }
+    /* Every team's values and login tokens derive from the secret: one of
+     * another length (a damaged or hand-made file) would leave them derived
+     * from a zero key, the same for every such range. */
+    const void *secret = sqlite3_column_blob(q, 7);
+    int secret_len = sqlite3_column_bytes(q, 7);
+    if (!secret || secret_len != CR_SECRET_LEN) {
+        const char *file = sqlite3_db_filename(st->db, "main");
+        rc = cr_error_set(CR_EINVAL, "%s: the range secret is %d bytes, not %d; refusing a damaged range database",
+                          file && *file ? file : "state database", secret_len, CR_SECRET_LEN);
+        sqlite3_finalize(q);
+        return rc;
+    }
     out->name = col_text(q, 0);
     out->scenario_id = col_text(q, 1);
     out->scenario_dir = col_text(q, 2);
@@ -269,8 +310,7 @@ int cr_state_get_range(cr_state *st, cr_range_row *out)
     out->title_ja = col_text(q, 4);
     out->title_en = col_text(q, 5);
     out->teams = sqlite3_column_int(q, 6);
-    if (sqlite3_column_bytes(q, 7) == CR_SECRET_LEN)
-        memcpy(out->secret, sqlite3_column_blob(q, 7), CR_SECRET_LEN);
+    memcpy(out->secret, secret, CR_SECRET_LEN);
     out->hosts = col_text(q, 8);
     out->accel = col_text(q, 9);
     out->status = col_text(q, 10);
@@ -326,43 +366,32 @@ int cr_state_set_status(cr_state *st, const char *status)
     return rc;
 }
 
-/* Stores every regular file of the scenario folder (skipping dot names). */
-static int snapshot_dir(sqlite3 *db, sqlite3_stmt *ins, const char *root, const char *rel)
+/* Stores the scenario folder's files as cr_scenario_files_list gives them,
+ * so that its link rules and size caps bound what range.db takes. A link is
+ * stored as a copy of its file under the link's name; a link to nothing
+ * (which the listing allows) has nothing to store and is left out. */
+static int snapshot_files(sqlite3 *db, sqlite3_stmt *ins, const char *dir)
 {
-    char *dir = rel ? cr_path_join(root, rel) : cr_xstrdup(root);
-    DIR *d = opendir(dir);
-    int rc = 0;
-    if (!d) {
-        rc = cr_error_set(CR_ERROR, "%s: %s", dir, strerror(errno));
-        free(dir);
-        return rc;
-    }
-    struct dirent *e;
-    while (rc == 0 && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
+    cr_scenario_files fl;
+    int rc = cr_scenario_files_list(&fl, dir);
+    for (size_t i = 0; rc == 0 && i < fl.n; i++) {
+        const cr_scenario_file *f = &fl.files[i];
+        char *data = NULL;
+        size_t len = 0;
+        if (!f->has_content)
             continue;
-        char *relpath = rel ? cr_path_join(rel, e->d_name) : cr_xstrdup(e->d_name);
-        char *full = cr_path_join(root, relpath);
-        if (cr_is_dir(full)) {
-            rc = snapshot_dir(db, ins, root, relpath);
-        } else {
-            char *data = NULL;
-            size_t len = 0;
-            rc = cr_read_file(&data, &len, full);
-            if (rc == 0) {
-                sqlite3_reset(ins);
-                sqlite3_bind_text(ins, 1, relpath, -1, SQLITE_STATIC);
-                sqlite3_bind_blob(ins, 2, data, (int)len, SQLITE_STATIC);
-                if (sqlite3_step(ins) != SQLITE_DONE)
-                    rc = db_error(db, "snapshot scenario");
-            }
-            free(data);
+        rc = cr_scenario_file_read(&data, &len, dir, f);
+        if (rc == 0) {
+            sqlite3_reset(ins);
+            sqlite3_bind_text(ins, 1, f->path, -1, SQLITE_STATIC);
+            /* len is within CR_SCENARIO_MAX_FILE_BYTES: it fits an int. */
+            sqlite3_bind_blob(ins, 2, data, (int)len, SQLITE_STATIC);
+            if (sqlite3_step(ins) != SQLITE_DONE)
+                rc = db_error(db, "snapshot scenario");
         }
-        free(full);
-        free(relpath);
+        free(data);
     }
-    closedir(d);
-    free(dir);
+    cr_scenario_files_clear(&fl);
     return rc;
 }
 
@@ -380,7 +409,7 @@ int cr_state_save_plan(cr_state *st, const cr_plan *p)
         rc = db_error(db, "save plan");
         goto cleanup;
     }
-    rc = snapshot_dir(db, qf, p->scenario->dir, NULL);
+    rc = snapshot_files(db, qf, p->scenario->dir);
     for (size_t i = 0; rc == 0 && i < p->n_nets; i++) {
         const cr_plan_net *n = &p->nets[i];
         char addr[16];
@@ -445,10 +474,10 @@ cleanup:
 /* ---- Restoring the snapshot -------------------------------------------- */
 
 /*
- * Why a stored path is refused, or NULL when it is one snapshot_dir could
+ * Why a stored path is refused, or NULL when it is one snapshot_files could
  * have written: relative, components separated by single slashes, none empty
- * or starting with '.' (snapshot_dir skips dot names, so "." and ".." never
- * occur). The table may come from someone else's range.db, so this is what
+ * or starting with '.' (cr_scenario_files_list skips dot names, so "." and
+ * ".." never occur). The table may come from someone else's range.db, so this is what
  * keeps every file inside the restore folder: with no ".." and no leading
  * '/', and no symlink ever created there, a path cannot leave it.
  */
@@ -710,7 +739,9 @@ int cr_state_archive(const char *state_dir, const char *range, char **archived)
             exec_sql(st->db, "PRAGMA wal_checkpoint(TRUNCATE)");
         cr_state_close(st);
         cr_error_clear();
-        rc = cr_mkdir_p(adir, 0755);
+        /* The archive keeps the database's 0600, in a folder only root
+         * can enter: it still holds the secret and the answers. */
+        rc = cr_dir_make(adir, CR_PRIVATE_DIR_MODE);
         if (rc == 0 && rename(src, dst) < 0)
             rc = cr_error_set(CR_ERROR, "archive %s: %s", src, strerror(errno));
         if (rc == 0 && archived)
@@ -729,7 +760,7 @@ int cr_range_lock(int *fd, const char *state_dir, const char *range)
 {
     *fd = -1;
     char *dir = cr_range_dir(state_dir, range);
-    int rc = cr_mkdir_p(dir, 0755);
+    int rc = range_dir_make(state_dir, range);
     char *path = cr_path_join(dir, "lock");
     if (rc == 0) {
         int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -753,4 +784,149 @@ void cr_range_unlock(int fd)
 {
     if (fd >= 0)
         close(fd);
+}
+
+/* ---- a database file from anywhere, read-only ------------------------- */
+
+/* "file://" and the absolute path, %-encoded but for unreserved characters
+ * and '/', so that a '?', '#' or '%' in a name stays part of the path. */
+static char *readonly_uri(const char *abs, bool immutable)
+{
+    cr_buf b = {0};
+    cr_buf_add(&b, "file://");
+    for (const char *p = abs; *p; p++) {
+        char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("/-._~", c))
+            cr_buf_addn(&b, p, 1);
+        else
+            cr_buf_addf(&b, "%%%02X", (unsigned char)c);
+    }
+    cr_buf_add(&b, immutable ? "?mode=ro&immutable=1" : "?mode=ro");
+    return cr_buf_steal(&b);
+}
+
+/*
+ * What a hostile file must not get to do: run SQL of its own (views and
+ * triggers in its schema are refused, not run), load an extension, or get
+ * past the checks on corrupt pages. trusted_schema stays on: our own schema
+ * indexes json_extract(), which SQLite 3.40 does not flag innocuous, so
+ * with it off every crange database reads as "malformed". crange registers
+ * no SQL functions, so a schema can only call SQLite's built-ins, which
+ * have no side effects.
+ */
+static int readonly_harden(sqlite3 *db)
+{
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+    sqlite3_busy_timeout(db, 10000);
+    return exec_sql(db, "PRAGMA cell_size_check = ON");
+}
+
+/* Copies db into a new in-memory database (*out) that may be migrated. */
+static int readonly_copy(sqlite3 **out, sqlite3 *db, const char *path)
+{
+    sqlite3 *mem = NULL;
+    *out = NULL;
+    int rc = 0;
+    if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+        rc = cr_error_set(CR_ERROR, "%s: in-memory copy: %s", path, mem ? sqlite3_errmsg(mem) : "cannot open");
+        sqlite3_close_v2(mem);
+        return rc;
+    }
+    sqlite3_backup *bk = sqlite3_backup_init(mem, "main", db, "main");
+    if (!bk) {
+        rc = cr_error_set(CR_ERROR, "%s: in-memory copy: %s", path, sqlite3_errmsg(mem));
+    } else {
+        int step = sqlite3_backup_step(bk, -1);
+        int fin = sqlite3_backup_finish(bk);
+        if (step != SQLITE_DONE || fin != SQLITE_OK)
+            rc = cr_error_set(CR_ERROR, "%s: in-memory copy: %s", path,
+                              sqlite3_errstr(step != SQLITE_DONE ? step : fin));
+    }
+    if (rc == 0)
+        rc = readonly_harden(mem);
+    if (rc < 0)
+        sqlite3_close_v2(mem);
+    else
+        *out = mem;
+    return rc;
+}
+
+int cr_state_open_file_readonly(cr_state **out, const char *path)
+{
+    *out = NULL;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    char *uri = NULL, *wal = NULL, *journal = NULL;
+    int rc = 0, version = 0;
+    int known = (int)(sizeof migrations / sizeof *migrations);
+    char *abs = realpath(path, NULL);
+    if (!abs) {
+        rc = errno == ENOENT || errno == ENOTDIR ? cr_error_set(CR_ENOTFOUND, "%s: no such state database", path)
+                                                : cr_error_set(CR_ERROR, "%s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    /* Without a -wal or -journal beside it, the file is the whole database:
+     * read it as immutable, so that SQLite neither locks it nor leaves -shm
+     * and -wal files beside it (a read-only WAL reader does). With one, the
+     * file may be a live range's, read through SQLite's locks. */
+    wal = cr_xasprintf("%s-wal", abs);
+    journal = cr_xasprintf("%s-journal", abs);
+    uri = readonly_uri(abs, !cr_path_exists(wal) && !cr_path_exists(journal));
+    if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, NULL) !=
+        SQLITE_OK) {
+        rc = cr_error_set(CR_ERROR, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+        goto cleanup;
+    }
+    rc = readonly_harden(db);
+    if (rc < 0)
+        goto cleanup;
+    /* The first statement reads the header and the schema: a file that is
+     * not SQLite, or whose schema does not parse, fails here. */
+    if (sqlite3_prepare_v3(db, "PRAGMA user_version", -1, 0, &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW) {
+        rc = cr_error_set(CR_EINVAL, "%s: %s", path, sqlite3_errmsg(db));
+        goto cleanup;
+    }
+    version = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    q = NULL;
+    if (version <= 0) {
+        rc = cr_error_set(CR_EINVAL, "%s: not a crange range database (schema version %d)", path, version);
+        goto cleanup;
+    }
+    if (version > known) {
+        rc = cr_error_set(CR_EINVAL, "%s: schema version %d is newer than this crange knows (%d); upgrade crange",
+                          path, version, known);
+        goto cleanup;
+    }
+    if (version < known) {
+        /* An older crange's record: migrated in a copy in memory, never in
+         * the file. */
+        sqlite3 *mem = NULL;
+        rc = readonly_copy(&mem, db, path);
+        sqlite3_close_v2(db);
+        db = mem;
+        if (rc == 0)
+            rc = migrate(db);
+        if (rc < 0)
+            goto cleanup;
+    }
+    rc = exec_sql(db, "PRAGMA query_only = ON");
+cleanup:
+    sqlite3_finalize(q);
+    if (rc == 0) {
+        cr_state *st = cr_xcalloc(1, sizeof *st);
+        st->db = db;
+        *out = st;
+    } else {
+        sqlite3_close_v2(db);
+    }
+    free(uri);
+    free(wal);
+    free(journal);
+    free(abs);
+    return rc;
 }

@@ -52,9 +52,12 @@ char *cr_range_dir(const char *state_dir, const char *range);
 char *cr_range_db_path(const char *state_dir, const char *range);
 
 /* Opens (creating when create is set) the range's database and migrates
- * it to CR_STATE_SCHEMA_VERSION. CR_ENOTFOUND when absent and !create. */
+ * it to CR_STATE_SCHEMA_VERSION. CR_ENOTFOUND when absent and !create.
+ * Folders it makes are 0700 (ranges/, ranges/<range>/; paths.h). */
 int cr_state_open(cr_state **out, const char *state_dir, const char *range, bool create);
-/* Opens a database file directly (an archived or copied record). */
+/* Opens a database file directly (an archived or copied record). A file it
+ * creates is 0600, and so are the -wal and -shm SQLite makes beside it (they
+ * take the database file's mode); an existing file keeps its mode. */
 int cr_state_open_file(cr_state **out, const char *path, bool create);
 void cr_state_close(cr_state *st);
 sqlite3 *cr_state_db(cr_state *st); /* borrowed; for modules with their own tables */
@@ -63,11 +66,17 @@ int cr_state_begin(cr_state *st); /* BEGIN IMMEDIATE */
 int cr_state_commit(cr_state *st);
 void cr_state_rollback(cr_state *st);
 
-int cr_state_get_range(cr_state *st, cr_range_row *out); /* CR_ENOTFOUND when empty */
+/* CR_ENOTFOUND when empty; CR_EINVAL, "PATH: the range secret is N bytes,
+ * not 32; refusing a damaged range database", when the stored secret is not
+ * CR_SECRET_LEN bytes. *out is zeroed on failure. */
+int cr_state_get_range(cr_state *st, cr_range_row *out);
 int cr_state_put_range(cr_state *st, const cr_range_row *r);
 int cr_state_set_status(cr_state *st, const char *status);
 
-/* Replaces the scenario snapshot and the plan rows (networks, vms, vars). */
+/* Replaces the scenario snapshot and the plan rows (networks, vms, vars).
+ * The snapshot is the folder's files as cr_scenario_files_list (scenario.h)
+ * lists them, so its caps and link rules apply: CR_EINVAL, naming the entry,
+ * when the folder no longer passes them. */
 int cr_state_save_plan(cr_state *st, const cr_plan *p);
 
 /*
@@ -104,8 +113,9 @@ int cr_state_scenario_load(cr_scenario **out, cr_state *st, const cr_load_opts *
  * strings; free each and the array). */
 int cr_state_list_ranges(char ***names, size_t *n, const char *state_dir);
 
-/* Moves the range's database to <state>/archive/<range>-<UTC time>.db and
- * removes the range folder. *archived (may be NULL) gets the new path. */
+/* Moves the range's database to <state>/archive/<range>-<UTC time>.db (the
+ * folder made 0700; the file keeps its mode) and removes the range folder.
+ * *archived (may be NULL) gets the new path. */
 int cr_state_archive(const char *state_dir, const char *range, char **archived);
 
 /* Takes the range's lock (flock on ranges/<range>/lock), or fails with
@@ -113,5 +123,20 @@ int cr_state_archive(const char *state_dir, const char *range, char **archived);
  * never leaves a range locked. *fd is closed by cr_range_unlock. */
 int cr_range_lock(int *fd, const char *state_dir, const char *range);
 void cr_range_unlock(int fd);
+
+/*
+ * Opens a database file from anywhere (`crange report FILE.db`: an archived
+ * or copied record, perhaps hostile) for reading only. The file is never
+ * written: no migration, no journal mode change, no -wal or -shm files left
+ * beside it unless it already has a -wal or -journal (then it may be a live
+ * range's, read through SQLite's locks). Views and triggers in its schema are
+ * refused, not run, extensions cannot load, pages are checked
+ * (cell_size_check) and the connection is query_only. A record of an
+ * older schema is copied into memory and migrated there. Fails with
+ * CR_ENOTFOUND when absent, CR_EINVAL "PATH: not a crange range database
+ * (schema version N)" for version 0 (or below), and "PATH: schema version N
+ * is newer than this crange knows (M); upgrade crange".
+ */
+int cr_state_open_file_readonly(cr_state **out, const char *path);
 
 #endif

@@ -13,6 +13,7 @@
 #include "internal.h"
 
 #include "err.h"
+#include "paths.h"
 #include "util.h"
 
 #include <sodium.h>
@@ -71,11 +72,15 @@ int cr_portal_set_admin_password(const cr_config *c, const char *password)
         return cr_error_set(CR_ERROR, "argon2id ran out of memory");
     char *dir = cr_xasprintf("%s/portal", c->state_dir);
     char *path = cr_auth_admin_hash_path(c);
-    int rc = cr_mkdir_p(dir, 0700);
-    if (rc == 0 && chmod(dir, 0700) < 0)
+    /* Not cr_mkdir_p(dir, 0700): it would make a missing state folder 0700
+     * too, and QEMU could no longer pass through it to the images. */
+    int rc = cr_dir_make(c->state_dir, CR_STATE_DIR_MODE);
+    if (rc == 0)
+        rc = cr_dir_make(dir, CR_PRIVATE_DIR_MODE);
+    if (rc == 0 && chmod(dir, CR_PRIVATE_DIR_MODE) < 0)
         rc = cr_error_set(CR_ERROR, "%s: cannot make it private", dir);
     if (rc == 0)
-        rc = cr_write_file_atomic(path, hash, strlen(hash), 0600);
+        rc = cr_write_file_atomic(path, hash, strlen(hash), CR_SECRET_FILE_MODE);
     free(dir);
     free(path);
     return rc;

@@ -20,10 +20,14 @@
 #include "util.h"
 #include "virt.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 /* The last failure reason logged per (team, objective), so that a check
  * failing the same way every round is logged once, not every round. */
@@ -46,6 +50,7 @@ struct cr_engine {
     cr_actions *actions;
     pthread_mutex_t *team_lock; /* per team: its Lua runtime is used by one thread at a time */
     reason_slot **reasons;      /* [team-1][objective] */
+    int lock_fd;                /* the engine lock, or -1 */
 };
 
 /* ------------------------------------------------------------ guest ops */
@@ -120,6 +125,64 @@ static cr_guest_ops guest_ops(guest_ctx *g)
     return (cr_guest_ops){op_exec, op_read_file, g->solution ? op_submit : NULL, g};
 }
 
+/* ---------------------------------------------------------------- lock */
+
+/* The holder's pid from the lock file, or 0 when it has not written it yet
+ * (it takes the lock, then writes). */
+static long lock_holder(int fd)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *end;
+    long pid = strtol(buf, &end, 10);
+    return pid > 0 && end != buf && (*end == '\n' || *end == '\0') ? pid : 0;
+}
+
+int cr_engine_lock(int *fd, const char *state_dir, const char *range)
+{
+    *fd = -1;
+    char *dir = cr_range_dir(state_dir, range);
+    char *path = cr_path_join(dir, "engine.lock");
+    int rc = 0;
+    /* O_NOFOLLOW: the folder is ours, but a link planted there must not
+     * make us truncate another file. */
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (f < 0) {
+        rc = cr_error_set(CR_ERROR, "%s: %s", path, strerror(errno));
+    } else if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+        int err = errno;
+        long pid = err == EWOULDBLOCK ? lock_holder(f) : 0;
+        if (err != EWOULDBLOCK)
+            rc = cr_error_set(CR_ERROR, "%s: %s", path, strerror(err));
+        else if (pid)
+            rc = cr_error_set(CR_EBUSY, "range %s is already run by another crange run or serve (pid %ld)", range,
+                              pid);
+        else
+            rc = cr_error_set(CR_EBUSY, "range %s is already run by another crange run or serve", range);
+        close(f);
+    } else {
+        /* Ours now: say who holds it. A failed write only loses the pid
+         * from the next one's message. */
+        char pid[24];
+        int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+        if (ftruncate(f, 0) < 0 || pwrite(f, pid, (size_t)n, 0) != n)
+            cr_log_debug("%s: cannot write the pid: %s", path, strerror(errno));
+        *fd = f;
+    }
+    free(path);
+    free(dir);
+    return rc;
+}
+
+void cr_engine_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
 /* ---------------------------------------------------------------- open */
 
 void cr_engine_close(cr_engine *e)
@@ -150,6 +213,8 @@ void cr_engine_close(cr_engine *e)
     cr_range_row_free(&e->row);
     free(e->range);
     free(e->db_path);
+    /* Last: whoever waits for the range finds everything above stopped. */
+    cr_engine_unlock(e->lock_fd);
     free(e);
 }
 
@@ -172,6 +237,7 @@ int cr_engine_open(cr_engine **out, const cr_config *c, const cr_engine_opts *o)
     if (!cr_range_name_valid(o->range))
         return cr_error_set(CR_EINVAL, "bad range name '%s'", o->range);
     cr_engine *e = cr_xcalloc(1, sizeof *e);
+    e->lock_fd = -1;
     e->cfg = c;
     e->range = cr_xstrdup(o->range);
     e->check_timeout_s = o->check_timeout_s > 0 ? o->check_timeout_s : CR_CHECK_TIMEOUT_S;
@@ -183,6 +249,9 @@ int cr_engine_open(cr_engine **out, const cr_config *c, const cr_engine_opts *o)
     int rc = 0;
     for (int w = 0; rc == 0 && w < e->workers; w++)
         rc = cr_state_open(&e->st[w], c->state_dir, o->range, false);
+    /* Once the range is known to exist, before anything slow. */
+    if (rc == 0 && (o->actions || o->exclusive))
+        rc = cr_engine_lock(&e->lock_fd, c->state_dir, o->range);
     if (rc == 0)
         rc = cr_state_get_range(e->st[0], &e->row);
     if (rc < 0)

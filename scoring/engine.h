@@ -11,8 +11,15 @@
  * actions are acknowledged to the guest only once stored. A `crange run`
  * killed with -9 and started again loses and duplicates nothing.
  *
- * Ownership: a cr_engine owns its runtimes, database handles and libvirt
- * connections; it borrows the configuration. cr_engine_close accepts NULL.
+ * One engine at a time: an engine that collects actions (run, serve) or is
+ * asked to be exclusive (the run loop) holds the range's engine lock for its
+ * lifetime, so that two of them never read the same action channels or
+ * check every objective twice. `solve` and `run --once` take no lock and may
+ * run beside it: every write they share is transactional.
+ *
+ * Ownership: a cr_engine owns its runtimes, database handles, libvirt
+ * connections and lock; it borrows the configuration. cr_engine_close
+ * accepts NULL.
  */
 #ifndef CRANGE_ENGINE_H
 #define CRANGE_ENGINE_H
@@ -31,16 +38,30 @@ typedef struct cr_engine cr_engine;
 
 typedef struct cr_engine_opts {
     const char *range;
-    bool actions;         /* collect action channels (crange run) */
+    bool actions;         /* collect action channels (crange run, serve); takes the engine lock */
+    bool exclusive;       /* take the engine lock even without actions (run --no-actions) */
     int check_timeout_s;  /* 0: CR_CHECK_TIMEOUT_S */
     int action_budget_kib; /* bytes of action lines a VM may store, in KiB; 0: actionlog.h's default */
     int action_rate;      /* action lines a VM may store a second; 0: the default */
 } cr_engine_opts;
 
-/* Opens the range: its database, the scenario (which must be unchanged
- * since `up`: same digest), one runtime per team, libvirt connections. */
+/* Opens the range: its database, the engine lock (with actions or
+ * exclusive: CR_EBUSY at once if another process holds it), the scenario
+ * (which must be unchanged since `up`: same digest), one runtime per team,
+ * libvirt connections. */
 int cr_engine_open(cr_engine **out, const cr_config *c, const cr_engine_opts *o);
 void cr_engine_close(cr_engine *e);
+
+/*
+ * The engine lock: an exclusive flock on <state>/ranges/<range>/engine.lock,
+ * which holds the owner's pid for the message of the next one to try:
+ * CR_EBUSY, "range RANGE is already run by another crange run or serve (pid
+ * N)". The range's folder must exist. The lock dies with the process (kill
+ * -9 included), and is not inherited across exec. *fd is -1 on failure;
+ * cr_engine_unlock(fd) releases it (-1 is fine).
+ */
+int cr_engine_lock(int *fd, const char *state_dir, const char *range);
+void cr_engine_unlock(int fd);
 
 /* What a scoring round did. */
 typedef struct cr_round_report {

@@ -6,12 +6,17 @@
  *   JSON  {"generated", "range", "scoreboard", "content", "timeline", "events"}
  *   CSV   RFC 4180 (CRLF, quoted where needed): team, kind, id, title_en,
  *         points, met, met_at per team and objective/flag in content order,
- *         then a row "team,total,,,<score>,,<reached>" per team.
+ *         then a row "team,total,,,<score>,,<reached>" per team. A cell a
+ *         spreadsheet would run as a formula gets a leading apostrophe.
  *   HTML  one file, inline <style> and <svg>, no scripts and no external
  *         URLs, so it can be mailed or archived as is; every text escaped.
  *
  * "Met" means counting now, as on the scoreboard: a hold objective that was
  * lost is not met; the time is when it started to count (load_met).
+ *
+ * The database may be a file from anywhere (`crange report FILE.db`, opened
+ * read-only by the CLI): its numbers are not trusted to be sane, so the
+ * plot's arithmetic is done on clamped times and in floating point.
  */
 #include "report.h"
 
@@ -22,6 +27,7 @@
 #include "score.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,9 +152,19 @@ static int load_met(report *r, cr_state *st)
     return rc;
 }
 
+/* 9999-12-31T23:59:59.999Z: no real event is later. */
+#define TIME_MAX_MS 253402300799999LL
+
+static int64_t clamp_time(int64_t ms)
+{
+    return ms < 0 ? 0 : ms > TIME_MAX_MS ? TIME_MAX_MS : ms;
+}
+
 /* The span the plot covers: from the exercise's start (else the first
  * event, else the range's creation) to the last event, at least a minute.
- * A failed read only narrows the plot, so it is not an error. */
+ * A failed read only narrows the plot, so it is not an error. Both ends are
+ * clamped to years 1970..9999, so that differences of times (and times
+ * plus a few minutes) cannot overflow whatever a forged file holds. */
 static void plot_span(report *r, cr_state *st)
 {
     int64_t start = 0, first = 0, last = 0;
@@ -156,8 +172,8 @@ static void plot_span(report *r, cr_state *st)
         cr_error_clear();
     if (cr_events_time_span(st, NULL, &first, &last) < 0)
         cr_error_clear();
-    r->t0 = start ? start : first ? first : r->range.created_ms;
-    r->t1 = last;
+    r->t0 = clamp_time(start ? start : first ? first : r->range.created_ms);
+    r->t1 = clamp_time(last);
     if (r->t1 < r->t0 + 60000)
         r->t1 = r->t0 + 60000;
 }
@@ -253,12 +269,51 @@ static char *provenance_text(const char *stored)
 
 /* ---- CSV -------------------------------------------------------------- */
 
+/* A plain decimal number ("-7", "20", "1.5"), which a spreadsheet reads as
+ * that number and nothing else. */
+static bool csv_numeric(const char *s)
+{
+    const char *p = s + (*s == '-' || *s == '+');
+    if (!isdigit((unsigned char)*p))
+        return false;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.') {
+        if (!isdigit((unsigned char)*++p))
+            return false;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    return *p == '\0';
+}
+
+/*
+ * Whether a spreadsheet could run the cell as a formula (CSV injection):
+ * it starts with = + - @, a tab or a CR (OWASP's list), or with the
+ * full-width = + - @ that Japanese input produces and some spreadsheets
+ * also take for formulas. Numbers are left alone, so that a negative score
+ * stays a number.
+ */
+static bool csv_formula_like(const char *s)
+{
+    static const char *const fullwidth[] = {"\xef\xbc\x9d", "\xef\xbc\x8b", "\xef\xbc\x8d", "\xef\xbc\xa0"};
+    if (*s && strchr("=+-@\t\r", *s))
+        return !csv_numeric(s);
+    for (size_t i = 0; i < sizeof fullwidth / sizeof *fullwidth; i++)
+        if (strncmp(s, fullwidth[i], strlen(fullwidth[i])) == 0)
+            return true;
+    return false;
+}
+
 static void csv_field(cr_buf *b, const char *s, bool last)
 {
     if (!s)
         s = "";
+    /* The apostrophe makes the spreadsheet show the text as it is. */
+    const char *guard = csv_formula_like(s) ? "'" : "";
     if (strpbrk(s, ",\"\r\n")) {
         cr_buf_add(b, "\"");
+        cr_buf_add(b, guard);
         for (const char *p = s; *p; p++) {
             if (*p == '"')
                 cr_buf_add(b, "\"\"");
@@ -267,6 +322,7 @@ static void csv_field(cr_buf *b, const char *s, bool last)
         }
         cr_buf_add(b, "\"");
     } else {
+        cr_buf_add(b, guard);
         cr_buf_add(b, s);
     }
     cr_buf_add(b, last ? "\r\n" : ",");
@@ -353,11 +409,10 @@ static double nice_step(double span, int max_ticks)
                 return mult[i] * p;
 }
 
-static void elapsed(char out[32], int64_t ms)
+/* Time from t0 (clamped, plot_span) to ms, which may be anything. */
+static void elapsed(char out[32], int64_t ms, int64_t t0)
 {
-    int64_t s = ms / 1000;
-    if (s < 0)
-        s = 0;
+    int64_t s = ms > t0 ? (clamp_time(ms) - t0) / 1000 : 0;
     snprintf(out, 32, "+%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60));
 }
 
@@ -369,11 +424,12 @@ static void render_plot(cr_buf *b, const report *r)
         H = T + B + 18.0 * r->teams;
     const double pw = W - L - R, ph = H - T - B;
 
-    int ymin = 0, ymax = r->board->full_marks;
+    /* In double: full marks minus a negative score can exceed an int. */
+    double ymin = 0, ymax = r->board->full_marks;
     for (size_t i = 0; i < r->timeline->n_teams; i++) {
         const cr_score_series *sr = &r->timeline->teams[i];
         for (size_t k = 0; k < sr->n_points; k++) {
-            int s = sr->points[k].score;
+            double s = sr->points[k].score;
             if (s < ymin)
                 ymin = s;
             if (s > ymax)
@@ -389,7 +445,7 @@ static void render_plot(cr_buf *b, const report *r)
     if (xstep < 1)
         xstep = 1;
 
-#define X(ms) (L + pw * (double)((ms) < r->t0 ? 0 : (ms) - r->t0) / (double)(r->t1 - r->t0))
+#define X(ms) (L + pw * (double)((ms) < r->t0 ? 0 : clamp_time(ms) - r->t0) / (double)(r->t1 - r->t0))
 #define Y(v) (T + ph * (1.0 - ((double)(v) - y0) / (y1 - y0)))
 
     cr_buf_addf(b,
@@ -535,7 +591,7 @@ static int render_html(char **out, const report *r)
                 continue;
             }
             cr_iso8601(iso, m->ms);
-            elapsed(el, m->ms - r->t0);
+            elapsed(el, m->ms, r->t0);
             cr_buf_addf(&b, "<td title=\"%s\">%s</td>", iso, el);
         }
         cr_buf_add(&b, "</tr>\n");

@@ -14,6 +14,12 @@
  *
  * Lookups in the model are local (not cr_team_objective/flag) so that this
  * module depends only on the model's plain structs.
+ *
+ * Sums are kept in 64 bits. The scenario language caps each item's points
+ * and each hint's cost, but not how many there are, and a range database
+ * may be a forged file (`crange report FILE.db`), so any total can leave an
+ * int: such a board or timeline is refused (CR_EINVAL) rather than shown
+ * wrapped around. Totals stay within +-INT_MAX so that they can be negated.
  */
 #include "score.h"
 
@@ -22,6 +28,7 @@
 #include "events.h"
 #include "util.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,7 +154,7 @@ typedef struct item {
     bool once;
     bool met;    /* now */
     bool ever;
-    int points;
+    int64_t points;
 } item;
 
 typedef struct hint_seen {
@@ -157,8 +164,9 @@ typedef struct hint_seen {
 
 typedef struct tally {
     int team;
-    int score;
-    int hints_cost;
+    int64_t score;
+    int64_t hints_cost;
+    const char *overflow; /* "score" or "hint costs" when it left +-INT_MAX: nothing more is added */
     bool scored;        /* some event changed the score */
     int64_t reached_ms; /* when it last changed */
     item *items;
@@ -196,13 +204,14 @@ static item *tally_item(tally *t, const char *id, bool flag)
     return it;
 }
 
-static int item_value(const item *it)
+static int64_t item_value(const item *it)
 {
     return (it->once ? it->ever : it->met) ? it->points : 0;
 }
 
-/* Applies one scoring event; returns the change of score. */
-static int tally_apply(tally *t, const char *kind, const char *id, int points, const char *mode, int index)
+/* Applies one scoring event; returns the change of score. Every operand is
+ * an int widened to 64 bits, so nothing here can overflow. */
+static int64_t tally_apply(tally *t, const char *kind, const char *id, int points, const char *mode, int index)
 {
     if (strcmp(kind, "hint.taken") == 0) {
         for (size_t k = 0; k < t->n_hints; k++)
@@ -212,11 +221,11 @@ static int tally_apply(tally *t, const char *kind, const char *id, int points, c
         t->hints[t->n_hints].id = cr_xstrdup(id);
         t->hints[t->n_hints++].index = index;
         t->hints_cost += points;
-        return -points;
+        return -(int64_t)points;
     }
     bool flag = strcmp(kind, "flag.correct") == 0;
     item *it = tally_item(t, id, flag);
-    int before = item_value(it);
+    int64_t before = item_value(it);
     if (strcmp(kind, "objective.lost") == 0) {
         it->met = false;
     } else {
@@ -230,19 +239,30 @@ static int tally_apply(tally *t, const char *kind, const char *id, int points, c
     return item_value(it) - before;
 }
 
+/* Whether a total fits an int, and its negation too. */
+static bool fits(int64_t v)
+{
+    return v >= -(int64_t)INT_MAX && v <= INT_MAX;
+}
+
 /* cr_events_scoring's callback: ctx is the tallies of teams 1..n. */
 static void tally_event(void *ctx, const cr_scoring_event *ev)
 {
     tally *tt = &((tally *)ctx)[ev->team - 1];
-    if (!ev->id)
-        return; /* not an event this engine wrote */
-    int delta = tally_apply(tt, ev->kind, ev->id, ev->points, ev->mode, ev->index);
+    if (!ev->id || tt->overflow)
+        return; /* not an event this engine wrote, or the team is past counting */
+    /* Each step adds less than 2^33 to totals within +-2^31: no 64-bit overflow. */
+    int64_t delta = tally_apply(tt, ev->kind, ev->id, ev->points, ev->mode, ev->index);
+    if (!fits(tt->score + delta) || !fits(tt->hints_cost)) {
+        tt->overflow = fits(tt->score + delta) ? "hint costs" : "score";
+        return;
+    }
     if (delta != 0) {
         tt->score += delta;
         tt->scored = true;
         tt->reached_ms = ev->time_ms;
         cr_grow(&tt->points, &tt->cap_points, tt->n_points + 1, sizeof *tt->points);
-        tt->points[tt->n_points++] = (cr_score_point){ev->time_ms, tt->score};
+        tt->points[tt->n_points++] = (cr_score_point){ev->time_ms, (int)tt->score};
     }
 }
 
@@ -250,12 +270,16 @@ static void tally_event(void *ctx, const cr_scoring_event *ev)
 static int tally_run(tally **out, cr_state *st, int teams)
 {
     *out = NULL;
-    if (teams < 0)
-        return cr_error_set(CR_EINVAL, "scoring: %d teams", teams);
+    if (teams < 0 || teams > CR_MAX_TEAMS)
+        return cr_error_set(CR_EINVAL, "scoring: %d teams (at most %d)", teams, CR_MAX_TEAMS);
     tally *t = cr_xcalloc((size_t)teams + 1, sizeof *t);
     for (int i = 0; i < teams; i++)
         t[i].team = i + 1;
     int rc = cr_events_scoring(st, teams, tally_event, t);
+    for (int i = 0; rc == 0 && i < teams; i++)
+        if (t[i].overflow)
+            rc = cr_error_set(CR_EINVAL, "scoring: team %d's %s %s beyond ±%d points", t[i].team, t[i].overflow,
+                              strcmp(t[i].overflow, "score") ? "are" : "is", INT_MAX);
     if (rc < 0)
         tallies_free(t, teams);
     else
@@ -277,6 +301,7 @@ static int rank_cmp(const void *pa, const void *pb)
     return a->team - b->team;
 }
 
+/* SQLite sums integers in 64 bits (and fails rather than overflow them). */
 static int full_marks(cr_state *st, int *out)
 {
     sqlite3 *db = cr_state_db(st);
@@ -285,10 +310,16 @@ static int full_marks(cr_state *st, int *out)
     if (sqlite3_prepare_v3(db, "SELECT coalesce(sum(points), 0) FROM content", -1, 0, &q, NULL) != SQLITE_OK)
         return db_error(db, "full marks");
     int rc = 0;
-    if (sqlite3_step(q) == SQLITE_ROW)
-        *out = sqlite3_column_int(q, 0);
-    else
+    if (sqlite3_step(q) != SQLITE_ROW) {
         rc = db_error(db, "full marks");
+    } else {
+        sqlite3_int64 sum = sqlite3_column_int64(q, 0);
+        if (fits(sum))
+            *out = (int)sum;
+        else
+            rc = cr_error_set(CR_EINVAL, "scoring: the content's points add up to %lld, beyond ±%d", (long long)sum,
+                              INT_MAX);
+    }
     sqlite3_finalize(q);
     return rc;
 }
@@ -319,8 +350,9 @@ int cr_score_board_new(cr_score_board **out, cr_state *st, int teams)
     for (int i = 0; i < teams; i++) {
         cr_score_board_team *row = &b->teams[i];
         size_t cap_objs = 0, cap_flags = 0;
-        *row = (cr_score_board_team){.rank = i + 1, .team = t[i].team, .score = t[i].score,
-                                     .hints_cost = t[i].hints_cost, .scored = t[i].scored,
+        /* tally_run refused totals that do not fit an int. */
+        *row = (cr_score_board_team){.rank = i + 1, .team = t[i].team, .score = (int)t[i].score,
+                                     .hints_cost = (int)t[i].hints_cost, .scored = t[i].scored,
                                      .reached_ms = t[i].reached_ms};
         for (size_t k = 0; k < t[i].n_items; k++) {
             const item *it = &t[i].items[k];

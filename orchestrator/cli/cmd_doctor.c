@@ -2,21 +2,26 @@
  * doctor.c: `crange doctor` checks that this host can run ranges: libvirt
  * answers, QEMU's TCG works, KVM really works (a short, timed probe boot,
  * because /dev/kvm can exist while guests hang), the state folder is
- * writable and the tools image recipes need are installed; on a local
- * libvirtd, whether qemu.conf has the settings docs/HOSTS.md advises. The KVM
- * verdict is cached for `--accel auto`.
+ * writable, its secrets (range databases, the admin hash) are private, and
+ * the tools image recipes need are installed; on a local libvirtd, whether
+ * qemu.conf has the settings docs/HOSTS.md advises. The KVM verdict is cached
+ * for `--accel auto`.
  */
 #include "accel.h"
 #include "cli.h"
 #include "commands.h"
 #include "err.h"
 #include "image.h"
+#include "paths.h"
+#include "state.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -68,6 +73,110 @@ static void ksm(report *r)
                                 "(echo 1 > /sys/kernel/mm/ksm/run; see BENCHMARKS.md)");
     else
         check(r, "ksm", "ok", "on: %.1f MiB of guest memory shared now", sharing > 0 ? sharing * page / 1048576.0 : 0.0);
+}
+
+/* PATH as a shell word for the chmod line (a new string). */
+static char *shell_word(const char *path)
+{
+    if (*path && strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+,:@=") ==
+                     strlen(path))
+        return cr_xstrdup(path);
+    cr_buf b = {0};
+    cr_buf_add(&b, "'");
+    for (const char *c = path; *c; c++) {
+        if (*c == '\'')
+            cr_buf_add(&b, "'\\''");
+        else
+            cr_buf_addn(&b, c, 1);
+    }
+    cr_buf_add(&b, "'");
+    return cr_buf_steal(&b);
+}
+
+/* Warns when group or others can read or change the secret file PATH
+ * (want: its mode, 0600), or list or change the folder PATH holding secrets
+ * (want: 0711 or 0700; others passing through is not a leak). A missing path
+ * is not checked. Returns whether PATH was checked. */
+static bool private_mode(report *r, int *loose, const char *path, unsigned want, const char *holds)
+{
+    struct stat sb;
+    if (stat(path, &sb) < 0)
+        return false;
+    bool dir = S_ISDIR(sb.st_mode);
+    unsigned mode = sb.st_mode & 07777;
+    if (!(mode & 0066))
+        return true;
+    char *word = shell_word(path);
+    const char *can = dir ? (mode & 0044 ? "list" : "add or remove files in") : (mode & 0044 ? "read" : "change");
+    check(r, "secrets", "warn", "%s (mode %04o) holds %s, and group or others can %s it; run: chmod %o %s", path, mode,
+          holds, can, want, word);
+    free(word);
+    (*loose)++;
+    return true;
+}
+
+/* Every regular file in DIR, 0600. */
+static void private_files(report *r, int *loose, const char *dir, const char *holds)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *path = cr_path_join(dir, e->d_name);
+        if (!cr_is_dir(path))
+            private_mode(r, loose, path, CR_SECRET_FILE_MODE, holds);
+        free(path);
+    }
+    closedir(d);
+}
+
+/* The state folder's secrets (paths.h): the range databases (with the range
+ * secret every team's answers derive from), the archived ones and the
+ * portal's admin hash, and the folders holding them. */
+static void secrets(report *r, const char *state)
+{
+    int loose = 0;
+    const char *db_holds = "the range secret and every team's answers";
+    private_mode(r, &loose, state, CR_STATE_DIR_MODE, "the range databases");
+    char *portal = cr_path_join(state, "portal");
+    if (private_mode(r, &loose, portal, CR_PRIVATE_DIR_MODE, "the admin password hash"))
+        private_files(r, &loose, portal, "the admin password hash");
+    free(portal);
+
+    char *ranges = cr_path_join(state, "ranges");
+    private_mode(r, &loose, ranges, CR_PRIVATE_DIR_MODE, "the range databases");
+    free(ranges);
+    char **names = NULL;
+    size_t n = 0;
+    cr_state_list_ranges(&names, &n, state);
+    for (size_t i = 0; i < n; i++) {
+        char *dir = cr_range_dir(state, names[i]);
+        char *db = cr_range_db_path(state, names[i]);
+        private_mode(r, &loose, dir, CR_PRIVATE_DIR_MODE, "a range database");
+        private_mode(r, &loose, db, CR_SECRET_FILE_MODE, db_holds);
+        const char *sidecars[] = {"-wal", "-shm", "-journal"};
+        for (size_t k = 0; k < sizeof sidecars / sizeof *sidecars; k++) {
+            char *side = cr_xasprintf("%s%s", db, sidecars[k]);
+            private_mode(r, &loose, side, CR_SECRET_FILE_MODE, db_holds);
+            free(side);
+        }
+        free(db);
+        free(dir);
+        free(names[i]);
+    }
+    free(names);
+
+    char *archive = cr_path_join(state, "archive");
+    if (private_mode(r, &loose, archive, CR_PRIVATE_DIR_MODE, "archived range databases"))
+        private_files(r, &loose, archive, db_holds);
+    free(archive);
+
+    if (!loose)
+        check(r, "secrets", "ok", "range databases (%zu), archives and the admin hash: readable by their owner only, "
+              "in folders no one else can list", n);
 }
 
 static bool in_path(const char *tool)
@@ -170,6 +279,7 @@ int cr_cmd_doctor(cr_config *cfg, int argc, char **argv)
         cr_error_clear();
     }
     free(probe_path);
+    secrets(&r, cfg->state_dir);
 
     const char *tools[] = {"qemu-img", "busybox", "cpio", "mke2fs", "qemu-ga", "modprobe", NULL};
     cr_buf missing = {0};

@@ -52,8 +52,10 @@ int cr_cmd_run(cr_config *cfg, int argc, char **argv)
     if (budget < 0 || rate < 0)
         return cr_cli_usage(cmd, "--action-budget and --action-rate must be positive");
 
+    /* The loop is exclusive, with actions or not (engine.h); one round is not. */
     cr_engine_opts o = {.range = pos[0],
                         .actions = !once && !no_actions,
+                        .exclusive = !once,
                         .check_timeout_s = timeout,
                         .action_budget_kib = budget,
                         .action_rate = rate};
@@ -179,7 +181,8 @@ int cr_cmd_score(cr_config *cfg, int argc, char **argv)
     cr_range_row row;
     memset(&row, 0, sizeof row);
     cr_score_board *board = NULL;
-    int rc = cr_state_open(&st, cfg->state_dir, pos[0], false);
+    int rc = cr_range_name_valid(pos[0]) ? cr_state_open(&st, cfg->state_dir, pos[0], false)
+                                         : cr_error_set(CR_EINVAL, "bad range name '%s'", pos[0]);
     if (rc == 0)
         rc = cr_state_get_range(st, &row);
     if (rc == 0)
@@ -400,8 +403,9 @@ int cr_cmd_report(cr_config *cfg, int argc, char **argv)
     if (cr_report_format_parse(&fmt, format) < 0)
         return cr_cli_usage(cmd, "--format must be json, csv or html, not '%s'", format);
     cr_state *st = NULL;
-    /* A path (an archived or copied record) or a range name. */
-    int rc = strchr(pos[0], '/') || strstr(pos[0], ".db") ? cr_state_open_file(&st, pos[0], false)
+    /* A path (an archived or copied record, which may come from anyone, so
+     * it is only read: state.h) or a range name. */
+    int rc = strchr(pos[0], '/') || strstr(pos[0], ".db") ? cr_state_open_file_readonly(&st, pos[0])
              : cr_range_name_valid(pos[0])                ? cr_state_open(&st, cfg->state_dir, pos[0], false)
                                                           : cr_error_set(CR_EINVAL, "bad range name '%s'", pos[0]);
     if (rc == 0)

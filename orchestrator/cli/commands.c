@@ -120,7 +120,9 @@ const cr_command cr_commands[] = {
      "  --ref REF        a branch (followed by `scenario update`), a tag or a commit (both fixed);\n"
      "                   default: the branch the remote's HEAD names\n"
      "URL: https://..., ssh://... or user@host:path, file://...; or the PATH of a local repository.\n"
-     "Credentials: $CRANGE_GIT_TOKEN (user $CRANGE_GIT_USER, default x-access-token) for https, ssh-agent for ssh.\n"
+     "Credentials: for https, $CRANGE_GIT_TOKEN (user $CRANGE_GIT_USER, default x-access-token), offered only\n"
+     "over https to the host in $CRANGE_GIT_TOKEN_HOST (HOST, HOST:PORT or [IPV6]:PORT); for ssh, ssh-agent.\n"
+     "A URL with a password in it is refused: it would be recorded and printed.\n"
      "A repository holds scenario.lua at its root or scenarios/SUB/scenario.lua (or both);\n"
      "bring one up with: crange up catalog:NAME[/SUB] --name RANGE\n"},
     {"scenario list", cr_cmd_scenario_list, "scenario list [--json]",

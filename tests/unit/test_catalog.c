@@ -8,6 +8,13 @@
  * provenance of plain folders, and every bad input, each with its exact
  * one-line message and a catalog left byte-identical.
  *
+ * Where the git token may go (cr_catalog_token_verdict) is checked on a table
+ * of URLs, then against servers on 127.0.0.1 run by the test itself (killed
+ * by PID in teardown): a plain-HTTP one written here that records every
+ * Authorization header, and, when python3 and openssl are installed, an
+ * HTTPS one with a throwaway certificate, to show the token does go to its
+ * own host and not to another host or port, nor across a redirect.
+ *
  * The CLI glue is called directly, with the real command table.
  */
 #include <setjmp.h>
@@ -24,13 +31,21 @@
 #include "testutil.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <git2.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- Fixture: a temporary root with repos/ and state/ ------------------- */
@@ -40,6 +55,7 @@ typedef struct fx {
     char *repos;
     char *state;
     char *cat;
+    pid_t server; /* a test's loopback server, killed in teardown; 0 for none */
 } fx;
 
 static int setup(void **state)
@@ -60,6 +76,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
+    if (f->server > 0) {
+        kill(f->server, SIGKILL);
+        waitpid(f->server, NULL, 0);
+    }
+    unsetenv("CRANGE_GIT_TOKEN");
+    unsetenv("CRANGE_GIT_TOKEN_HOST");
+    unsetenv("CRANGE_GIT_USER");
     git_libgit2_shutdown();
     tu_rmtree(f->root);
     free(f->root);
@@ -1191,7 +1214,7 @@ static void test_add_name_already_used_or_invalid_is_refused(void **state)
     free(other);
 }
 
-static void test_add_symlink_outside_the_repository_is_refused(void **state)
+static void test_add_symlink_outside_the_repository_into_git_or_looping_is_refused(void **state)
 {
     fx *f = *state;
     seed(f);
@@ -1208,6 +1231,11 @@ static void test_add_symlink_outside_the_repository_is_refused(void **state)
         {"dotdot.git",
          {{"d", ".", true}, {"files/e", "../d/../x", true}},
          "files/e: symlink to '../d/../x' points outside the repository"},
+        /* The clone's .git holds its configuration and hooks. */
+        {"intogit.git", {{"files/cfg", "../.git/config", true}}, "files/cfg: symlink to '../.git/config' points into "
+                                                                  ".git/"},
+        {"loop.git", {{"files/self", "self", true}}, "files/self: symlink to 'self' loops (more than 40 links to "
+                                                     "follow)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *repo = repo_new(f, cases[i].name, true), *url = file_url(repo);
@@ -1340,6 +1368,449 @@ static void test_cli_add_list_show_update_remove(void **state)
     free(repo);
 }
 
+/* ---- Where the git token may go ---------------------------------------------------- */
+
+static const char *verdict_name(cr_token_verdict v)
+{
+    switch (v) {
+    case CR_TOKEN_OFFER:
+        return "offer";
+    case CR_TOKEN_NO_HOST:
+        return "no-host";
+    case CR_TOKEN_BAD_HOST:
+        return "bad-host";
+    case CR_TOKEN_NOT_HTTPS:
+        return "not-https";
+    case CR_TOKEN_BAD_URL:
+        return "bad-url";
+    case CR_TOKEN_OTHER_HOST:
+        return "other-host";
+    }
+    return "?";
+}
+
+static void test_token_is_offered_only_over_https_to_the_configured_host(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *host;
+        cr_token_verdict want;
+    } cases[] = {
+        /* The configured host over https; case does not matter, the default port is 443. */
+        {"https://git.example.org/labs.git", "git.example.org", CR_TOKEN_OFFER},
+        {"https://git.example.org", "git.example.org", CR_TOKEN_OFFER},
+        {"HTTPS://Git.Example.ORG/labs.git", "git.example.org", CR_TOKEN_OFFER},
+        {"https://git.example.org/labs.git", "GIT.EXAMPLE.ORG", CR_TOKEN_OFFER},
+        {"https://git.example.org:443/labs.git", "git.example.org", CR_TOKEN_OFFER},
+        {"https://git.example.org/labs.git", "git.example.org:443", CR_TOKEN_OFFER},
+        {"https://alice@git.example.org/labs.git", "git.example.org", CR_TOKEN_OFFER},
+        {"https://alice:@git.example.org/labs.git", "git.example.org", CR_TOKEN_OFFER},
+        {"https://git.example.org/labs.git?x=@evil.example", "git.example.org", CR_TOKEN_OFFER},
+        {"https://127.0.0.1:8443/labs.git", "127.0.0.1:8443", CR_TOKEN_OFFER},
+        /* Ports: written on one side only means 443 there. */
+        {"https://git.example.org:8443/labs.git", "git.example.org:8443", CR_TOKEN_OFFER},
+        {"https://git.example.org:08443/labs.git", "git.example.org:8443", CR_TOKEN_OFFER},
+        {"https://git.example.org:8443/labs.git", "git.example.org", CR_TOKEN_OTHER_HOST},
+        {"https://git.example.org/labs.git", "git.example.org:8443", CR_TOKEN_OTHER_HOST},
+        {"https://git.example.org:9443/labs.git", "git.example.org:8443", CR_TOKEN_OTHER_HOST},
+        /* Never over anything but https. */
+        {"http://git.example.org/labs.git", "git.example.org", CR_TOKEN_NOT_HTTPS},
+        {"http://git.example.org:443/labs.git", "git.example.org", CR_TOKEN_NOT_HTTPS},
+        {"ssh://git@git.example.org/labs.git", "git.example.org", CR_TOKEN_NOT_HTTPS},
+        {"git@git.example.org:labs.git", "git.example.org", CR_TOKEN_NOT_HTTPS},
+        {"file:///srv/git/labs.git", "git.example.org", CR_TOKEN_NOT_HTTPS},
+        {"httpsx://git.example.org/labs.git", "git.example.org", CR_TOKEN_NOT_HTTPS},
+        {NULL, "git.example.org", CR_TOKEN_NOT_HTTPS},
+        /* Other hosts, however much they look like it. */
+        {"https://other.example/labs.git", "git.example.org", CR_TOKEN_OTHER_HOST},
+        {"https://git.example.org.evil.example/labs.git", "git.example.org", CR_TOKEN_OTHER_HOST},
+        {"https://evil.example/git.example.org/labs.git", "git.example.org", CR_TOKEN_OTHER_HOST},
+        {"https://git.example.org./labs.git", "git.example.org", CR_TOKEN_OTHER_HOST},
+        {"https://127.0.0.1/labs.git", "localhost", CR_TOKEN_OTHER_HOST},
+        /* User information is not the host. */
+        {"https://git.example.org@evil.example/labs.git", "git.example.org", CR_TOKEN_OTHER_HOST},
+        {"https://git.example.org:443@evil.example/labs.git", "git.example.org", CR_TOKEN_OTHER_HOST},
+        {"https://x:git.example.org@evil.example/", "git.example.org", CR_TOKEN_OTHER_HOST},
+        /* Authorities parsers read differently are never matched. */
+        {"https://a@git.example.org@evil.example/labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://evil.example@git.example.org@git.example.org/", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://evil.example#@git.example.org/labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://evil.example?@git.example.org/labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://evil.example\\@git.example.org/labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://git%2eexample.org/labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://git.example.org%00.evil.example/", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://git.example.org /labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://git.ex\xc3\xa4mple.org/labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://git.example.org:/labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://git.example.org:0/labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://git.example.org:65536/labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://git.example.org:443x/labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https:///labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        {"https://alice@/labs.git", "git.example.org", CR_TOKEN_BAD_URL},
+        /* IPv6 literals, in brackets on both sides. */
+        {"https://[::1]/labs.git", "[::1]", CR_TOKEN_OFFER},
+        {"https://[::1]:8443/labs.git", "[::1]:8443", CR_TOKEN_OFFER},
+        {"https://alice@[2001:DB8::1]/labs.git", "[2001:db8::1]", CR_TOKEN_OFFER},
+        {"https://[::1]:8443/labs.git", "[::1]", CR_TOKEN_OTHER_HOST},
+        {"https://[::2]/labs.git", "[::1]", CR_TOKEN_OTHER_HOST},
+        {"https://[::1]@evil.example/labs.git", "[::1]", CR_TOKEN_OTHER_HOST},
+        {"https://[::1/labs.git", "[::1]", CR_TOKEN_BAD_URL},
+        {"https://[::1]x/labs.git", "[::1]", CR_TOKEN_BAD_URL},
+        {"https://[fe80::1%25eth0]/labs.git", "[fe80::1]", CR_TOKEN_BAD_URL},
+        {"https://[evil.example]/labs.git", "[::1]", CR_TOKEN_BAD_URL},
+        /* CRANGE_GIT_TOKEN_HOST unset, empty or not a host: never offered. */
+        {"https://git.example.org/labs.git", NULL, CR_TOKEN_NO_HOST},
+        {"https://git.example.org/labs.git", "", CR_TOKEN_NO_HOST},
+        {"http://git.example.org/labs.git", NULL, CR_TOKEN_NO_HOST},
+        {"https://git.example.org/labs.git", "https://git.example.org", CR_TOKEN_BAD_HOST},
+        {"https://git.example.org/labs.git", "alice@git.example.org", CR_TOKEN_BAD_HOST},
+        {"https://git.example.org/labs.git", "git.example.org/", CR_TOKEN_BAD_HOST},
+        {"https://git.example.org/labs.git", "git.example.org:", CR_TOKEN_BAD_HOST},
+        {"https://git.example.org/labs.git", "*.example.org", CR_TOKEN_BAD_HOST},
+        {"https://[::1]/labs.git", "::1", CR_TOKEN_BAD_HOST},
+    };
+    cr_buf want = {0}, got = {0};
+    cr_buf_add(&want, "");
+    cr_buf_add(&got, "");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *url = cases[i].url ? cases[i].url : "(null)", *host = cases[i].host ? cases[i].host : "(null)";
+        cr_buf_addf(&want, "%s to %s: %s\n", url, host, verdict_name(cases[i].want));
+        cr_buf_addf(&got, "%s to %s: %s\n", url, host,
+                    verdict_name(cr_catalog_token_verdict(cases[i].url, cases[i].host)));
+    }
+    assert_string_equal(got.data, want.data);
+    cr_buf_free(&want);
+    cr_buf_free(&got);
+}
+
+/*
+ * A plain-HTTP server on 127.0.0.1 in a child process (f->server): every
+ * request gets 401 with a Basic challenge, and LOG gets its request line and
+ * its Authorization header, if any. Returns the port.
+ */
+static int auth_server_start(fx *f, const char *log)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_true(s >= 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(s, 16), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static const char reply[] = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"crange-test\"\r\n"
+                                    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        alarm(30); /* never outlives a stuck test */
+        for (;;) {
+            int c = accept(s, NULL, NULL);
+            if (c < 0)
+                continue;
+            char req[8192];
+            size_t n = 0;
+            ssize_t r;
+            while (n + 1 < sizeof req && (r = read(c, req + n, sizeof req - 1 - n)) > 0) {
+                n += (size_t)r;
+                req[n] = '\0';
+                if (strstr(req, "\r\n\r\n"))
+                    break;
+            }
+            req[n] = '\0';
+            FILE *lf = fopen(log, "a");
+            if (lf) {
+                fprintf(lf, "%.*s\n", (int)strcspn(req, "\r\n"), req);
+                for (char *line = strstr(req, "\r\n"); line; line = strstr(line + 2, "\r\n"))
+                    if (!strncasecmp(line + 2, "Authorization:", 14))
+                        fprintf(lf, "%.*s\n", (int)strcspn(line + 2, "\r\n"), line + 2);
+                fclose(lf);
+            }
+            if (write(c, reply, sizeof reply - 1) < 0) {
+                /* the client went away; nothing to tell it */
+            }
+            close(c);
+        }
+    }
+    close(s);
+    f->server = pid;
+    return ntohs(a.sin_port);
+}
+
+static char *log_read(const char *log)
+{
+    char *data = NULL;
+    size_t len;
+    if (cr_read_file(&data, &len, log) < 0) {
+        cr_error_clear();
+        return cr_xstrdup("");
+    }
+    return data;
+}
+
+static void test_token_is_not_sent_over_plain_http(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    char *log = cr_path_join(f->root, "requests.log");
+    int port = auth_server_start(f, log);
+    char *url = cr_xasprintf("http://127.0.0.1:%d/x.git", port), *host = cr_xasprintf("127.0.0.1:%d", port);
+    char *msg;
+    setenv("CRANGE_GIT_TOKEN", "s3cret", 1);
+
+    /* No CRANGE_GIT_TOKEN_HOST: the token goes nowhere. */
+    unsetenv("CRANGE_GIT_TOKEN_HOST");
+    msg = cr_xasprintf("cannot clone %s: authentication required: the git token is offered only over https to "
+                       "CRANGE_GIT_TOKEN_HOST (unset)",
+                       url);
+    add_fails(f, url, NULL, NULL, CR_ERROR, msg);
+    free(msg);
+
+    /* The host matches, but this is http. */
+    setenv("CRANGE_GIT_TOKEN_HOST", host, 1);
+    msg = cr_xasprintf("cannot clone %s: authentication required: the git token is offered only over https to "
+                       "CRANGE_GIT_TOKEN_HOST (%s), not over http",
+                       url, host);
+    add_fails(f, url, NULL, NULL, CR_ERROR, msg);
+    free(msg);
+
+    /* The same through `crange scenario add`. */
+    char *out = NULL, *err = NULL, *add[] = {url};
+    assert_int_equal(run_cli(f, cr_cmd_scenario_add, false, &out, &err, 1, add), CR_EXIT_FAIL);
+    msg = cr_xasprintf("crange: cannot clone %s: authentication required: the git token is offered only over "
+                       "https to CRANGE_GIT_TOKEN_HOST (%s), not over http\n",
+                       url, host);
+    assert_string_equal(err, msg);
+    free(msg);
+    free(out);
+    free(err);
+
+    /* No token at all: the message says what to set. */
+    unsetenv("CRANGE_GIT_TOKEN");
+    msg = cr_xasprintf("cannot clone %s: authentication required: set CRANGE_GIT_TOKEN and CRANGE_GIT_TOKEN_HOST "
+                       "(and CRANGE_GIT_USER when the user is not x-access-token)",
+                       url);
+    add_fails(f, url, NULL, NULL, CR_ERROR, msg);
+    free(msg);
+
+    /* The server was asked four times and never saw a credential. */
+    char *seen = log_read(log);
+    cr_buf w = {0};
+    for (int i = 0; i < 4; i++)
+        cr_buf_add(&w, "GET /x.git/info/refs?service=git-upload-pack HTTP/1.1\n");
+    assert_string_equal(seen, w.data);
+    assert_null(strstr(seen, "s3cret"));
+    cr_buf_free(&w);
+    free(seen);
+    free(host);
+    free(url);
+    free(log);
+}
+
+/* An insteadOf rule can turn the https URL given into an http one; the rule
+ * is applied to the URL libgit2 connects to. */
+static void test_token_rule_applies_to_the_url_after_insteadof(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    char *log = cr_path_join(f->root, "requests.log"), *global = cr_path_join(f->root, "global");
+    int port = auth_server_start(f, log);
+    char *config = cr_xasprintf("[url \"http://127.0.0.1:%d/\"]\n\tinsteadOf = https://alias.example/\n", port);
+    tu_write(global, ".gitconfig", config);
+    assert_int_equal(git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, global), 0);
+    setenv("CRANGE_GIT_TOKEN", "s3cret", 1);
+    setenv("CRANGE_GIT_TOKEN_HOST", "alias.example", 1);
+    add_fails(f, "https://alias.example/x.git", NULL, NULL, CR_ERROR,
+              "cannot clone https://alias.example/x.git: authentication required: the git token is offered only "
+              "over https to CRANGE_GIT_TOKEN_HOST (alias.example), not over http");
+    assert_int_equal(git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, NULL), 0);
+    char *seen = log_read(log);
+    assert_string_equal(seen, "GET /x.git/info/refs?service=git-upload-pack HTTP/1.1\n");
+    free(seen);
+    free(config);
+    free(global);
+    free(log);
+}
+
+static void test_add_refuses_a_url_with_a_password_without_printing_it(void **state)
+{
+    fx *f = *state;
+    seed(f);
+    add_fails(f, "https://alice:s3cret@git.example.org/labs.git", NULL, NULL, CR_EINVAL,
+              "https://alice:***@git.example.org/labs.git: a password in the URL would be recorded in the catalog "
+              "and printed; put the token in CRANGE_GIT_TOKEN and its host in CRANGE_GIT_TOKEN_HOST instead");
+    add_fails(f, "ssh://git:s3cret@git.example.org/labs.git", NULL, NULL, CR_EINVAL,
+              "ssh://git:***@git.example.org/labs.git: a password in the URL would be recorded in the catalog "
+              "and printed; put the token in CRANGE_GIT_TOKEN and its host in CRANGE_GIT_TOKEN_HOST instead");
+}
+
+/* Runs CMD with sh; 0 when it exits 0. */
+static int sh_quiet(const char *cmd)
+{
+    char *full = cr_xasprintf("(%s) >/dev/null 2>&1", cmd);
+    int rc = system(full);
+    free(full);
+    return rc == 0 ? 0 : -1;
+}
+
+/* The HTTPS server: 401 with a Basic challenge, except /redir.git, which is
+ * sent to https://127.0.0.1:PORT/x.git (another host name, same server). */
+static const char https_server_py[] =
+    "import http.server, os, signal, ssl, sys\n"
+    "cert, key, portfile, log = sys.argv[1:5]\n"
+    "signal.alarm(30)\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        with open(log, 'a') as f:\n"
+    "            f.write('GET %s %s\\n' % (self.path, self.headers.get('Authorization', '-')))\n"
+    "        if self.path.startswith('/redir.git/'):\n"
+    "            self.send_response(302)\n"
+    "            self.send_header('Location', 'https://127.0.0.1:%d/x.git/info/refs?service=git-upload-pack' % "
+    "port)\n"
+    "        else:\n"
+    "            self.send_response(401)\n"
+    "            self.send_header('WWW-Authenticate', 'Basic realm=\"crange-test\"')\n"
+    "        self.send_header('Content-Length', '0')\n"
+    "        self.send_header('Connection', 'close')\n"
+    "        self.end_headers()\n"
+    "    def log_message(self, *a):\n"
+    "        pass\n"
+    "srv = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
+    "port = srv.server_address[1]\n"
+    "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+    "ctx.load_cert_chain(cert, key)\n"
+    "srv.socket = ctx.wrap_socket(srv.socket, server_side=True)\n"
+    "with open(portfile + '.tmp', 'w') as f:\n"
+    "    f.write(str(port))\n"
+    "os.rename(portfile + '.tmp', portfile)\n"
+    "srv.serve_forever()\n";
+
+/* Whether the HTTPS server can run: python3 with ssl, and openssl. */
+static bool https_tools_present(void)
+{
+    return sh_quiet("python3 -c 'import ssl'") == 0 && sh_quiet("openssl version") == 0;
+}
+
+/* Starts the HTTPS server with a fresh self-signed certificate for
+ * localhost (and 127.0.0.1), which libgit2 is told to trust; returns the
+ * port. */
+static int https_server_start(fx *f, const char *log)
+{
+    char *cert = cr_path_join(f->root, "cert.pem"), *key = cr_path_join(f->root, "key.pem");
+    char *portfile = cr_path_join(f->root, "port"), *script = cr_path_join(f->root, "server.py");
+    char *gen = cr_xasprintf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+                             "-subj /CN=localhost -addext subjectAltName=DNS:localhost,DNS:127.0.0.1,IP:127.0.0.1 "
+                             "-keyout '%s' -out '%s'",
+                             key, cert);
+    assert_int_equal(sh_quiet(gen), 0);
+    free(gen);
+    tu_write(f->root, "server.py", https_server_py);
+    assert_int_equal(git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, cert, NULL), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        execlp("python3", "python3", script, cert, key, portfile, log, (char *)NULL);
+        _exit(127);
+    }
+    f->server = pid;
+    int port = 0;
+    for (int i = 0; i < 500 && !port; i++) { /* up to 10 s */
+        char *text = NULL;
+        size_t len;
+        if (cr_read_file(&text, &len, portfile) == 0)
+            port = atoi(text);
+        else
+            cr_error_clear();
+        free(text);
+        if (!port) {
+            assert_int_equal(waitpid(pid, NULL, WNOHANG), 0); /* still running */
+            nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+        }
+    }
+    assert_true(port > 0);
+    free(cert);
+    free(key);
+    free(portfile);
+    free(script);
+    return port;
+}
+
+static void test_token_goes_over_https_to_its_host_only(void **state)
+{
+    fx *f = *state;
+    if (!https_tools_present())
+        skip();
+    seed(f);
+    char *log = cr_path_join(f->root, "requests.log");
+    int port = https_server_start(f, log);
+    char *url = cr_xasprintf("https://localhost:%d/x.git", port);
+    char *redir = cr_xasprintf("https://localhost:%d/redir.git", port);
+    char *host = cr_xasprintf("localhost:%d", port), *msg, *seen;
+    const char *info = "/x.git/info/refs?service=git-upload-pack";
+    setenv("CRANGE_GIT_TOKEN", "s3cret", 1);
+
+    /* Its host and port: offered once, as user x-access-token. */
+    setenv("CRANGE_GIT_TOKEN_HOST", host, 1);
+    msg = cr_xasprintf("cannot clone %s: authentication failed: the server refused user 'x-access-token' with the "
+                       "token in CRANGE_GIT_TOKEN",
+                       url);
+    add_fails(f, url, NULL, NULL, CR_ERROR, msg);
+    free(msg);
+    seen = log_read(log);
+    msg = cr_xasprintf("GET %s -\nGET %s Basic eC1hY2Nlc3MtdG9rZW46czNjcmV0\n", info, info);
+    assert_string_equal(seen, msg);
+    free(msg);
+    free(seen);
+    unlink(log);
+
+    /* The same host name on another port (the variable's means 443). */
+    setenv("CRANGE_GIT_TOKEN_HOST", "localhost", 1);
+    msg = cr_xasprintf("cannot clone %s: authentication required: the git token is offered only over https to "
+                       "CRANGE_GIT_TOKEN_HOST (localhost), not to %s",
+                       url, host);
+    add_fails(f, url, NULL, NULL, CR_ERROR, msg);
+    free(msg);
+
+    /* Another host. */
+    setenv("CRANGE_GIT_TOKEN_HOST", "git.example.org", 1);
+    msg = cr_xasprintf("cannot clone %s: authentication required: the git token is offered only over https to "
+                       "CRANGE_GIT_TOKEN_HOST (git.example.org), not to %s",
+                       url, host);
+    add_fails(f, url, NULL, NULL, CR_ERROR, msg);
+    free(msg);
+    seen = log_read(log);
+    msg = cr_xasprintf("GET %s -\nGET %s -\n", info, info);
+    assert_string_equal(seen, msg);
+    free(msg);
+    free(seen);
+    unlink(log);
+
+    /* A redirect from the token's host to another (127.0.0.1, which the
+     * certificate also names) is not followed: libgit2 after 1.5 would ask
+     * for credentials there with the first URL, which matches. */
+    setenv("CRANGE_GIT_TOKEN_HOST", host, 1);
+    msg = cr_xasprintf("cannot clone %s: cannot redirect from 'localhost' to '127.0.0.1'", redir);
+    add_fails(f, redir, NULL, NULL, CR_ERROR, msg);
+    free(msg);
+    seen = log_read(log);
+    msg = cr_xasprintf("GET /redir.git/info/refs?service=git-upload-pack -\n");
+    assert_string_equal(seen, msg);
+    free(msg);
+    free(seen);
+
+    free(host);
+    free(redir);
+    free(url);
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1366,8 +1837,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_unknown_ref_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_scenario_with_a_syntax_error_names_file_and_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_name_already_used_or_invalid_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_add_symlink_outside_the_repository_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_symlink_outside_the_repository_into_git_or_looping_is_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_cli_add_list_show_update_remove, setup, teardown),
+        cmocka_unit_test(test_token_is_offered_only_over_https_to_the_configured_host),
+        cmocka_unit_test_setup_teardown(test_token_is_not_sent_over_plain_http, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_rule_applies_to_the_url_after_insteadof, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_refuses_a_url_with_a_password_without_printing_it, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_token_goes_over_https_to_its_host_only, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,14 +14,20 @@
 #include <cmocka.h>
 
 #include "cli.h"
+#include "engine.h"
+#include "err.h"
+#include "state.h"
 #include "testutil.h"
 #include "util.h"
 
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -408,6 +414,263 @@ static void test_cli_list_reports_an_unreachable_libvirt(void **state)
     result_free(&r);
 }
 
+/* Makes a range database at PATH (its folder must exist) holding a range
+ * row, as `up` leaves it. */
+static void make_range_db(const char *path, const char *name)
+{
+    cr_state *st = NULL;
+    if (cr_state_open_file(&st, path, true) < 0)
+        fail_msg("open %s: %s", path, cr_error_message());
+    cr_range_row r = {.name = (char *)name, .scenario_id = "demo", .scenario_dir = "/nonexistent/demo",
+                      .scenario_digest = "beef", .title_ja = "演習", .title_en = "Drill", .teams = 2,
+                      .hosts = "[\"test:///default\"]", .accel = "tcg", .status = "up", .created_ms = 1700000000000LL};
+    assert_int_equal(cr_state_put_range(st, &r), 0);
+    cr_state_close(st);
+}
+
+/* Runs SQL on a database file directly, outside crange. */
+static void sql(const char *path, const char *text)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, text, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", text, msg);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* The file's bytes (a new buffer). */
+static char *bytes_of(const char *path, size_t *len)
+{
+    char *data = NULL;
+    assert_int_equal(cr_read_file(&data, len, path), 0);
+    return data;
+}
+
+static void expect_same_file(const char *path, const char *before, size_t before_len)
+{
+    size_t len = 0;
+    char *now = bytes_of(path, &len);
+    if (len != before_len || memcmp(now, before, len) != 0)
+        fail_msg("%s changed (%zu bytes, was %zu)", path, len, before_len);
+    free(now);
+}
+
+/* Every command that takes a RANGE refuses a name that is a path: `score
+ * ../x` opened <state>/ranges/../x/range.db, any file named so. */
+static void test_cli_every_range_command_refuses_a_path_as_range(void **state)
+{
+    (void)state;
+    /* A database where ../x leads, so that only the name check stops it. */
+    char *ranges = cr_path_join(g_state, "ranges");
+    char *outside = cr_path_join(g_state, "x");
+    char *db = cr_path_join(outside, "range.db");
+    assert_int_equal(cr_mkdir_p(ranges, 0755), 0);
+    assert_int_equal(cr_mkdir_p(outside, 0755), 0);
+    make_range_db(db, "x");
+    char *out = cr_path_join(g_state, "report.json");
+
+    static const char *const cmds[][8] = {
+        {"score", "../x"},
+        {"events", "../x"},
+        {"report", "..", "--format", "json", "-o", "OUT"},
+        {"teams", "../x"},
+        {"status", "../x"},
+        {"down", "../x"},
+        {"revert", "../x", "1", "vm"},
+        {"submit", "../x", "1", "f", "answer"},
+        {"hint", "../x", "1", "o"},
+        {"solve", "../x", "1"},
+        {"run", "--once", "../x"},
+        {"run", "../x"},
+        {"serve", "../x"},
+        {"console", "../x", "1", "vm"},
+        {"exec", "../x", "1", "vm", "--", "true"},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        const char *args[12] = {"--connect", "test:///default"};
+        size_t n = 2;
+        for (size_t k = 0; k < 8 && cmds[i][k]; k++)
+            args[n++] = strcmp(cmds[i][k], "OUT") ? cmds[i][k] : out;
+        args[n] = NULL;
+        run_result r = run_argv(args);
+        const char *name = !strcmp(cmds[i][0], "report") ? ".." : "../x";
+        char *want = cr_xasprintf("crange: bad range name '%s'\n", name);
+        if (r.code != (!strcmp(cmds[i][0], "exec") ? 125 : 1) || strcmp(r.err, want) != 0)
+            fail_msg("crange %s %s: exit %d\n--- stdout\n%s--- stderr\n%s", cmds[i][0], name, r.code, r.out, r.err);
+        free(want);
+        result_free(&r);
+    }
+    assert_false(cr_path_exists(out));
+    free(out);
+    free(db);
+    free(outside);
+    free(ranges);
+}
+
+/* `report FILE.db` reads an archived or copied record and never writes it:
+ * not the journal mode (which a read-write open turned to WAL), not the
+ * schema (an older one is migrated in memory only), and nothing is left
+ * beside it. */
+static void test_cli_report_of_a_file_leaves_the_file_untouched(void **state)
+{
+    (void)state;
+    char *db = cr_path_join(g_state, "copy.db");
+    char *out = cr_path_join(g_state, "report.json");
+    char *wal = cr_xasprintf("%s-wal", db), *shm = cr_xasprintf("%s-shm", db);
+    /* As archived: WAL mode, everything checkpointed into the file. */
+    make_range_db(db, "drill");
+    assert_false(cr_path_exists(wal));
+    size_t len = 0;
+    char *before = bytes_of(db, &len);
+    run_result r = RUN("report", db, "--format", "json", "-o", out);
+    expect_code(&r, 0);
+    result_free(&r);
+    expect_same_file(db, before, len);
+    free(before);
+    assert_false(cr_path_exists(wal));
+    assert_false(cr_path_exists(shm));
+
+    /* Live: a writer holds it open, with its last change still in -wal. */
+    cr_state *st = NULL;
+    assert_int_equal(cr_state_open_file(&st, db, false), 0);
+    assert_int_equal(cr_state_set_status(st, "live"), 0);
+    assert_true(cr_path_exists(wal));
+    r = RUN("report", db, "--format", "json", "-o", out);
+    expect_code(&r, 0);
+    result_free(&r);
+    char *text = bytes_of(out, &len);
+    assert_non_null(strstr(text, "\"status\": \"live\""));
+    free(text);
+    cr_state_close(st);
+
+    /* Rollback journal mode: a read-write open turned it to WAL. */
+    sql(db, "PRAGMA journal_mode = DELETE");
+    before = bytes_of(db, &len);
+    r = RUN("report", db, "--format", "json", "-o", out);
+    expect_code(&r, 0);
+    result_free(&r);
+    expect_same_file(db, before, len);
+    free(before);
+    assert_false(cr_path_exists(wal));
+    assert_false(cr_path_exists(shm));
+
+    /* Schema 3 (version 4 only added an index): reported as it is. */
+    sql(db, "DROP INDEX events_action_spool; PRAGMA user_version = 3");
+    before = bytes_of(db, &len);
+    r = RUN("report", db, "--format", "csv", "-o", out);
+    expect_code(&r, 0);
+    result_free(&r);
+    expect_same_file(db, before, len);
+    assert_false(cr_path_exists(wal));
+    assert_false(cr_path_exists(shm));
+    free(before);
+    free(wal);
+    free(shm);
+    free(out);
+    free(db);
+}
+
+/* A file that is not a range database, or is one of a newer crange, is
+ * refused with one line that names it, and left as it was (a read-write
+ * open made every table of the schema in it). */
+static void test_cli_report_of_an_unknown_schema_is_refused(void **state)
+{
+    (void)state;
+    char *db = cr_path_join(g_state, "other.db");
+    char *out = cr_path_join(g_state, "report.json");
+    sql(db, "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('hello')");
+    size_t len = 0;
+    char *before = bytes_of(db, &len);
+    run_result r = RUN("report", db, "--format", "json", "-o", out);
+    expect_code(&r, 1);
+    char *want = cr_xasprintf("crange: %s: not a crange range database (schema version 0)\n", db);
+    assert_string_equal(r.err, want);
+    free(want);
+    result_free(&r);
+    expect_same_file(db, before, len);
+    free(before);
+
+    sql(db, "PRAGMA user_version = 99");
+    before = bytes_of(db, &len);
+    r = RUN("report", db, "--format", "json", "-o", out);
+    expect_code(&r, 1);
+    want = cr_xasprintf("crange: %s: schema version 99 is newer than this crange knows (%d); upgrade crange\n", db,
+                        CR_STATE_SCHEMA_VERSION);
+    assert_string_equal(r.err, want);
+    free(want);
+    result_free(&r);
+    expect_same_file(db, before, len);
+    free(before);
+    assert_false(cr_path_exists(out));
+    free(out);
+    free(db);
+}
+
+/* A second `crange run` or `serve` on a range fails at once, naming the pid
+ * of the one that runs it; `run --once` does not wait for it either. The
+ * holder is a child process holding the engine lock (engine.h). */
+static void test_cli_a_second_run_on_a_range_fails_at_once(void **state)
+{
+    (void)state;
+    char *dir = cr_path_join(g_state, "ranges/drill");
+    char *db = cr_path_join(dir, "range.db");
+    assert_int_equal(cr_mkdir_p(dir, 0755), 0);
+    make_range_db(db, "drill");
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(NULL);
+    pid_t holder = fork();
+    assert_true(holder >= 0);
+    if (holder == 0) {
+        /* Never outlive the test, even one that fails half-way. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        alarm(120);
+        int fd = -1;
+        char ok = cr_engine_lock(&fd, g_state, "drill") == 0 ? '1' : '0';
+        if (write(p[1], &ok, 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    char ok = 0;
+    assert_int_equal(read(p[0], &ok, 1), 1);
+    close(p[0]);
+    assert_int_equal(ok, '1');
+
+    char *want = cr_xasprintf("crange: range drill is already run by another crange run or serve (pid %d)\n",
+                              (int)holder);
+    static const char *const cmds[][3] = {{"run", "drill"}, {"run", "--no-actions", "drill"}, {"serve", "drill"}};
+    for (size_t i = 0; i < 3; i++) {
+        const char *args[8] = {"--connect", "test:///default"};
+        size_t n = 2;
+        for (size_t k = 0; k < 3 && cmds[i][k]; k++)
+            args[n++] = cmds[i][k];
+        run_result r = run_argv(args);
+        expect_code(&r, 1);
+        assert_string_equal(r.err, want);
+        assert_string_equal(r.out, "");
+        result_free(&r);
+    }
+    /* One round takes no lock: it gets as far as the (missing) scenario. */
+    run_result r = RUN("--connect", "test:///default", "run", "--once", "drill");
+    expect_code(&r, 1);
+    assert_null(strstr(r.err, "already run"));
+    result_free(&r);
+
+    /* Killed with -9, the holder leaves nothing locked. */
+    assert_int_equal(kill(holder, SIGKILL), 0);
+    assert_int_equal(waitpid(holder, NULL, 0), holder);
+    r = RUN("--connect", "test:///default", "run", "drill");
+    expect_code(&r, 1);
+    assert_null(strstr(r.err, "already run"));
+    result_free(&r);
+    free(want);
+    free(db);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +690,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cli_bad_accel_fails_with_a_clear_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_list_on_the_test_driver_exits_0, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_list_reports_an_unreachable_libvirt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_every_range_command_refuses_a_path_as_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_report_of_a_file_leaves_the_file_untouched, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_report_of_an_unknown_schema_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_a_second_run_on_a_range_fails_at_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

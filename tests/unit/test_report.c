@@ -20,6 +20,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,141 @@ static void test_report_of_a_database_without_a_range_is_an_error(void **state)
     free(out);
 }
 
+/* A cell a spreadsheet would take for a formula (= + - @, a tab or a CR
+ * first, and the full-width forms Japanese input produces) gets a leading
+ * apostrophe, as OWASP advises; a number, negative or not, stays a number. */
+static void test_report_csv_cells_cannot_be_formulas(void **state)
+{
+    fixture *f = *state;
+    static cr_objective evil[] = {
+        {.id = "o1", .title = {"あ", "=HYPERLINK(\"http://x/\",\"y\")"}, .points = 1, .mode = CR_MODE_ONCE},
+        {.id = "o2", .title = {"い", "+cmd|' /C calc'!A0"}, .points = 1, .mode = CR_MODE_ONCE},
+        {.id = "o3", .title = {"う", "-2+3"}, .points = 1, .mode = CR_MODE_ONCE},
+        {.id = "o4", .title = {"え", "@SUM(A1)"}, .points = 1, .mode = CR_MODE_ONCE},
+        {.id = "o5", .title = {"お", "\t=1"}, .points = 1, .mode = CR_MODE_ONCE},
+        {.id = "o6", .title = {"か", "\r=1"}, .points = 1, .mode = CR_MODE_ONCE},
+        {.id = "o7", .title = {"き", "\xef\xbc\x9d" "1+1"}, .points = 1, .mode = CR_MODE_ONCE}, /* ＝1+1 */
+        {.id = "o8", .title = {"く", "-42"}, .points = 1, .mode = CR_MODE_ONCE},
+        {.id = "o9", .title = {"け", "safe = text"}, .points = 1, .mode = CR_MODE_ONCE},
+    };
+    cr_team_model tm = {.number = 1, .objectives = evil, .n_objectives = 9};
+    cr_scenario s = {.id = "evil", .teams = &tm, .n_teams = 1};
+    assert_int_equal(cr_score_save_content(f->st, &s), 0);
+    /* Team 3 takes a hint and nothing else: a negative total. */
+    add(f->st, T0 + 360000, 3, "hint.taken", "{\"id\":\"o1\",\"index\":0,\"cost\":7}");
+    char *text = write_report(f, "csv", "evil.csv");
+    assert_non_null(strstr(text, "\r\n1,objective,o1,\"'=HYPERLINK(\"\"http://x/\"\",\"\"y\"\")\",1,no,\r\n"));
+    assert_non_null(strstr(text, "\r\n1,objective,o2,'+cmd|' /C calc'!A0,1,no,\r\n"));
+    assert_non_null(strstr(text, "\r\n1,objective,o3,'-2+3,1,no,\r\n"));
+    assert_non_null(strstr(text, "\r\n1,objective,o4,'@SUM(A1),1,no,\r\n"));
+    assert_non_null(strstr(text, "\r\n1,objective,o5,'\t=1,1,no,\r\n"));
+    assert_non_null(strstr(text, "\r\n1,objective,o6,\"'\r=1\",1,no,\r\n"));
+    assert_non_null(strstr(text, "\r\n1,objective,o7,'\xef\xbc\x9d" "1+1,1,no,\r\n"));
+    assert_non_null(strstr(text, "\r\n1,objective,o8,-42,1,no,\r\n"));
+    assert_non_null(strstr(text, "\r\n1,objective,o9,safe = text,1,no,\r\n"));
+    assert_non_null(strstr(text, "\r\n3,total,,,-7,,2023-11-14T22:19:20Z\r\n"));
+    free(text);
+}
+
+/* Runs SQL on the fixture's database through its read-write handle. */
+static void sql(fixture *f, const char *text)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(cr_state_db(f->st), text, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", text, msg);
+}
+
+/* Closes the fixture's handle and opens its file read-only, as `crange
+ * report FILE.db` does. */
+static void reopen_readonly(fixture *f)
+{
+    cr_state_close(f->st);
+    f->st = NULL;
+    char *path = cr_path_join(f->dir, "range.db");
+    cr_error_clear();
+    if (cr_state_open_file_readonly(&f->st, path) < 0)
+        fail_msg("open read-only: %s", cr_error_message());
+    free(path);
+}
+
+/* A forged file's views and triggers are refused, not run, and nothing can
+ * be written through the handle. */
+static void test_report_of_a_forged_file_runs_none_of_its_sql(void **state)
+{
+    fixture *f = *state;
+    sql(f, "ALTER TABLE content RENAME TO content_real;"
+           "CREATE VIEW content AS SELECT * FROM content_real;"
+           "CREATE TABLE log (x); CREATE TRIGGER t AFTER INSERT ON events BEGIN INSERT INTO log VALUES (1); END");
+    reopen_readonly(f);
+    char *out = cr_path_join(f->dir, "forged.json");
+    cr_error_clear();
+    assert_int_equal(cr_report_write(f->st, CR_REPORT_JSON, out), CR_ERROR);
+    assert_string_equal(cr_error_message(), "report: content: access to view \"content\" prohibited");
+    assert_false(cr_path_exists(out));
+    cr_error_clear();
+    char *msg = NULL;
+    assert_int_not_equal(sqlite3_exec(cr_state_db(f->st), "INSERT INTO log VALUES (2)", NULL, NULL, &msg),
+                         SQLITE_OK);
+    assert_string_equal(msg, "attempt to write a readonly database");
+    sqlite3_free(msg);
+    free(out);
+}
+
+/* Times at the ends of int64 and points at the ends of int render without
+ * overflow (UBSan checks it in the sanitizer build); a team count no range
+ * has is refused before anything is allocated for it. */
+static void test_report_of_a_forged_file_with_extreme_numbers(void **state)
+{
+    fixture *f = *state;
+    add(f->st, INT64_MIN + 1, 0, "exercise.start", "{}");
+    add(f->st, INT64_MAX, 3, "objective.met", "{\"id\":\"o_find\",\"points\":2147483647,\"mode\":\"once\"}");
+    add(f->st, INT64_MIN, 1, "flag.correct", "{\"id\":\"f_pw\",\"points\":-2147483647,\"attempt\":1}");
+    sql(f, "UPDATE content SET points = -2147483647 WHERE id = 'o_block'");
+    reopen_readonly(f);
+    static const char *const formats[] = {"json", "csv", "html"};
+    for (size_t i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "extreme.%s", formats[i]);
+        free(write_report(f, formats[i], name));
+    }
+    cr_state_close(f->st);
+    char *path = cr_path_join(f->dir, "range.db");
+    assert_int_equal(cr_state_open_file(&f->st, path, false), 0);
+    sql(f, "UPDATE range SET teams = 1000000000");
+    reopen_readonly(f);
+    char *out = cr_path_join(f->dir, "teams.html");
+    cr_error_clear();
+    assert_int_equal(cr_report_write(f->st, CR_REPORT_HTML, out), CR_EINVAL);
+    assert_string_equal(cr_error_message(), "scoring: 1000000000 teams (at most 999)");
+    cr_error_clear();
+    free(out);
+    free(path);
+}
+
+/* A file that is not SQLite at all: one line naming it. */
+static void test_report_read_only_open_of_a_non_database_names_the_file(void **state)
+{
+    fixture *f = *state;
+    char *path = cr_path_join(f->dir, "notes.db");
+    tu_write(f->dir, "notes.db", "these are not the pages you are looking for, and there are enough of them here\n");
+    cr_state *st = NULL;
+    cr_error_clear();
+    assert_int_equal(cr_state_open_file_readonly(&st, path), CR_EINVAL);
+    assert_null(st);
+    char *want = cr_xasprintf("%s: file is not a database", path);
+    assert_string_equal(cr_error_message(), want);
+    free(want);
+    cr_error_clear();
+    char *missing = cr_path_join(f->dir, "missing.db");
+    assert_int_equal(cr_state_open_file_readonly(&st, missing), CR_ENOTFOUND);
+    want = cr_xasprintf("%s: no such state database", missing);
+    assert_string_equal(cr_error_message(), want);
+    free(want);
+    cr_error_clear();
+    free(missing);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +391,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_csv_has_a_row_per_team_and_item_with_quoting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_html_is_self_contained_escaped_and_bilingual, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_of_a_database_without_a_range_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_csv_cells_cannot_be_formulas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_of_a_forged_file_runs_none_of_its_sql, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_of_a_forged_file_with_extreme_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_read_only_open_of_a_non_database_names_the_file, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

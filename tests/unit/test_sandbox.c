@@ -258,7 +258,38 @@ static void test_loaded_chunk_names_cannot_pose_as_scenario_files(void **state)
     assert_int_equal(run(f, "local g = load(\"error('boom')\", \"@fake.lua\")\n"
                             "g()\n"),
                      CR_EINVAL);
-    assert_string_equal(cr_error_message(), "scenario.lua:3: [string \"fake.lua\"]:1: boom");
+    assert_string_equal(cr_error_message(), "scenario.lua:3: [string \"load: @fake.lua\"]:1: boom");
+}
+
+/* "@@/etc/shadow" lost one '@' and became the chunk "@/etc/shadow": errors
+ * then named /etc/shadow as the scenario file. A loaded chunk's name always
+ * starts with "load: ", so it never reads as a file, and the position is the
+ * scenario's. */
+static void test_loaded_chunk_names_cannot_name_a_host_path(void **state)
+{
+    fixture *f = *state;
+    /* A runtime error inside the loaded chunk. */
+    assert_int_equal(run(f, "local g = load(\"error('boom')\", \"@@/etc/shadow\")\n"
+                            "g()\n"),
+                     CR_EINVAL);
+    assert_string_equal(cr_error_message(), "scenario.lua:3: [string \"load: @@/etc/shadow\"]:1: boom");
+    /* A syntax error, passed on by the scenario as its own error. */
+    assert_int_equal(run(f, "local g, e = load(\"(\", \"@@/etc/shadow.lua\")\n"
+                            "error(e, 0)\n"),
+                     CR_EINVAL);
+    assert_string_equal(cr_error_message(),
+                        "scenario.lua:3: [string \"load: @@/etc/shadow.lua\"]:1: unexpected symbol near <eof>");
+    /* "=" names are the trusted ones; the code itself as the name too. */
+    assert_int_equal(run(f, "local g, e = load(\"(\", \"=/etc/shadow.lua\")\n"
+                            "error(e, 0)\n"),
+                     CR_EINVAL);
+    assert_string_equal(cr_error_message(),
+                        "scenario.lua:3: [string \"load: =/etc/shadow.lua\"]:1: unexpected symbol near <eof>");
+    assert_int_equal(run(f, "local g, e = load(\"@@/etc/shadow.lua\")\n"
+                            "error(e, 0)\n"),
+                     CR_EINVAL);
+    assert_string_equal(cr_error_message(),
+                        "scenario.lua:3: [string \"load: @@/etc/shadow.lua\"]:1: unexpected symbol near '@'");
 }
 
 static void test_infinite_loop_hits_the_instruction_limit(void **state)
@@ -331,6 +362,7 @@ int main(void)
         T(test_load_of_a_binary_string_returns_nil_and_an_error),
         T(test_load_runs_text_in_the_sandbox_environment),
         T(test_loaded_chunk_names_cannot_pose_as_scenario_files),
+        T(test_loaded_chunk_names_cannot_name_a_host_path),
         T(test_infinite_loop_hits_the_instruction_limit),
         T(test_pcall_cannot_swallow_the_instruction_limit),
         T(test_coroutines_share_the_instruction_limit),

@@ -630,6 +630,100 @@ static void test_score_board_struct_and_its_json_agree(void **state)
     cr_score_board_free(NULL);
 }
 
+/* Scores add up in 64 bits: points near 2^31 neither wrap nor trip UBSan. A
+ * total that an int cannot hold is refused with a message naming the team,
+ * not shown wrapped around to a negative score. */
+static void test_score_points_near_2_31_are_summed_without_overflow(void **state)
+{
+    fixture *f = *state;
+    /* In range: 2 000 000 000 met, then a 1 999 999 999 hint: 1. */
+    add(f->st, 1000, 1, "objective.met", "{\"id\":\"o_once\",\"points\":2000000000,\"mode\":\"once\"}");
+    add(f->st, 2000, 1, "hint.taken", "{\"id\":\"o_once\",\"index\":0,\"cost\":1999999999}");
+    cr_score_board *b = board_of(f->st, 3);
+    const cr_score_board_team *t1 = cr_score_board_find(b, 1);
+    assert_int_equal(t1->score, 1);
+    assert_int_equal(t1->hints_cost, 1999999999);
+    cr_score_board_free(b);
+
+    /* Team 2: 2147483647 + 2147483647 does not fit. */
+    add(f->st, 3000, 2, "objective.met", "{\"id\":\"o_once\",\"points\":2147483647,\"mode\":\"once\"}");
+    add(f->st, 4000, 2, "flag.correct", "{\"id\":\"f1\",\"points\":2147483647,\"attempt\":1}");
+    cr_error_clear();
+    b = NULL;
+    assert_int_equal(cr_score_board_new(&b, f->st, 3), CR_EINVAL);
+    assert_null(b);
+    assert_string_equal(cr_error_message(), "scoring: team 2's score is beyond ±2147483647 points");
+    cr_error_clear();
+    cr_score_timeline *tl = NULL;
+    assert_int_equal(cr_score_timeline_new(&tl, f->st, 3), CR_EINVAL);
+    assert_null(tl);
+    assert_string_equal(cr_error_message(), "scoring: team 2's score is beyond ±2147483647 points");
+    cr_error_clear();
+}
+
+/* A hint cost of -2^31 (only a forged database has one) cannot be negated
+ * in an int: refused, not undefined behaviour. */
+static void test_score_a_hint_cost_of_minus_2_31_is_refused(void **state)
+{
+    fixture *f = *state;
+    add(f->st, 1000, 1, "hint.taken", "{\"id\":\"o_once\",\"index\":0,\"cost\":-2147483648}");
+    cr_score_board *b = NULL;
+    cr_error_clear();
+    assert_int_equal(cr_score_board_new(&b, f->st, 1), CR_EINVAL);
+    assert_null(b);
+    assert_string_equal(cr_error_message(), "scoring: team 1's score is beyond ±2147483647 points");
+    cr_error_clear();
+}
+
+/* Hint costs are a total of their own (the board shows it): 2 x 1.5e9 does
+ * not fit, even when the score (2e9 - 3e9) would. */
+static void test_score_hint_costs_beyond_2_31_are_refused(void **state)
+{
+    fixture *f = *state;
+    add(f->st, 1000, 1, "objective.met", "{\"id\":\"o_once\",\"points\":2000000000,\"mode\":\"once\"}");
+    add(f->st, 2000, 1, "hint.taken", "{\"id\":\"o_once\",\"index\":0,\"cost\":1500000000}");
+    add(f->st, 3000, 1, "hint.taken", "{\"id\":\"o_once\",\"index\":1,\"cost\":1500000000}");
+    cr_score_board *b = NULL;
+    cr_error_clear();
+    assert_int_equal(cr_score_board_new(&b, f->st, 1), CR_EINVAL);
+    assert_null(b);
+    assert_string_equal(cr_error_message(), "scoring: team 1's hint costs are beyond ±2147483647 points");
+    cr_error_clear();
+}
+
+/* Full marks are summed by SQLite in 64 bits; a sum an int cannot hold is
+ * refused rather than truncated to its low 32 bits. */
+static void test_score_full_marks_beyond_2_31_are_refused(void **state)
+{
+    fixture *f = *state;
+    static cr_objective big[] = {
+        {.id = "a", .title = {"あ", "A"}, .points = 2147483647, .mode = CR_MODE_ONCE},
+        {.id = "b", .title = {"い", "B"}, .points = 2147483647, .mode = CR_MODE_ONCE},
+    };
+    cr_team_model tm = {.number = 1, .objectives = big, .n_objectives = 2};
+    cr_scenario s = {.id = "big", .teams = &tm, .n_teams = 1};
+    assert_int_equal(cr_score_save_content(f->st, &s), 0);
+    cr_score_board *b = NULL;
+    cr_error_clear();
+    assert_int_equal(cr_score_board_new(&b, f->st, 1), CR_EINVAL);
+    assert_null(b);
+    assert_string_equal(cr_error_message(), "scoring: the content's points add up to 4294967294, beyond ±2147483647");
+    cr_error_clear();
+}
+
+/* A team count beyond CR_MAX_TEAMS (a forged range row) is refused before
+ * anything is allocated for it. */
+static void test_score_a_team_count_beyond_the_maximum_is_refused(void **state)
+{
+    fixture *f = *state;
+    cr_score_board *b = NULL;
+    cr_error_clear();
+    assert_int_equal(cr_score_board_new(&b, f->st, 1000000000), CR_EINVAL);
+    assert_null(b);
+    assert_string_equal(cr_error_message(), "scoring: 1000000000 teams (at most 999)");
+    cr_error_clear();
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -647,6 +741,11 @@ int main(void)
         T(test_score_hints_come_in_order_until_none_is_left),
         T(test_score_prereqs_need_objectives_met_and_flags_solved),
         T(test_score_board_struct_and_its_json_agree),
+        T(test_score_points_near_2_31_are_summed_without_overflow),
+        T(test_score_a_hint_cost_of_minus_2_31_is_refused),
+        T(test_score_hint_costs_beyond_2_31_are_refused),
+        T(test_score_full_marks_beyond_2_31_are_refused),
+        T(test_score_a_team_count_beyond_the_maximum_is_refused),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * test_snapshot.c: the scenario snapshot in the range database, read back.
  * cr_state_snapshot_restore gives back every stored file in a private folder
- * and refuses stored paths that could leave it, leaving nothing behind;
+ * and refuses stored paths that could leave it, leaving nothing behind; the
+ * snapshot takes the folder's files under cr_scenario_files_list's rules;
  * cr_scenario_load with only_team evaluates one team, with the same digest
  * and the same answers as a full load; cr_state_scenario_load works from the
  * snapshot once the scenario folder is gone.
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct fixture {
     char *dir;     /* the test's folder */
@@ -398,6 +400,78 @@ static void test_state_scenario_load_works_from_the_snapshot_once_the_folder_is_
     free(scn);
 }
 
+/* The snapshot reads the folder through cr_scenario_files_list: a link is
+ * stored as a copy of its file under its own name, and a link to nothing,
+ * which loads, has nothing to store. */
+static void test_snapshot_stores_a_link_as_its_file_and_leaves_out_a_dangling_one(void **state)
+{
+    fixture *f = *state;
+    char *scn = cr_path_join(f->dir, "demo-copy");
+    copy_demo(scn);
+    char *alias = cr_path_join(scn, "files/alias.html"), *later = cr_path_join(scn, "later");
+    assert_int_equal(symlink("index.html", alias), 0);
+    assert_int_equal(symlink("files/not-yet", later), 0);
+    cr_load_opts o = {.teams = 2};
+    cr_scenario *s = load_ok(scn, &o);
+    unsigned char secret[CR_SECRET_LEN] = {7};
+    bring_up(f, s, secret);
+
+    char *dir = NULL;
+    if (cr_state_snapshot_restore(&dir, f->st, f->parent) < 0)
+        fail_msg("restore: %s", cr_error_message());
+    char *a = cr_path_join(scn, "files/index.html"), *b = cr_path_join(dir, "files/alias.html");
+    char *da = NULL, *db = NULL;
+    size_t la = 0, lb = 0;
+    struct stat st;
+    assert_int_equal(lstat(b, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(cr_read_file(&da, &la, a), 0);
+    assert_int_equal(cr_read_file(&db, &lb, b), 0);
+    assert_int_equal(la, lb);
+    assert_memory_equal(da, db, la);
+    assert_false(exists_under(dir, "later"));
+
+    assert_int_equal(cr_rm_rf(dir), 0);
+    free(da);
+    free(db);
+    free(a);
+    free(b);
+    free(dir);
+    free(alias);
+    free(later);
+    cr_scenario_free(s);
+    free(scn);
+}
+
+/* The caps hold at `up` too: a file that grew past them after the load is
+ * refused by the snapshot, not stored. */
+static void test_snapshot_refuses_a_file_grown_past_the_cap_since_the_load(void **state)
+{
+    fixture *f = *state;
+    char *scn = cr_path_join(f->dir, "demo-copy");
+    copy_demo(scn);
+    tu_write(scn, "files/grows.bin", "small");
+    cr_load_opts o = {.teams = 2};
+    cr_scenario *s = load_ok(scn, &o);
+    char *big = cr_path_join(scn, "files/grows.bin");
+    /* Sparse: no blocks written. */
+    assert_int_equal(truncate(big, 17 * 1024 * 1024), 0);
+
+    const char *hosts[] = {"test:///default"};
+    cr_plan *p = NULL;
+    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 1), 0);
+    cr_error_clear();
+    assert_int_equal(cr_state_save_plan(f->st, p), CR_EINVAL);
+    assert_string_equal(cr_error_message(),
+                        "files/grows.bin: 17.0 MiB is over the 16 MiB a scenario file may have");
+    cr_error_clear();
+
+    cr_plan_free(p);
+    free(big);
+    cr_scenario_free(s);
+    free(scn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +488,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_only_team_with_the_scenario_s_own_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_scenario_load_works_from_the_snapshot_once_the_folder_is_gone,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_stores_a_link_as_its_file_and_leaves_out_a_dangling_one, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_refuses_a_file_grown_past_the_cap_since_the_load, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

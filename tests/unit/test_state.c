@@ -1,7 +1,8 @@
 /*
  * test_state.c: the range database of state.h on real SQLite files in a
  * temporary state folder: creation and schema version, refusal of a newer
- * schema, the range row (with its secret), the plan snapshot of the demo
+ * schema, the range row (with its secret, refused when of the wrong
+ * length), the plan snapshot of the demo
  * scenario, the event log, the per-range lock, listing and archiving.
  */
 #include <setjmp.h>
@@ -230,6 +231,36 @@ static void test_state_range_row_round_trips_with_its_secret(void **state)
     assert_int_equal(cr_state_get_range(st, &out), 0);
     assert_memory_equal(out.secret, in.secret, CR_SECRET_LEN);
     cr_range_row_free(&out);
+    cr_state_close(st);
+}
+
+/* Before: a secret of any other length left the row's secret all zeros,
+ * and every team's values derived from that zero key. */
+static void test_state_secret_of_the_wrong_length_is_refused(void **state)
+{
+    const char *dir = *state;
+    cr_state *st = open_range(dir, "short");
+    cr_range_row in, out;
+    fill_row(&in, "short");
+    assert_int_equal(cr_state_put_range(st, &in), 0);
+    char *db = cr_range_db_path(dir, "short");
+    const char *lengths[] = {"zeroblob(16)", "zeroblob(0)", "randomblob(33)", "'a text secret'"};
+    const int bytes[] = {16, 0, 33, 13};
+    for (size_t i = 0; i < sizeof lengths / sizeof *lengths; i++) {
+        char *sql = cr_xasprintf("UPDATE range SET secret = %s", lengths[i]);
+        assert_int_equal(sqlite3_exec(cr_state_db(st), sql, NULL, NULL, NULL), SQLITE_OK);
+        free(sql);
+        cr_error_clear();
+        assert_int_equal(cr_state_get_range(st, &out), CR_EINVAL);
+        char *want = cr_xasprintf("%s: the range secret is %d bytes, not 32; refusing a damaged range database", db,
+                                  bytes[i]);
+        assert_string_equal(cr_error_message(), want);
+        assert_null(strchr(cr_error_message(), '\n'));
+        free(want);
+        assert_null(out.name); /* nothing half-filled to free */
+    }
+    cr_error_clear();
+    free(db);
     cr_state_close(st);
 }
 
@@ -531,6 +562,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_newer_schema_is_refused_with_a_clear_message, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_state_range_row_round_trips_with_its_secret, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_state_secret_of_the_wrong_length_is_refused, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_state_rollback_discards_a_write, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_state_save_plan_stores_the_scenario_files_and_plan_rows, setup_dir,
                                         teardown_dir),
