@@ -547,6 +547,132 @@ static const luaL_Reg SANDBOX_FUNCS[] = {
     {NULL, NULL},
 };
 
+/* ------------------------------------------------- C loops the hook misses
+ *
+ * The count hook sees Lua instructions only; a library function loops in C
+ * as long as its arguments say, and Lua runs finalizers with hooks off.
+ * Measured before these wrappers (validate of a one-line scenario, killed
+ * after 60 s): string.rep("", 1e12), table.move({}, 1, 1e12, 2) and a
+ * table.insert into a table whose __len says 2^53 never ended, nor did a
+ * __gc finalizer with a loop. So the functions that loop over a range the
+ * script names charge that range to the instruction budget first, and a
+ * metatable with __gc is refused (Lua marks an object for finalization only
+ * when its metatable has __gc as setmetatable is called, so adding it later
+ * does nothing). Each wrapper calls the original, kept as upvalue 1. */
+
+/* Spends n instructions of the budget, or raises the instruction limit. */
+static void charge(lua_State *L, lua_Unsigned n)
+{
+    cr_sandbox *sb = sandbox_of(L);
+    if (sb->hit)
+        raise_limit(L, sb, sb->hit);
+    if (n > sb->insn_limit - (sb->insn_count < sb->insn_limit ? sb->insn_count : sb->insn_limit)) {
+        sb->insn_count = sb->insn_limit + 1;
+        raise_limit(L, sb, LIMIT_INSN);
+    }
+    sb->insn_count += n;
+    if (deadline_passed(sb))
+        raise_limit(L, sb, LIMIT_TIME);
+}
+
+/* The number of integers from a to b, 0 when b < a. */
+static lua_Unsigned span(lua_Integer a, lua_Integer b)
+{
+    return b < a ? 0 : (lua_Unsigned)b - (lua_Unsigned)a + 1;
+}
+
+static int call_original(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* string.rep(s, n [, sep]): with s and sep empty, the original copies
+ * nothing n times. */
+static int sb_string_rep(lua_State *L)
+{
+    size_t l, lsep;
+    luaL_checklstring(L, 1, &l);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &lsep);
+    if (n <= 0 || l + lsep == 0) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    return call_original(L);
+}
+
+/* table.move(a1, f, e, t [, a2]): e - f + 1 element moves. */
+static int sb_table_move(lua_State *L)
+{
+    charge(L, span(luaL_checkinteger(L, 2), luaL_checkinteger(L, 3)));
+    return call_original(L);
+}
+
+/* table.insert(t, [pos,] v) and table.remove(t [, pos]) shift the elements
+ * from pos to #t; table.sort(t) and table.concat(t, sep, 1, #t) visit #t. */
+static lua_Integer len_of(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    return luaL_len(L, 1);
+}
+
+static int sb_table_insert(lua_State *L)
+{
+    lua_Integer e = len_of(L) + 1;
+    charge(L, lua_gettop(L) == 3 ? span(luaL_checkinteger(L, 2), e) : 1);
+    return call_original(L);
+}
+
+static int sb_table_remove(lua_State *L)
+{
+    lua_Integer size = len_of(L);
+    charge(L, span(luaL_optinteger(L, 2, size), size) + 1);
+    return call_original(L);
+}
+
+static int sb_table_sort(lua_State *L)
+{
+    charge(L, span(1, len_of(L)));
+    return call_original(L);
+}
+
+static int sb_table_concat(lua_State *L)
+{
+    lua_Integer i = luaL_optinteger(L, 3, 1);
+    lua_Integer j = lua_isnoneornil(L, 4) ? len_of(L) : luaL_checkinteger(L, 4);
+    charge(L, span(i, j));
+    return call_original(L);
+}
+
+/* setmetatable(t, mt): finalizers run with hooks off, so none from scripts. */
+static int sb_setmetatable(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L, "setmetatable: a __gc finalizer is not allowed in a scenario");
+        lua_pop(L, 1);
+    }
+    return call_original(L);
+}
+
+/* Replaces lib[name] (the table on top of the stack; the globals when lib
+ * is NULL) with f wrapping the original. */
+static void wrap(lua_State *L, const char *lib, const char *name, lua_CFunction f)
+{
+    if (lib)
+        lua_getglobal(L, lib);
+    else
+        lua_pushglobaltable(L);
+    lua_getfield(L, -1, name);
+    lua_pushcclosure(L, f, 1);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
 /* Sets env[name] to a shallow copy of the global library NAME, minus DROP,
  * which also leaves the original. */
 static void copy_lib(lua_State *L, int env, const char *name, const char *const *drop)
@@ -585,6 +711,14 @@ static int sandbox_init(lua_State *L)
         lua_pushnil(L);
         lua_setglobal(L, *n);
     }
+    /* In the originals, which strings reach through their metatable. */
+    wrap(L, LUA_STRLIBNAME, "rep", sb_string_rep);
+    wrap(L, LUA_TABLIBNAME, "move", sb_table_move);
+    wrap(L, LUA_TABLIBNAME, "insert", sb_table_insert);
+    wrap(L, LUA_TABLIBNAME, "remove", sb_table_remove);
+    wrap(L, LUA_TABLIBNAME, "sort", sb_table_sort);
+    wrap(L, LUA_TABLIBNAME, "concat", sb_table_concat);
+    wrap(L, NULL, "setmetatable", sb_setmetatable);
 
     lua_newtable(L); /* the environment */
     int env = lua_gettop(L);

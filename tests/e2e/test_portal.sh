@@ -44,7 +44,11 @@ until curl -sf http://127.0.0.1:8080/api/scoreboard >/dev/null 2>&1; do
     sleep 0.2
 done
 ok "the portal answers"
-out=$(expect_fail crange serve po --listen 127.0.0.1:8080)
+out=$(expect_fail crange serve po --listen 127.0.0.1:8081)
+assert_contains "$out" "range po is already run by another crange run or serve (pid $serve)" \
+    "a second engine on the same range is refused, naming the first"
+# Without the action collector a second serve takes no lock; the port is still taken.
+out=$(expect_fail crange serve po --no-actions --listen 127.0.0.1:8080)
 assert_contains "$out" "cannot listen on 127.0.0.1:8080" "a second portal on the same port is refused with a clear error"
 
 # What a revert must undo (the API tests revert team 2's victim).

@@ -335,6 +335,48 @@ static void test_one_huge_allocation_hits_the_memory_limit(void **state)
     assert_string_equal(cr_error_message(), "scenario.lua:2: memory limit exceeded (8 MiB)");
 }
 
+/* C loops the count hook cannot see: each of these ran for over 60 s
+ * before the library functions charged their range to the budget. */
+static void test_string_rep_of_nothing_returns_at_once(void **state)
+{
+    fixture *f = *state;
+    run_ok(f, "vars{ r = string.rep(\"\", 1e12) .. (\"\"):rep(1e12, \"\") .. string.rep(\"ab\", 2, \"-\") }\n");
+    assert_string_equal(var(f, "r"), "ab-ab");
+}
+
+static void test_table_loops_over_a_named_range_hit_the_instruction_limit(void **state)
+{
+    fixture *f = *state;
+    static const char *const bombs[] = {
+        "local t = table.move({1}, 1, 1e12, 2, {})\n",
+        "local t = table.move({}, -1e15, 1e15, 1)\n",
+        "local t = setmetatable({}, { __len = function() return 1 << 53 end })\ntable.insert(t, 1, 0)\n",
+        "local t = setmetatable({}, { __len = function() return 1 << 53 end })\ntable.remove(t, 1)\n",
+        "local t = setmetatable({}, { __len = function() return 1 << 53 end })\ntable.sort(t)\n",
+        "local t = setmetatable({}, { __index = function() return \"\" end })\nlocal s = table.concat(t, \"\", 1, 1e12)\n",
+        "local t = {} for i = 1, 1000 do t[i] = i end\nfor i = 1, 1e6 do table.insert(t, 1, 0) end\n",
+    };
+    for (size_t i = 0; i < sizeof bombs / sizeof *bombs; i++) {
+        int64_t t0 = cr_now_ms();
+        assert_int_equal(run(f, bombs[i]), CR_ELIMIT);
+        assert_non_null(strstr(cr_error_message(), "instruction limit exceeded"));
+        assert_true(cr_now_ms() - t0 < 5000);
+    }
+    /* Within the budget they work as Lua's own. */
+    run_ok(f, "local t = {3, 1, 2}\ntable.insert(t, 1, 4)\ntable.sort(t)\nlocal m = table.move(t, 1, 4, 2, {})\n"
+              "vars{ r = table.concat(t, \",\") .. \"/\" .. table.remove(t, 1) .. \"/\" .. table.concat(m, \",\", 2, 5) }\n");
+    assert_string_equal(var(f, "r"), "1,2,3,4/1/1,2,3,4");
+}
+
+static void test_a_gc_finalizer_is_refused(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "local t = setmetatable({}, { __gc = function() while true do end end })\n"), CR_EINVAL);
+    assert_non_null(strstr(cr_error_message(), "scenario.lua:2: setmetatable: a __gc finalizer is not allowed"));
+    /* Added later, __gc does not make a finalizer (Lua 5.4), so it may stay. */
+    run_ok(f, "local mt = {}\nlocal t = setmetatable({}, mt)\nmt.__gc = function() while true do end end\nt = nil\n");
+}
+
 static void test_print_does_not_crash(void **state)
 {
     fixture *f = *state;
@@ -368,6 +410,9 @@ int main(void)
         T(test_coroutines_share_the_instruction_limit),
         T(test_memory_bomb_hits_the_memory_limit),
         T(test_one_huge_allocation_hits_the_memory_limit),
+        T(test_string_rep_of_nothing_returns_at_once),
+        T(test_table_loops_over_a_named_range_hit_the_instruction_limit),
+        T(test_a_gc_finalizer_is_refused),
         T(test_print_does_not_crash),
     };
 #undef T
