@@ -296,10 +296,23 @@ cleanup:
 
 /* Runs as root through the agent; stdin is 64 bytes of host randomness. The
  * MACs to give the NICs are the arguments, in NIC order; the template's are
- * in the marker, in the same order. */
+ * in the marker, in the same order.
+ *
+ * One at a time: when `up` gives up on a reseal (its 120 s ran out on a
+ * loaded host) the script goes on in the guest, and the next `up` starts
+ * another. Seen in e2e: the first removed the marker while the second read
+ * it ("sed: can't read /etc/crange/template"), and up failed twice. So a
+ * reseal waits for the one before it (a lock folder in /run, which a reboot
+ * clears; after 100 s it goes ahead) and then finds the marker gone. */
 static const char reseal_script[] =
     "set -e\n"
     "m=" CR_TEMPLATE_MARKER "\n"
+    "l=/run/crange-reseal.lock\n"
+    "w=0\n"
+    "while ! mkdir \"$l\" 2>/dev/null; do\n"
+    "  w=$((w + 1)); [ $w -lt 100 ] || break; sleep 1\n"
+    "done\n"
+    "trap 'rmdir \"$l\" 2>/dev/null || true' EXIT\n"
     "[ -e \"$m\" ] || exit 0\n"
     "if [ -x /usr/libexec/crange/crange-reseed ]; then /usr/libexec/crange/crange-reseed\n"
     "else head -c 64 > /dev/urandom; fi\n"
