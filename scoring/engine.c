@@ -19,6 +19,7 @@
 #include "state.h"
 #include "util.h"
 #include "virt.h"
+#include "vmwatch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -625,6 +626,7 @@ int cr_engine_solve(cr_engine *e, int team, cr_round_report *rep)
 int cr_engine_run(cr_engine *e, int interval_s, volatile sig_atomic_t *stop)
 {
     int rounds = 0;
+    cr_vmwatch *watch = cr_vmwatch_new(e->cfg, e->range, e->scenario, e->teams);
     while (!*stop) {
         cr_round_report rep;
         int rc = cr_engine_round(e, 0, &rep);
@@ -639,10 +641,12 @@ int cr_engine_run(cr_engine *e, int interval_s, volatile sig_atomic_t *stop)
                          rep.check_ms_p95);
         }
         rounds++;
+        cr_vmwatch_poll(watch, e->virt, e->st[0]);
         int64_t until = cr_now_ms() + (int64_t)interval_s * 1000;
         while (!*stop && cr_now_ms() < until)
             cr_sleep_ms(100);
     }
+    cr_vmwatch_free(watch);
     return 0;
 }
 

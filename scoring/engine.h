@@ -11,6 +11,9 @@
  * actions are acknowledged to the guest only once stored. A `crange run`
  * killed with -9 and started again loses and duplicates nothing.
  *
+ * Between rounds, the run loop (cr_engine_run) brings back a VM that
+ * stopped: vmwatch.h.
+ *
  * One engine at a time: an engine that collects actions (run, serve) or is
  * asked to be exclusive (the run loop) holds the range's engine lock for its
  * lifetime, so that two of them never read the same action channels or

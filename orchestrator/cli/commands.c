@@ -64,7 +64,8 @@ const cr_command cr_commands[] = {
     {"run", cr_cmd_run,
      "run RANGE [--interval S] [--check-timeout S] [--once] [--no-actions] [--action-budget KIB] [--action-rate N]",
      "The exercise engine: every interval, run every team's objective checks inside the VMs, fire injects, and "
-     "collect trainee shell commands; everything is recorded as events. Stop with Ctrl-C; restart any time.",
+     "collect trainee shell commands; everything is recorded as events. A VM that stops (crashed, killed, "
+     "powered off) is recorded as vm.stopped and reverted, at most 3 times. Stop with Ctrl-C; restart any time.",
      "Options:\n"
      "  --interval S       seconds between scoring rounds (default 15)\n"
      "  --check-timeout S  time limit of one check (default 10)\n"

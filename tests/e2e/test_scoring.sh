@@ -237,3 +237,30 @@ kill $run
 wait $run 2>/dev/null || true
 grep -q "are recorded again" "$WORK/run4.log" || fail "the collector did not take the channel back once free"
 ok "an action channel that cannot be opened for 10 s is reported, and taken back once free"
+
+# A guest's QEMU killed during the exercise: the engine records it and
+# brings the VM back at its starting point (reverted: restored from its
+# template and given its team's values again).
+"$CRANGE_BIN" run sc --interval 2 >"$WORK/run5.log" 2>&1 &
+run=$!
+qemu=$(ps -eo pid=,args= | awk '/[q]emu-system/ && /guest=crange\.sc\.t2\.victim,/ { print $1 }')
+[ -n "$qemu" ] || fail "no QEMU process for team 2's victim"
+crange exec sc 2 victim -- touch /root/before-the-kill
+kill -9 "$qemu"
+stopped() { crange --json events sc --team 2 --kind vm. | jq -c '[.[] | select(.vm == "victim" and .kind == "vm.stopped")][0] // empty'; }
+reverted() { crange --json events sc --team 2 --kind vm.revert. | jq -r '[.[] | select(.vm == "victim")][0].kind // empty'; }
+i=0
+until [ -n "$(reverted)" ] || [ $i -ge 240 ]; do sleep 0.5; i=$((i + 1)); done
+kill $run
+wait $run 2>/dev/null || true
+ev=$(stopped)
+[ -n "$ev" ] || fail "no vm.stopped event for team 2's killed victim: $(tail -n 5 "$WORK/run5.log")"
+printf '%s\n' "$ev" | jq -e '.data.revert == true and (.data.reason == "crashed" or .data.reason == "destroyed" or .data.reason == "failed")' >/dev/null ||
+    fail "vm.stopped does not say why and that it is reverted: $ev"
+ok "the engine records a killed VM as stopped ($(printf '%s\n' "$ev" | jq -r .data.reason))"
+assert_eq vm.revert.done "$(reverted)" "the engine brings the killed VM back"
+assert_eq running "$(crange --json status sc | jq -r '.vms[] | select(.team == 2 and .vm == "victim") | .state')" \
+    "team 2's victim runs again"
+assert_eq "$tok2" "$(crange exec sc 2 victim -- cat /srv/www/token.txt)" "it serves its team's token again"
+if crange exec sc 2 victim -- test -e /root/before-the-kill 2>/dev/null; then fail "the VM was not reverted"; fi
+ok "it is back at its starting point"
