@@ -20,6 +20,9 @@ struct cr_virt {
     char *uri;
     virConnectPtr *conns;
     int n;
+    pthread_mutex_t lock;   /* over conns[] and retired[] when a connection is replaced */
+    virConnectPtr *retired; /* dead connections, closed with the cr_virt: another thread may still hold one */
+    size_t n_retired;
 };
 
 static void silent_error(void *data, virErrorPtr err)
@@ -57,6 +60,7 @@ int cr_virt_open(cr_virt **out, const char *uri, int n_conns)
     cr_virt *v = cr_xcalloc(1, sizeof *v);
     v->uri = cr_xstrdup(uri);
     v->conns = cr_xcalloc((size_t)n_conns, sizeof *v->conns);
+    pthread_mutex_init(&v->lock, NULL);
     for (int i = 0; i < n_conns; i++) {
         v->conns[i] = virConnectOpen(uri);
         if (!v->conns[i]) {
@@ -81,15 +85,36 @@ int cr_virt_close(cr_virt *v)
         if (r > 0)
             leaked += r;
     }
+    for (size_t i = 0; i < v->n_retired; i++)
+        virConnectClose(v->retired[i]); /* dead: what they held went with libvirtd */
+    free(v->retired);
+    pthread_mutex_destroy(&v->lock);
     free(v->conns);
     free(v->uri);
     free(v);
     return leaked;
 }
 
+/* A connection whose libvirtd went away (restarted, upgraded) stays dead:
+ * every call on it fails. So a dead one is replaced by a fresh connection
+ * when next asked for, and the engine carries on once libvirtd is back; the
+ * call that found it dead failed, and its round says so. */
 virConnectPtr cr_virt_conn(cr_virt *v, int worker)
 {
-    return v->conns[(worker < 0 ? 0 : worker) % v->n];
+    int i = (worker < 0 ? 0 : worker) % v->n;
+    pthread_mutex_lock(&v->lock);
+    virConnectPtr c = v->conns[i];
+    if (virConnectIsAlive(c) == 0) {
+        virConnectPtr fresh = virConnectOpen(v->uri);
+        if (fresh) {
+            v->retired = cr_xrealloc(v->retired, (v->n_retired + 1) * sizeof *v->retired);
+            v->retired[v->n_retired++] = c;
+            v->conns[i] = c = fresh;
+            cr_log_info("connected to libvirt at %s again", v->uri);
+        }
+    }
+    pthread_mutex_unlock(&v->lock);
+    return c;
 }
 
 const char *cr_virt_uri(const cr_virt *v)

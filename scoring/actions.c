@@ -121,6 +121,8 @@ static void on_stream(virStreamPtr st, int events, void *opaque)
 
 static void open_chan(cr_actions *a, chan *c)
 {
+    if (!a->conn)
+        return;
     virDomainPtr d = virDomainLookupByName(a->conn, c->domain);
     if (!d || virDomainIsActive(d) != 1) {
         if (d)
@@ -181,6 +183,25 @@ static void on_timer(int timer, void *opaque)
         return;
     }
     virEventUpdateTimeout(timer, 1000);
+    /* libvirtd restarted: its streams and the connection are dead. Close
+     * them, connect again once it answers, and reopen every channel; the
+     * guests resend what was not acknowledged, and the logs skip what they
+     * already stored. */
+    if (a->conn && virConnectIsAlive(a->conn) == 0) {
+        cr_log_warn("lost the connection to libvirt at %s; reconnecting", a->uri);
+        for (size_t i = 0; i < a->n; i++)
+            close_chan(&a->ch[i]);
+        virConnectClose(a->conn);
+        a->conn = NULL;
+    }
+    if (!a->conn) {
+        a->conn = virConnectOpen(a->uri);
+        if (!a->conn) {
+            cr_log_debug("libvirt at %s: %s", a->uri, virGetLastErrorMessage());
+            return;
+        }
+        cr_log_info("connected to libvirt at %s again; reading the action channels", a->uri);
+    }
     int64_t now = cr_now_ms();
     for (size_t i = 0; i < a->n && !atomic_load(&a->stop); i++) {
         cr_actionlog_flush(a->ch[i].log, now, false);
@@ -260,7 +281,8 @@ size_t cr_actions_stop(cr_actions *a)
         free(a->ch[i].domain);
     }
     free(a->ch);
-    virConnectClose(a->conn);
+    if (a->conn)
+        virConnectClose(a->conn);
     cr_state_close(a->st);
     free(a->uri);
     free(a);

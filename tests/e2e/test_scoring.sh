@@ -3,8 +3,9 @@
 # are per team, wrong answers are recorded and the attempt limit holds; the
 # reference solution gives its team full marks and nothing to the other; a
 # hint's cost counts; a command typed on a console becomes an event; a
-# `hold` objective is lost when the fix is undone; and `crange run` killed
-# with -9 and restarted loses and duplicates no events.
+# `hold` objective is lost when the fix is undone; `crange run` killed
+# with -9 and restarted loses and duplicates no events; a VM whose QEMU is
+# killed is brought back; libvirtd restarted during `run` is reconnected.
 . "$(dirname "$0")/lib.sh"
 track_range sc
 
@@ -264,3 +265,46 @@ assert_eq running "$(crange --json status sc | jq -r '.vms[] | select(.team == 2
 assert_eq "$tok2" "$(crange exec sc 2 victim -- cat /srv/www/token.txt)" "it serves its team's token again"
 if crange exec sc 2 victim -- test -e /root/before-the-kill 2>/dev/null; then fail "the VM was not reverted"; fi
 ok "it is back at its starting point"
+
+# libvirtd restarted while the engine runs: it connects again, goes on
+# scoring and collecting, and stores a command typed before the restart
+# once, and one typed after it.
+"$CRANGE_BIN" -v run sc --interval 2 >"$WORK/run6.log" 2>&1 &
+run=$!
+printf 'echo marker-before-restart\n' | crange console sc 1 attacker --linger 2 >/dev/null
+i=0
+until [ "$(count_events action. '[.[] | select(.data.command == "echo marker-before-restart")] | length')" = 1 ] || [ $i -ge 60 ]; do
+    sleep 0.5; i=$((i + 1))
+done
+pidf=/run/libvirt/crange-test/libvirtd.pid
+old=$(cat "$pidf")
+kill "$old"
+i=0
+while kill -0 "$old" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -0 "$old" 2>/dev/null && fail "libvirtd did not stop"
+sleep 3 # a round or two without libvirtd
+mark=$(wc -l <"$WORK/run6.log")
+libvirtd -d -p "$pidf" ${CRANGE_TEST_LIBVIRTD_CONF:+-f "$CRANGE_TEST_LIBVIRTD_CONF"}
+i=0
+until virsh -q version >/dev/null 2>&1 || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+printf 'echo marker-after-restart\n' | crange console sc 1 attacker --linger 2 >/dev/null
+i=0
+until [ "$(count_events action. '[.[] | select(.data.command == "echo marker-after-restart")] | length')" = 1 ] || [ $i -ge 120 ]; do
+    sleep 0.5; i=$((i + 1))
+done
+# Team 1 puts its fix back: the hold objective is met again, which only a
+# check that reaches the VM can see.
+met_again() { count_events objective.met '[.[] | select(.team == 1 and .data.id == "remove_token")] | length'; }
+met=$(met_again)
+crange exec sc 1 victim -- rm -f /srv/www/token.txt
+i=0
+until [ "$(met_again)" -gt "$met" ] || [ $i -ge 60 ]; do sleep 0.5; i=$((i + 1)); done
+kill $run
+wait $run 2>/dev/null || true
+[ "$(met_again)" -gt "$met" ] ||
+    fail "the engine saw no change after libvirtd came back: $(tail -n +"$((mark + 1))" "$WORK/run6.log" | grep -v debug | tail -n 5)"
+ok "the engine checks the VMs again after libvirtd restarted"
+assert_eq 1 "$(count_events action. '[.[] | select(.data.command == "echo marker-after-restart")] | length')" \
+    "a command typed after libvirtd restarted is stored"
+assert_eq 1 "$(count_events action. '[.[] | select(.data.command == "echo marker-before-restart")] | length')" \
+    "a command typed before it is stored once"
