@@ -107,13 +107,16 @@ cleanup:
     return rc;
 }
 
-/* Removes every node path matches. */
+/* Removes every node path matches. The set's slot is cleared as its node
+ * goes: freeing the set looks at each node's type, and valgrind caught it
+ * reading the freed nodes (tests/e2e/test_valgrind.sh). */
 static void remove_all(xmlDocPtr doc, const char *path)
 {
     xmlXPathObjectPtr r = find(doc, path);
     for (int i = 0; i < count(r); i++) {
         xmlUnlinkNode(r->nodesetval->nodeTab[i]);
         xmlFreeNode(r->nodesetval->nodeTab[i]);
+        r->nodesetval->nodeTab[i] = NULL;
     }
     xmlXPathFreeObject(r);
 }

@@ -984,8 +984,7 @@ static void up_ctx_clear(up_ctx *x)
     free(x->templates_root);
     cr_plan_free(x->plan);
     cr_scenario_free(x->scenario);
-    if (cr_virt_close(x->virt) > 0)
-        cr_log_debug("libvirt connection references leaked");
+    cr_virt_close(x->virt);
     cr_range_row_free(&x->row);
     cr_state_close(x->st);
     cr_range_unlock(x->lockfd);

@@ -88,6 +88,12 @@ int cr_virt_close(cr_virt *v)
     for (size_t i = 0; i < v->n_retired; i++)
         virConnectClose(v->retired[i]); /* dead: what they held went with libvirtd */
     free(v->retired);
+    /* virConnectClose returns the references still held: a domain, network
+     * or stream handle someone did not free. tests/e2e/test_valgrind.sh
+     * looks for this line. */
+    if (leaked > 0)
+        cr_log_warn("libvirt connection to %s closed with %d references still held (a handle was not freed)", v->uri,
+                    leaked);
     pthread_mutex_destroy(&v->lock);
     free(v->conns);
     free(v->uri);

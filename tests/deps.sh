@@ -15,7 +15,7 @@ packages="
   busybox-static qemu-guest-agent linux-image-cloud-amd64 cpio e2fsprogs kmod
   syslinux syslinux-common mtools dosfstools
   mmdebstrap debian-archive-keyring apt
-  iproute2 util-linux jq sqlite3 procps git curl
+  iproute2 util-linux jq sqlite3 procps git curl valgrind
   chromium fonts-noto-cjk
 "
 # Node.js runs the portal's API and browser tests (tests/portal); a machine
