@@ -39,6 +39,12 @@ static void reopen(void)
     }
 }
 
+/* The scratch folder goes at exit (not after a crash: the input is kept). */
+static void remove_dir(void)
+{
+    cr_rm_rf(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -47,6 +53,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     cr_log_threshold = CR_LOG_ERROR; /* every stored line is an info line */
     if (!mkdtemp(dir))
         abort();
+    atexit(remove_dir);
     path = cr_path_join(dir, "range.db");
     reopen();
     return 0;

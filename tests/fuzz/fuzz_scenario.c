@@ -17,6 +17,12 @@
 static char dir[] = "/tmp/crange-fuzz-scenario.XXXXXX";
 static char *file;
 
+/* The scratch folder goes at exit (not after a crash: the input is kept). */
+static void remove_dir(void)
+{
+    cr_rm_rf(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -25,6 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     cr_log_threshold = CR_LOG_ERROR; /* print() of scenarios */
     if (!mkdtemp(dir))
         abort();
+    atexit(remove_dir);
     file = cr_path_join(dir, "scenario.lua");
     return 0;
 }
