@@ -18,7 +18,7 @@ vg_exit() {
     n=$((n + 1))
     rc=0
     valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-        --show-leak-kinds=definite --track-origins=yes --log-file="$WORK/vg.$n.%p.log" "$CRANGE_BIN" "$@" \
+        --show-leak-kinds=definite --track-origins=yes --suppressions="$CRANGE_SOURCE/tests/e2e/valgrind.supp" --log-file="$WORK/vg.$n.%p.log" "$CRANGE_BIN" "$@" \
         >"$WORK/vg.$n.out" 2>"$WORK/vg.$n.err" || rc=$?
     if [ "$rc" != "$want" ]; then
         cat "$WORK/vg.$n".*.log "$WORK/vg.$n.err" >&2
