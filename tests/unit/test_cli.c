@@ -617,27 +617,7 @@ static void test_cli_a_second_run_on_a_range_fails_at_once(void **state)
     char *db = cr_path_join(dir, "range.db");
     assert_int_equal(cr_mkdir_p(dir, 0755), 0);
     make_range_db(db, "drill");
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    fflush(NULL);
-    pid_t holder = fork();
-    assert_true(holder >= 0);
-    if (holder == 0) {
-        /* Never outlive the test, even one that fails half-way. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        alarm(120);
-        int fd = -1;
-        char ok = cr_engine_lock(&fd, g_state, "drill") == 0 ? '1' : '0';
-        if (write(p[1], &ok, 1) != 1)
-            _exit(1);
-        for (;;)
-            pause();
-    }
-    close(p[1]);
-    char ok = 0;
-    assert_int_equal(read(p[0], &ok, 1), 1);
-    close(p[0]);
-    assert_int_equal(ok, '1');
+    pid_t holder = tu_hold_engine_lock(g_state, "drill");
 
     char *want = cr_xasprintf("crange: range drill is already run by another crange run or serve (pid %d)\n",
                               (int)holder);

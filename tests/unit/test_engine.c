@@ -64,32 +64,9 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Forks a child that takes the range's engine lock and waits to be killed. */
 static void hold_lock(fixture *f)
 {
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        /* Never outlive the test, even one that fails half-way. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        alarm(120);
-        close(p[0]);
-        int fd = -1;
-        char ok = cr_engine_lock(&fd, f->dir, "drill") == 0 ? '1' : '0';
-        if (write(p[1], &ok, 1) != 1)
-            _exit(1);
-        for (;;)
-            pause();
-    }
-    close(p[1]);
-    char ok = 0;
-    assert_int_equal(read(p[0], &ok, 1), 1);
-    close(p[0]);
-    assert_int_equal(ok, '1');
-    f->holder = pid;
+    f->holder = tu_hold_engine_lock(f->dir, "drill");
 }
 
 static void kill_holder(fixture *f)

@@ -4,11 +4,15 @@
  */
 #include "testutil.h"
 
+#include "engine.h"
 #include "util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 char *tu_tmpdir(void)
 {
@@ -63,4 +67,39 @@ char *tu_fixture(const char *relpath)
 char *tu_source(const char *relpath)
 {
     return from_env("CRANGE_SOURCE", relpath);
+}
+
+pid_t tu_hold_engine_lock(const char *state_dir, const char *range)
+{
+    int p[2];
+    if (pipe(p) < 0) {
+        perror("pipe");
+        abort();
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        abort();
+    }
+    if (pid == 0) {
+        /* Never outlive the test, even one that fails half-way. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        alarm(120);
+        close(p[0]);
+        int fd = -1;
+        char ok = cr_engine_lock(&fd, state_dir, range) == 0 ? '1' : '0';
+        if (write(p[1], &ok, 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    char ok = 0;
+    if (read(p[0], &ok, 1) != 1 || ok != '1') {
+        fprintf(stderr, "tu_hold_engine_lock: the child could not take the lock of %s\n", range);
+        abort();
+    }
+    close(p[0]);
+    return pid;
 }

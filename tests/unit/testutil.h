@@ -7,6 +7,7 @@
 #define CRANGE_TESTUTIL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* A fresh folder under $TMPDIR (or /tmp), removed by tu_rmtree. */
 char *tu_tmpdir(void);
@@ -18,5 +19,10 @@ void tu_write(const char *dir, const char *relpath, const char *text);
 /* $CRANGE_FIXTURES/relpath and $CRANGE_SOURCE/relpath. */
 char *tu_fixture(const char *relpath);
 char *tu_source(const char *relpath);
+
+/* Forks a child that takes the engine lock of RANGE in STATE_DIR
+ * (engine.h) and holds it until killed; returns its pid once the lock is
+ * held. The child dies with the test (PR_SET_PDEATHSIG) or after 120 s. */
+pid_t tu_hold_engine_lock(const char *state_dir, const char *range);
 
 #endif
