@@ -18,6 +18,7 @@
 #include "embedded.h"
 #include "err.h"
 #include "log.h"
+#include "pattern.h"
 #include "scenario.h"
 #include "util.h"
 
@@ -558,7 +559,10 @@ static const luaL_Reg SANDBOX_FUNCS[] = {
  * script names charge that range to the instruction budget first, and a
  * metatable with __gc is refused (Lua marks an object for finalization only
  * when its metatable has __gc as setmetatable is called, so adding it later
- * does nothing). Each wrapper calls the original, kept as upvalue 1. */
+ * does nothing). Each wrapper calls the original, kept as upvalue 1.
+ * Pattern matching backtracks in C too (("a"):rep(3000):find("a*a*a*b") ran
+ * over 60 s): find, match, gmatch and gsub are pattern.c's, which charge
+ * their steps here. */
 
 /* Spends n instructions of the budget, or raises the instruction limit. */
 static void charge(lua_State *L, lua_Unsigned n)
@@ -574,6 +578,13 @@ static void charge(lua_State *L, lua_Unsigned n)
     if (deadline_passed(sb))
         raise_limit(L, sb, LIMIT_TIME);
 }
+
+static void charge_steps(lua_State *L, lua_Unsigned steps)
+{
+    charge(L, steps);
+}
+
+static const cr_pattern_charge PATTERN_CHARGE = {charge_steps};
 
 /* The number of integers from a to b, 0 when b < a. */
 static lua_Unsigned span(lua_Integer a, lua_Integer b)
@@ -719,6 +730,9 @@ static int sandbox_init(lua_State *L)
     wrap(L, LUA_TABLIBNAME, "sort", sb_table_sort);
     wrap(L, LUA_TABLIBNAME, "concat", sb_table_concat);
     wrap(L, NULL, "setmetatable", sb_setmetatable);
+    lua_getglobal(L, LUA_STRLIBNAME);
+    cr_pattern_install(L, -1, &PATTERN_CHARGE);
+    lua_pop(L, 1);
 
     lua_newtable(L); /* the environment */
     int env = lua_gettop(L);

@@ -1,7 +1,8 @@
 /*
  * test_sandbox.c: scenario code cannot reach the host: no io, os, debug or
  * package, no bytecode anywhere, require stays in the folder, and runaway
- * scripts stop at the memory and instruction limits with CR_ELIMIT.
+ * scripts stop at the memory and instruction limits with CR_ELIMIT, C loops
+ * and backtracking patterns included.
  * Limits are set small here so that every test stays fast.
  */
 #include <setjmp.h>
@@ -344,6 +345,17 @@ static void test_string_rep_of_nothing_returns_at_once(void **state)
     assert_string_equal(var(f, "r"), "ab-ab");
 }
 
+/* Each body stops at the instruction limit, within 5 s. */
+static void all_hit_the_instruction_limit(fixture *f, const char *const *bombs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t t0 = cr_now_ms();
+        assert_int_equal(run(f, bombs[i]), CR_ELIMIT);
+        assert_non_null(strstr(cr_error_message(), "instruction limit exceeded"));
+        assert_true(cr_now_ms() - t0 < 5000);
+    }
+}
+
 static void test_table_loops_over_a_named_range_hit_the_instruction_limit(void **state)
 {
     fixture *f = *state;
@@ -356,16 +368,32 @@ static void test_table_loops_over_a_named_range_hit_the_instruction_limit(void *
         "local t = setmetatable({}, { __index = function() return \"\" end })\nlocal s = table.concat(t, \"\", 1, 1e12)\n",
         "local t = {} for i = 1, 1000 do t[i] = i end\nfor i = 1, 1e6 do table.insert(t, 1, 0) end\n",
     };
-    for (size_t i = 0; i < sizeof bombs / sizeof *bombs; i++) {
-        int64_t t0 = cr_now_ms();
-        assert_int_equal(run(f, bombs[i]), CR_ELIMIT);
-        assert_non_null(strstr(cr_error_message(), "instruction limit exceeded"));
-        assert_true(cr_now_ms() - t0 < 5000);
-    }
+    all_hit_the_instruction_limit(f, bombs, sizeof bombs / sizeof *bombs);
     /* Within the budget they work as Lua's own. */
     run_ok(f, "local t = {3, 1, 2}\ntable.insert(t, 1, 4)\ntable.sort(t)\nlocal m = table.move(t, 1, 4, 2, {})\n"
               "vars{ r = table.concat(t, \",\") .. \"/\" .. table.remove(t, 1) .. \"/\" .. table.concat(m, \",\", 2, 5) }\n");
     assert_string_equal(var(f, "r"), "1,2,3,4/1/1,2,3,4");
+}
+
+/* Lua's own matcher backtracks in C: ("a"):rep(3000):find("a*a*a*b") ran
+ * over 60 s in validate; pattern.c charges its steps. */
+static void test_backtracking_patterns_hit_the_instruction_limit(void **state)
+{
+    fixture *f = *state;
+    static const char *const bombs[] = {
+        "local r = ((\"a\"):rep(3000)):find(\"a*a*a*b\")\n",
+        "local r = string.match(string.rep(\"a\", 3000), \".-.-.-b\")\n",
+        "local r = (\"a\"):rep(3000):gsub(\"a*a*a*b\", \"\")\n",
+        "for w in (\"a\"):rep(3000):gmatch(\"(.-)%1%1b\") do end\n",
+        "local ok = pcall(string.find, (\"a\"):rep(3000), \"a*a*a*b\")\nwhile true do end\n",
+    };
+    all_hit_the_instruction_limit(f, bombs, sizeof bombs / sizeof *bombs);
+    /* Within the budget they answer as Lua's own. */
+    run_ok(f, "local a, b, c = (\"key = value\"):find(\"(%w+)%s*=%s*(%w+)\")\n"
+              "local n = select(2, (\"a b c\"):gsub(\"%w\", \"%0%0\"))\n"
+              "local t = {} for w in string.gmatch(\"one two\", \"%a+\") do t[#t + 1] = w end\n"
+              "vars{ r = a .. b .. c .. \"/\" .. n .. \"/\" .. table.concat(t, \",\") .. \"/\" .. (\"(x)\"):match(\"%b()\") }\n");
+    assert_string_equal(var(f, "r"), "111key/3/one,two/(x)");
 }
 
 static void test_a_gc_finalizer_is_refused(void **state)
@@ -412,6 +440,7 @@ int main(void)
         T(test_one_huge_allocation_hits_the_memory_limit),
         T(test_string_rep_of_nothing_returns_at_once),
         T(test_table_loops_over_a_named_range_hit_the_instruction_limit),
+        T(test_backtracking_patterns_hit_the_instruction_limit),
         T(test_a_gc_finalizer_is_refused),
         T(test_print_does_not_crash),
     };
