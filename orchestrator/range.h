@@ -32,6 +32,8 @@ typedef struct cr_up_opts {
     int boot_window;      /* guests booting at once; 0: the default (all of them up to 25 per host
                            * CPU, else 2 per CPU); CR_BOOT_ALL: all, without waiting */
     int clone;            /* CR_CLONE_AUTO (0), CR_CLONE_ALWAYS or CR_CLONE_NEVER (template.h) */
+    int only_team;        /* with only_vm: the per-VM phases (define, start, agents and */
+    const char *only_vm;  /* provisioning) touch this one VM only (revert); NULL: all */
 } cr_up_opts;
 
 /* cr_up_opts.clone. auto: VMs that repeat across teams (same template key)

@@ -457,6 +457,83 @@ static int backing_files(cr_buf *out, virConnectPtr c)
     return 0;
 }
 
+/* Whether no up makes or uses template `key` now: its lock is free (taken
+ * exclusively and handed back at once). */
+static bool template_idle(const char *root, const char *key)
+{
+    char *lock = cr_xasprintf("%s/%s.lock", root, key);
+    int fd = open(lock, O_RDWR | O_CLOEXEC);
+    bool idle = fd < 0 || flock(fd, LOCK_EX | LOCK_NB) == 0;
+    if (fd >= 0)
+        close(fd);
+    free(lock);
+    return idle;
+}
+
+int cr_template_sweep(cr_virt *v, const char *root)
+{
+    virConnectPtr c = cr_virt_conn(v, 0);
+    virDomainPtr *doms = NULL;
+    int nd = virConnectListAllDomains(c, &doms, VIR_CONNECT_LIST_DOMAINS_TRANSIENT);
+    if (nd < 0)
+        return cr_error_set(CR_ERROR, "listing domains: %s", virGetLastErrorMessage());
+    /* The keys under root, to match the 16 characters a domain name holds. */
+    char **keys = NULL;
+    size_t nk = 0, cap = 0;
+    DIR *dir = opendir(root);
+    struct dirent *e;
+    while (dir && (e = readdir(dir))) {
+        size_t l = strlen(e->d_name);
+        if (l != 64 + 5 || strcmp(e->d_name + 64, ".lock"))
+            continue;
+        cr_grow(&keys, &cap, nk + 1, sizeof *keys);
+        keys[nk++] = cr_xstrndup(e->d_name, 64);
+    }
+    if (dir)
+        closedir(dir);
+    int destroyed = 0;
+    for (int i = 0; i < nd; i++) {
+        /* Only templates of this state folder (another may share the
+         * libvirtd), and only when no up holds their lock. */
+        const char *name = virDomainGetName(doms[i]);
+        bool ours = false, stale = name && !strncmp(name, "crange-template-", 16);
+        for (size_t k = 0; stale && k < nk; k++) {
+            if (strncmp(name + 16, keys[k], 16))
+                continue;
+            ours = true;
+            stale = template_idle(root, keys[k]);
+        }
+        stale = stale && ours;
+        if (stale && virDomainDestroy(doms[i]) == 0) {
+            cr_log_info("removed %s, left by an up that was stopped while making it", name);
+            destroyed++;
+        }
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    virResetLastError();
+    /* Templates never saved: their disk and half-written memory image. */
+    for (size_t k = 0; k < nk; k++) {
+        char *save = cr_xasprintf("%s/%s.save", root, keys[k]);
+        if (!cr_path_exists(save) && template_idle(root, keys[k])) {
+            char *vol = cr_xasprintf("%s.qcow2", keys[k]);
+            char *qcow = cr_xasprintf("%s/%s.qcow2", root, keys[k]);
+            char *tmp = cr_xasprintf("%s/%s.save.tmp", root, keys[k]);
+            if (cr_virt_remove_volume(v, 0, CR_TEMPLATE_POOL, vol) < 0)
+                cr_error_clear();
+            unlink(qcow);
+            unlink(tmp);
+            free(tmp);
+            free(qcow);
+            free(vol);
+        }
+        free(save);
+        free(keys[k]);
+    }
+    free(keys);
+    return destroyed;
+}
+
 int cr_template_prune(char ***removed, size_t *n, cr_virt *v, const char *root, bool dry_run)
 {
     *removed = NULL;

@@ -89,4 +89,13 @@ int cr_template_list(char ***keys, size_t *n, const char *root);
  * their keys (NULL-terminated, new strings). dry_run: only list them. */
 int cr_template_prune(char ***removed, size_t *n, cr_virt *v, const char *root, bool dry_run);
 
+/* Removes what an up killed while making a template left behind, for every
+ * template of root no up is making or using now (its lock is free): the
+ * template's running domain (crange-template-<key>), and for a template that was never
+ * saved, its disk and its half-written memory image. Keys change with the
+ * scenario and, for a range whose team count is 1, with the range's values,
+ * so such leftovers are not always remade (and so removed) by the next up.
+ * Returns the number of domains destroyed, or a negative code. */
+int cr_template_sweep(cr_virt *v, const char *root);
+
 #endif

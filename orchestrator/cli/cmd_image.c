@@ -120,9 +120,14 @@ int cr_cmd_image_prune(cr_config *cfg, int argc, char **argv)
     char *root = cr_config_templates(cfg);
     char **removed = NULL;
     size_t n = 0;
+    int swept = 0;
     int rc = cr_virt_open(&v, cfg->connect, 1);
     if (rc == 0)
         rc = cr_template_prune(&removed, &n, v, root, dry_run);
+    if (rc == 0 && !dry_run)
+        rc = swept = cr_template_sweep(v, root);
+    if (rc > 0)
+        rc = 0;
     cr_virt_close(v);
     free(root);
     if (rc < 0)
@@ -131,12 +136,16 @@ int cr_cmd_image_prune(cr_config *cfg, int argc, char **argv)
         json_t *keys = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(keys, json_string(removed[i]));
-        cr_cli_print_json(json_pack("{s:o, s:b}", "templates", keys, "dry_run", dry_run));
+        cr_cli_print_json(json_pack("{s:o, s:b, s:i}", "templates", keys, "dry_run", dry_run, "half_made_vms_removed",
+                                    swept));
     } else {
         for (size_t i = 0; i < n; i++)
             printf("%s template %.12s\n", dry_run ? "would remove" : "removed", removed[i]);
         printf("%zu template%s %s; templates a range uses are kept\n", n, n == 1 ? "" : "s",
                dry_run ? "unused" : "removed");
+        if (swept)
+            printf("removed %d template VM%s left running by an up that was stopped while making it\n", swept,
+                   swept == 1 ? "" : "s");
     }
     for (size_t i = 0; i < n; i++)
         free(removed[i]);

@@ -162,7 +162,8 @@ const cr_command cr_commands[] = {
      NULL},
     {"image prune", cr_cmd_image_prune, "image prune [--dry-run]",
      "Remove the instant-clone templates (<state>/templates) that no range's VMs sit on; `down` keeps them so "
-     "that the next `up` of the same scenario boots nothing.",
+     "that the next `up` of the same scenario boots nothing. Also removes template VMs and disks that an `up` "
+     "stopped while making them left behind (each `up` that makes templates does too).",
      "Options:\n"
      "  --dry-run        only list what would be removed\n"},
     {NULL, NULL, NULL, NULL, NULL},

@@ -28,14 +28,18 @@
 #include "image.h"
 #include "plan.h"
 #include "scenario.h"
+#include "template.h"
 #include "testutil.h"
 #include "util.h"
 #include "virt.h"
 
+#include <fcntl.h>
 #include <libvirt/virterror.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #define URI "test:///default"
 
@@ -698,6 +702,69 @@ static void test_virt_remove_domain_also_removes_a_transient_one(void **state)
     assert_int_equal(cr_virt_close(v), 0);
 }
 
+/* A template VM an up killed while making it goes when no up holds its
+ * lock, and so does a never-saved template's disk; a template another up
+ * is making, and one of another state folder, stay (cr_template_sweep). */
+static void test_template_sweep_removes_only_idle_half_made_templates(void **state)
+{
+    (void)state;
+    cr_virt *v = NULL;
+    assert_int_equal(cr_virt_open(&v, URI, 1), 0);
+    char *root = tu_tmpdir();
+    char key[3][65];
+    for (int k = 0; k < 3; k++) {
+        memset(key[k], "abc"[k], 64);
+        key[k][64] = '\0';
+        char *xml = cr_xasprintf("<domain type=\"test\"><name>crange-template-%.16s</name>"
+                                 "<memory>1024</memory><os><type>hvm</type></os></domain>",
+                                 key[k]);
+        virDomainPtr d = virDomainCreateXML(cr_virt_conn(v, 0), xml, 0);
+        assert_non_null(d);
+        virDomainFree(d);
+        free(xml);
+    }
+    /* a: idle, half made; b: being made (its lock held); c: not ours. */
+    for (int k = 0; k < 2; k++) {
+        char *name = cr_xasprintf("%s.lock", key[k]);
+        tu_write(root, name, "");
+        free(name);
+        name = cr_xasprintf("%s.qcow2", key[k]);
+        tu_write(root, name, "disk");
+        free(name);
+        name = cr_xasprintf("%s.save.tmp", key[k]);
+        tu_write(root, name, "half");
+        free(name);
+    }
+    char *lock_b = cr_xasprintf("%s/%s.lock", root, key[1]);
+    int fd = open(lock_b, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+
+    assert_int_equal(cr_template_sweep(v, root), 1);
+    char *name = cr_xasprintf("crange-template-%.16s", key[0]);
+    assert_false(domain_exists(v, name));
+    free(name);
+    for (int k = 1; k < 3; k++) {
+        name = cr_xasprintf("crange-template-%.16s", key[k]);
+        assert_true(domain_exists(v, name));
+        assert_int_equal(cr_virt_remove_domain(v, 0, name), 0);
+        free(name);
+    }
+    char *a_disk = cr_xasprintf("%s/%s.qcow2", root, key[0]), *a_tmp = cr_xasprintf("%s/%s.save.tmp", root, key[0]);
+    char *b_disk = cr_xasprintf("%s/%s.qcow2", root, key[1]);
+    assert_false(cr_path_exists(a_disk));
+    assert_false(cr_path_exists(a_tmp));
+    assert_true(cr_path_exists(b_disk));
+    close(fd);
+    free(a_disk);
+    free(a_tmp);
+    free(b_disk);
+    free(lock_b);
+    tu_rmtree(root);
+    free(root);
+    assert_int_equal(cr_virt_close(v), 0);
+}
+
 static void test_virt_domain_lookup_found_and_not_found(void **state)
 {
     (void)state;
@@ -985,6 +1052,7 @@ int main(void)
         cmocka_unit_test(test_virt_ensure_domain_resumes_a_paused_domain_only_when_asked),
         cmocka_unit_test(test_virt_ensure_domain_start_paused),
         cmocka_unit_test(test_virt_remove_domain_also_removes_a_transient_one),
+        cmocka_unit_test(test_template_sweep_removes_only_idle_half_made_templates),
         cmocka_unit_test(test_virt_domain_lookup_found_and_not_found),
         cmocka_unit_test(test_virt_pool_and_volume_ensure_twice_then_remove_twice),
         cmocka_unit_test(test_virt_scan_finds_the_range_by_metadata_only),
