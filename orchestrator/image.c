@@ -8,6 +8,7 @@
 #include "err.h"
 #include "layer.h"
 #include "log.h"
+#include "model.h"
 #include "paths.h"
 #include "proc.h"
 #include "util.h"
@@ -71,6 +72,44 @@ bool cr_image_recipe_exists(const char *name)
     free(script);
     free(dir);
     return ok;
+}
+
+bool cr_image_takes_roles(const char *name, const char *store)
+{
+    if (!image_name_valid(name))
+        return true;
+    bool ok = true;
+    if (cr_image_recipe_exists(name)) {
+        char *dir = recipe_dir(name);
+        char *script = cr_path_join(dir, "build.sh");
+        char *text = NULL;
+        size_t len = 0;
+        ok = cr_read_file(&text, &len, script) == 0 && strstr(text, "dpkg-status");
+        cr_error_clear();
+        free(text);
+        free(script);
+        free(dir);
+    } else if (store) {
+        cr_image *img = NULL;
+        if (cr_image_open(&img, store, name) == 0)
+            ok = img->disk && img->dpkg_status && img->apt_sources;
+        else
+            cr_error_clear();
+        cr_image_free(img);
+    }
+    return ok;
+}
+
+int cr_image_check_roles(const struct cr_scenario *s, const char *store)
+{
+    const cr_team_model *t1 = &s->teams[0];
+    for (size_t i = 0; i < t1->n_roles; i++)
+        if (!cr_image_takes_roles(t1->roles[i].image, store))
+            return cr_model_error(&t1->roles[i].where,
+                                  "role '%s': image '%s' cannot take a role (it is not a Debian image with a root "
+                                  "disk and dpkg-status); use one such as debian-12",
+                                  t1->roles[i].name, t1->roles[i].image);
+    return 0;
 }
 
 bool cr_image_known(const char *name, void *store)

@@ -45,6 +45,20 @@ void cr_image_free(cr_image *img);
 /* Whether a recipe images/<name>/build.sh exists in the data folder. */
 bool cr_image_recipe_exists(const char *name);
 
+/* Whether image `name` can take a role layer: a recipe whose build.sh
+ * writes dpkg-status (debian-12's does; a marker file would change the
+ * recipe's hash and so rebuild every image and layer made from it), or a
+ * built image that has dpkg-status and apt-sources. An unknown name answers true (the load
+ * refuses unknown images itself). */
+bool cr_image_takes_roles(const char *name, const char *store);
+
+/* Returns 0, or CR_EINVAL with "scenario.lua:LINE: role 'r': image 'tiny'
+ * cannot take a role ..." for the first role of the scenario on an image
+ * that cannot take one (validate, plan and lint call it; up refuses the
+ * same when it builds the layer). */
+struct cr_scenario;
+int cr_image_check_roles(const struct cr_scenario *s, const char *store);
+
 /* Whether the name is a recipe or a built image (for scenario validation). */
 bool cr_image_known(const char *name, void *store);
 

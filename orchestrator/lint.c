@@ -115,6 +115,34 @@ static void check_vars(lint *l, const cr_scenario *s)
     }
 }
 
+/* Values that are not secret are shown by `crange plan` (and may reach the
+ * trainees' VMs as plain files); a flag answer built from one is readable by
+ * anyone who can run plan. Warned when every team's answer holds that team's
+ * value (of at least 4 characters, so that chance matches stay out). */
+#define LEAK_MIN 4
+
+static void check_answer_leaks(lint *l, const cr_scenario *s)
+{
+    const cr_team_model *t1 = &s->teams[0];
+    for (size_t f = 0; f < t1->n_flags; f++) {
+        if (t1->flags[f].answer_kind != CR_ANSWER_LITERAL)
+            continue;
+        for (size_t v = 0; v < t1->n_vars; v++) {
+            bool leaks = true;
+            for (size_t t = 0; t < s->n_teams && leaks; t++) {
+                const cr_var *var = &s->teams[t].vars[v];
+                leaks = !var->secret && strlen(var->value) >= LEAK_MIN && s->teams[t].flags[f].answer &&
+                        strstr(s->teams[t].flags[f].answer, var->value);
+            }
+            if (leaks)
+                add(l, false, &t1->flags[f].where,
+                    "flag '%s': its answer holds var '%s', which is not secret, so `crange plan` shows it "
+                    "(declare it with { secret = true })",
+                    t1->flags[f].id, t1->vars[v].name);
+        }
+    }
+}
+
 static void check_static(lint *l, const cr_scenario *s)
 {
     const cr_team_model *t1 = &s->teams[0];
@@ -122,10 +150,15 @@ static void check_static(lint *l, const cr_scenario *s)
         if (!cr_image_recipe_exists(t1->vms[i].image))
             add(l, true, &t1->vms[i].where, "vm '%s': image '%s' has no recipe (images/%s/build.sh)",
                 t1->vms[i].name, t1->vms[i].image, t1->vms[i].image);
+    for (size_t i = 0; i < t1->n_roles; i++)
+        if (!cr_image_takes_roles(t1->roles[i].image, NULL))
+            add(l, true, &t1->roles[i].where, "role '%s': image '%s' cannot take a role (use one such as debian-12)",
+                t1->roles[i].name, t1->roles[i].image);
     for (size_t t = 0; t < s->n_teams; t++)
         if (t == 0)
             check_texts(l, &s->teams[t]);
     check_vars(l, s);
+    check_answer_leaks(l, s);
     if (!t1->has_solution)
         add(l, true, &s->where, "there is no reference solution: declare solution(function(ctx) ... end)");
     if (!t1->n_objectives && !t1->n_flags)

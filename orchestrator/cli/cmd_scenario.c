@@ -21,8 +21,10 @@ static int load(cr_scenario **s, const cr_config *cfg, const char *path, int tea
     char *store = cr_config_images(cfg);
     cr_load_opts lo = {.teams = teams, .secret = secret, .image_known = cr_image_known, .image_ctx = store};
     int rc = cr_scenario_load(s, path, &lo);
+    if (rc == 0 && (rc = cr_model_require_vms(*s)) == 0)
+        rc = cr_image_check_roles(*s, store);
     free(store);
-    if (rc == 0 && (rc = cr_model_require_vms(*s)) < 0) {
+    if (rc < 0 && *s) {
         cr_scenario_free(*s);
         *s = NULL;
     }

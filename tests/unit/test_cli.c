@@ -296,6 +296,22 @@ static void test_cli_validate_bad_scenario_prints_one_line_and_exits_1(void **st
     }
 }
 
+/* A role needs a Debian image (docs/IMAGES.md): refused before any up. */
+static void test_cli_validate_and_plan_refuse_a_role_on_tiny(void **state)
+{
+    (void)state;
+    char *dir = tu_fixture("scenarios/role-on-tiny");
+    const char *cmds[] = {"validate", "plan"};
+    for (size_t i = 0; i < 2; i++) {
+        run_result r = RUN(cmds[i], dir);
+        expect_code(&r, 1);
+        assert_string_equal(r.err, "crange: scenario.lua:3: role 'r': image 'tiny' cannot take a role (it is not a "
+                                   "Debian image with a root disk and dpkg-status); use one such as debian-12\n");
+        result_free(&r);
+    }
+    free(dir);
+}
+
 static void test_cli_json_failure_is_an_error_object_on_stdout(void **state)
 {
     (void)state;
@@ -663,6 +679,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cli_exec_on_a_missing_vm_exits_125, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_validate_bad_scenario_prints_one_line_and_exits_1, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_cli_validate_and_plan_refuse_a_role_on_tiny, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_json_failure_is_an_error_object_on_stdout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_json_validate_demo_is_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_plan_json_has_the_teams_asked_for_and_hides_secrets, setup,

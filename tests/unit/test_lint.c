@@ -92,7 +92,7 @@ static bool has(const fixture *f, const char *severity, const char *text)
 static void test_lint_clean_scenario_has_no_findings(void **state)
 {
     fixture *f = *state;
-    char *body = cr_xasprintf("local v = vars{ k = random.hex(8) }\n%s"
+    char *body = cr_xasprintf("local v = vars{ k = random.hex(8, { secret = true }) }\n%s"
                               "vm{ name = \"a\", image = \"tiny\", nics = { { network = lan, address = lan:host(5) } } }\n"
                               "solution(function(ctx) ctx.submit(\"f\", ctx.vars.k) end)\n",
                               CONTENT);
@@ -100,6 +100,38 @@ static void test_lint_clean_scenario_has_no_findings(void **state)
     free(body);
     assert_int_equal(f->errors, 0);
     assert_int_equal(json_array_size(f->findings), 0);
+}
+
+/* plan shows vars that are not secret: an answer made of one is no secret. */
+static void test_lint_answer_from_a_var_that_is_not_secret_is_warned(void **state)
+{
+    fixture *f = *state;
+    char *body = cr_xasprintf("local v = vars{ k = random.hex(8), n = random.int(1, 9) }\n%s"
+                              "flag{ id = \"g\", question = { ja = \"問\", en = \"Q\" }, points = 1,\n"
+                              "  answer = function(vars) return \"FLAG{\" .. vars.n .. \"}\" end }\n"
+                              "vm{ name = \"a\", image = \"tiny\", nics = { { network = lan, address = lan:host(5) } } }\n"
+                              "solution(function(ctx) ctx.submit(\"f\", ctx.vars.k) ctx.submit(\"g\", \"FLAG{\" .. ctx.vars.n .. \"}\") end)\n",
+                              CONTENT);
+    lint(f, body);
+    free(body);
+    assert_int_equal(f->errors, 0);
+    assert_true(has(f, "warning", "flag 'f': its answer holds var 'k', which is not secret"));
+    /* A one-digit value is in many texts by chance: no finding for g. */
+    assert_false(has(f, "warning", "flag 'g'"));
+}
+
+/* docs/IMAGES.md: a role needs a Debian image with dpkg-status; tiny has none. */
+static void test_lint_role_on_an_image_that_cannot_take_one_is_an_error(void **state)
+{
+    fixture *f = *state;
+    char *body = cr_xasprintf("local v = vars{ k = random.hex(8, { secret = true }) }\n%s"
+                              "local r = role{ name = \"r\", image = \"tiny\", packages = { \"curl\" } }\n"
+                              "vm{ name = \"a\", role = r, nics = { { network = lan, address = lan:host(5) } } }\n"
+                              "solution(function(ctx) ctx.submit(\"f\", ctx.vars.k) end)\n",
+                              CONTENT);
+    lint(f, body);
+    free(body);
+    assert_true(has(f, "error", "scenario.lua:8: role 'r': image 'tiny' cannot take a role"));
 }
 
 static void test_lint_missing_solution_is_an_error(void **state)
@@ -167,6 +199,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lint_clean_scenario_has_no_findings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lint_answer_from_a_var_that_is_not_secret_is_warned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lint_role_on_an_image_that_cannot_take_one_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lint_missing_solution_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lint_shared_values_are_warned_and_identical_teams_are_errors, setup,
                                         teardown),
