@@ -745,11 +745,17 @@ static int admin_revert(struct mg_connection *conn, cr_portal *p)
         return cr_http_error(conn, 400, "the body needs \"team\" (1 to %d) and \"vm\", a VM of the scenario",
                              cr_engine_teams(p->engine));
     }
+    /* vm points into body, and j belongs to the revert thread once it runs:
+     * the name the answer and the event need is a copy of its own (valgrind
+     * found both read after the body was freed). */
+    char name[CR_NAME_MAX + 1];
+    snprintf(name, sizeof name, "%s", vm);
+    json_decref(body);
+    vm = name;
     revert_job *j = cr_xcalloc(1, sizeof *j);
     j->p = p;
     j->team = team;
-    snprintf(j->vm, sizeof j->vm, "%s", vm);
-    json_decref(body);
+    snprintf(j->vm, sizeof j->vm, "%s", name);
     pthread_mutex_lock(&p->lock);
     bool busy = p->reverting || p->stopping;
     if (!busy) {

@@ -4,7 +4,8 @@
 //
 // Run by tests/e2e/test_portal.sh, which brings the demo range up, starts
 // the portal and passes: CRANGE_PORTAL_URL, CRANGE_TEAM1_TOKEN,
-// CRANGE_TEAM2_TOKEN, CRANGE_ADMIN_PASSWORD.
+// CRANGE_TEAM2_TOKEN, CRANGE_ADMIN_PASSWORD (and CRANGE_RANGE when the range
+// is not po: tests/e2e/test_valgrind.sh runs them against serve under valgrind).
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -14,6 +15,7 @@ import {promisify} from 'node:util';
 const BASE = process.env.CRANGE_PORTAL_URL;
 const TOKENS = {1: process.env.CRANGE_TEAM1_TOKEN, 2: process.env.CRANGE_TEAM2_TOKEN};
 const ADMIN = process.env.CRANGE_ADMIN_PASSWORD;
+const RANGE = process.env.CRANGE_RANGE || 'po';
 const url = new URL(BASE);
 
 async function login(body) {
@@ -194,13 +196,32 @@ test('the instructor fires an inject by hand, at most once', async () => {
   assert.equal((await admin.post('/api/admin/injects/' + id, {team: 9})).status, 400);
 });
 
+/* Opens team N's console in the portal and closes it again: one recorded
+ * session, whatever ran before (test_valgrind.sh runs these tests without
+ * the browser test). */
+async function consoleSession(team) {
+  const s = await session({team, token: TOKENS[team]});
+  const ws = new WebSocket(`ws://${url.host}/ws/console?team=${team}&vm=attacker`,
+                           {headers: {Cookie: s.cookie, Origin: `http://${url.host}`}});
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+  const closed = new Promise((resolve) => { ws.onclose = resolve; });
+  ws.close();
+  await closed;
+}
+
 test('the instructor downloads the report; a team cannot', async () => {
+  await consoleSession(1);
   const admin = await session({password: ADMIN});
-  const r = await admin.get('/api/admin/report?format=html');
+  let r, html;
+  for (let i = 0; i < 50; i++) {  // the session's recording is listed once it has ended
+    r = await admin.get('/api/admin/report?format=html');
+    html = await r.text();
+    if (r.status !== 200 || /Console recordings/.test(html)) break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type'), /text\/html/);
   assert.match(r.headers.get('content-disposition'), /attachment/);
-  const html = await r.text();
   assert.match(html, /<html/i);
   assert.match(html, /Console recordings/, 'the report lists the recorded console sessions');
   assert.match(html, /href="\/api\/admin\/recordings\/[0-9a-f]{32}"/, 'and links each to its replay');
@@ -349,7 +370,7 @@ test('a WebSocket that never reads holds up neither the team\'s other console no
   try {
     // About 1.4 MB on the VM's serial console (~45 KB/s under TCG): more
     // than the stalled client's buffers and the 1 MiB it may fall behind.
-    await promisify(execFile)(process.env.CRANGE_BIN, ['exec', 'po', '2', 'attacker', '--', 'sh', '-c',
+    await promisify(execFile)(process.env.CRANGE_BIN, ['exec', RANGE, '2', 'attacker', '--', 'sh', '-c',
       'yes 0123456789abcdef0123456789abcdef0123456789abcdef0123456789 | head -n 24000 >/dev/ttyS0; ' +
       'echo flood-$((20+22))-end >/dev/ttyS0'], {timeout: 240000});
     const t1 = Date.now();
