@@ -18,10 +18,16 @@
 #   clones.tsv     as up.tsv, for instant clones against booting: crange
 #                  (booting, --clone never), crange-cold (templates made in
 #                  the run), crange-warm (templates cached), virsh, vagrant
+#                  demo-boot, demo-warm: the same for a class of the demo
+#                  (N/3 teams of 3 VMs), until every VM is provisioned
 #   ksm.tsv        N ksm qemu_rss_mib ksm_shared_mib (warm clones, KSM as
 #                  found, then on; the host's settings are put back)
-# BENCH_SECTIONS picks sections (default: "up control down scale checks"; "clones" is
-# bench/run.sh's part of its own);
+#   revert.tsv     tool N run seconds (section revert: one VM of a class of
+#                  N back to its starting point: crange revert against
+#                  virsh snapshot-revert of an internal snapshot with memory)
+#   clones-when.tsv  N date load_start load_end (one line a size)
+# BENCH_SECTIONS picks sections (default: "up control down scale checks"; "clones"
+# and "revert" are bench/run.sh's clones part);
 # BENCH_NS the sizes of the up comparison (default "10 50 100"), BENCH_TOOLS
 # its tools (default "crange virsh vagrant").
 set -eu
@@ -36,6 +42,7 @@ trap 'wipe >/dev/null 2>&1; rm -rf "$work"' EXIT
 mkdir -p "$BENCH_RESULTS"
 b=$CRANGE_BIN
 flat=$CRANGE_SOURCE/bench/scenarios/flat
+demo=$CRANGE_SOURCE/scenarios/demo
 $b image build tiny >/dev/null 2>&1
 img=$CRANGE_STATE/images/tiny
 base_cmdline=$(sed -n 's/^cmdline=//p' "$img/image.env")
@@ -87,12 +94,13 @@ up_one() { # tool N
     tool=$1 n=$2 nets=$(( ($2 + 9) / 10 ))
     log "up: $tool, $n VMs on $nets networks"
     out=${UP_TSV:-$BENCH_RESULTS/up.tsv}
-    case $tool in crange*) prefix=crange.u$n. ;; virsh) prefix=vs$n. ;; vagrant) prefix=vg$n. ;; esac
+    case $tool in crange*|demo*) prefix=crange.u$n. ;; virsh) prefix=vs$n. ;; vagrant) prefix=vg$n. ;; esac
     case $tool in
     crange-cold) rm -rf "$CRANGE_STATE/templates" ;;
-    crange-warm) # the templates, made beforehand and not timed
+    crange-warm|demo-warm) # the templates, made beforehand and not timed
         rm -rf "$CRANGE_STATE/templates"
-        $b up "$flat" --name warm --teams 1 --clone always >/dev/null 2>&1 || log "making the templates failed"
+        case $tool in crange-warm) s=$flat ;; *) s=$demo ;; esac
+        $b up "$s" --name warm --teams 1 --clone always >/dev/null 2>&1 || log "making the templates failed"
         $b down warm --purge >/dev/null 2>&1 ;;
     esac
     if [ "$tool" = vagrant ]; then
@@ -110,6 +118,8 @@ up_one() { # tool N
     crange) timed $b up "$flat" --name u$n --teams $nets --no-provision --clone never >"$work/tool.log" 2>&1 ;;
     crange-boot) timed $b up "$flat" --name u$n --teams $nets --clone never >"$work/tool.log" 2>&1 ;;
     crange-cold|crange-warm) timed $b up "$flat" --name u$n --teams $nets --clone auto >"$work/tool.log" 2>&1 ;;
+    demo-boot) timed $b up "$demo" --name u$n --teams $((n / 3)) --clone never >"$work/tool.log" 2>&1 ;;
+    demo-warm) timed $b up "$demo" --name u$n --teams $((n / 3)) --clone auto >"$work/tool.log" 2>&1 ;;
     virsh) timed sh "$CRANGE_SOURCE/bench/virsh-up.sh" "$prefix" "$n" "$nets" "$img" "$work/virsh" >"$work/tool.log" 2>&1 ;;
     vagrant) (cd "$work/vagrant" && export BENCH_N=$n BENCH_NETS=$nets BENCH_PREFIX=$prefix BENCH_KERNEL=$img/vmlinuz \
               BENCH_INITRD=$img/initrd.img BENCH_CMDLINE="$base_cmdline" &&
@@ -126,6 +136,40 @@ up_one() { # tool N
     [ "$tool" != crange-warm ] || ksm_measure "$n"
     wipe
     settle
+}
+
+# Revert of one VM to its starting point, 5 times, in a class of N VMs
+# (N/10 teams of the flat scenario, all running): crange revert (a restore
+# from the VM's template, then its own steps) against the serial virsh
+# script's way, an internal snapshot with memory (made untimed) and virsh
+# snapshot-revert. Wall seconds of the whole command; revert.tsv is
+# rewritten.
+section_revert() {
+    n=${BENCH_REVERT_N:-30}
+    : > "$BENCH_RESULTS/revert.tsv"
+    rm -rf "$CRANGE_STATE/templates"
+    $b up "$flat" --name warm --teams 1 --clone always >/dev/null 2>&1 || log "making the templates failed"
+    $b down warm --purge >/dev/null 2>&1
+    log "revert: crange, one VM of $n"
+    $b up "$flat" --name rv --teams $((n / 10)) --clone auto >/dev/null 2>&1 || log "crange up failed"
+    settle
+    for r in 1 2 3 4 5; do
+        t0=$(now); $b revert rv 2 vm1 >/dev/null 2>&1 || log "crange revert failed"; t1=$(now)
+        printf 'crange\t%s\t%s\t%s\n' "$n" "$r" "$(secs "$t0" "$t1")" >> "$BENCH_RESULTS/revert.tsv"
+    done
+    wipe
+    settle
+    log "revert: virsh snapshot-revert, one VM of $n"
+    sh "$CRANGE_SOURCE/bench/virsh-up.sh" vr. "$n" $((n / 10)) "$img" "$work/virsh" >/dev/null 2>&1 || log "virsh-up failed"
+    "$BENCH_WAIT" --timeout $((300 + 10 * n)) vr. "$n" >/dev/null || log "not every agent answered"
+    virsh -q snapshot-create-as vr.vm11 s0 >/dev/null 2>&1 || log "virsh snapshot failed"
+    for r in 1 2 3 4 5; do
+        t0=$(now); virsh -q snapshot-revert vr.vm11 s0 >/dev/null 2>&1 || log "virsh snapshot-revert failed"; t1=$(now)
+        printf 'virsh\t%s\t%s\t%s\n' "$n" "$r" "$(secs "$t0" "$t1")" >> "$BENCH_RESULTS/revert.tsv"
+    done
+    virsh -q snapshot-delete vr.vm11 s0 >/dev/null 2>&1 || true
+    wipe
+    cat "$BENCH_RESULTS/revert.tsv" >&2
 }
 
 # Memory of the warm clones just brought up: the QEMU processes' RSS with
@@ -155,13 +199,21 @@ section_up() {
 
 # Instant clones (issue 12) against booting, for a class-sized range:
 # every tool up to all agents ready, as in section_up.
+# Sizes measured again replace their old rows; other sizes' rows stay.
 section_clones() {
-    : > "$BENCH_RESULTS/clones.tsv"
-    : > "$BENCH_RESULTS/ksm.tsv"
     for n in ${BENCH_CLONE_NS:-30}; do
-        for tool in ${BENCH_CLONE_TOOLS:-crange-boot crange-cold crange-warm virsh vagrant}; do
+        tools=${BENCH_CLONE_TOOLS:-crange-boot crange-cold crange-warm virsh vagrant}
+        for f in clones ksm clones-when; do
+            touch "$BENCH_RESULTS/$f.tsv"
+            awk -F'\t' -v n="$n" -v t=" $tools " -v f="$f" \
+                '!((f == "ksm" || f == "clones-when" ? $1 : $2) == n && (f == "ksm" || f == "clones-when" || index(t, " " $1 " ")))' \
+                "$BENCH_RESULTS/$f.tsv" > "$work/keep" && cat "$work/keep" > "$BENCH_RESULTS/$f.tsv"
+        done
+        when="$n\t$(date -u +%Y-%m-%dT%H:%MZ)\t$(uptime | sed 's/^ *//')"
+        for tool in $tools; do
             UP_TSV=$BENCH_RESULTS/clones.tsv up_one "$tool" "$n"
         done
+        printf '%b\t%s\n' "$when" "$(uptime | sed 's/^ *//')" >> "$BENCH_RESULTS/clones-when.tsv"
     done
 }
 

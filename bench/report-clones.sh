@@ -1,17 +1,25 @@
 #!/bin/sh
 # The "Instant clones" section of BENCHMARKS.md (on stdout), from
-# $BENCH_RESULTS/clones.tsv, ksm.tsv and clones-when.txt, written by the
-# clones part of bench/run.sh (bench/compare.sh, section clones).
+# $BENCH_RESULTS/clones.tsv, ksm.tsv, revert.tsv and clones-when.tsv, written by the
+# clones part of bench/run.sh (bench/compare.sh, sections clones and revert);
+# with the argument "classes", the classes of the incident scenarios from
+# classes.tsv (bench/classes.sh) instead.
 set -eu
 : "${BENCH_RESULTS:?}"
 r=$BENCH_RESULTS
 field() { awk -F'\t' -v t="$2" -v n="$3" -v c="$4" '$1 == t && $2 == n { print $c }' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.1f×", b / a; else printf "n/a" }'; }
+if [ "${1:-}" != classes ]; then
 echo "## Instant clones: a class from templates instead of boots"
 echo
-echo "Measured $(sed -n 1p "$r/clones-when.txt"); load at the start \`$(sed -n 2p "$r/clones-when.txt")\`, at the end"
-echo "\`$(sed -n 3p "$r/clones-when.txt")\`. Same private libvirtd, image, poller and columns as the side-by-side"
-echo "table above; \`bench/scenarios/flat\` for N/10 teams (10 different VMs a team, so 10 templates)."
+echo "Same private libvirtd, image, poller and columns as the side-by-side table above;"
+echo "\`bench/scenarios/flat\` for N/10 teams (10 different VMs a team, so 10 templates). When each size"
+echo "was measured, and the load average at its start and end:"
+echo
+echo "| N | measured | load at the start | at the end |"
+echo "|---:|---|---|---|"
+awk -F'\t' '{ s = $3; e = $4; sub(/.*load average: /, "", s); sub(/.*load average: /, "", e)
+               printf "| %s | %s | %s | %s |\n", $1, $2, s, e }' "$r/clones-when.tsv"
 echo
 echo "- **crange-boot**: \`crange up … --clone never\`: every VM boots (with its agent waited for)."
 echo "- **crange-cold**: \`crange up … --clone auto\` with an empty template cache: the 10 templates boot"
@@ -19,6 +27,8 @@ echo "  (each the first team's VM, saved with its memory), then every VM is rest
 echo "- **crange-warm**: the same with the templates already cached (made beforehand, not timed): the"
 echo "  second class of the day, or the next \`up\` of the same scenario."
 echo "- **virsh**, **vagrant**: the serial virsh script and vagrant-libvirt, as above."
+echo "- **demo-boot**, **demo-warm**: a class of the demo (N/3 teams of an attacker, a router and a"
+echo "  victim), booted or cloned from cached templates; *tool exits* is every VM provisioned."
 echo
 echo "| N | tool | tool exits | all running | agents ready | guest CPU to agent (sum) | tool CPU | libvirtd CPU | others' CPU (cores) |"
 echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -28,17 +38,38 @@ awk -F'\t' '{ printf "| %s | %s | %.1f | %.1f | %s | %.1f | %.1f | %.1f | %s |\n
 echo
 echo "| N | warm clones vs vagrant-libvirt: agents ready | vs serial virsh | vs crange booting | cold clones vs crange booting |"
 echo "|---:|---:|---:|---:|---:|"
-for n in $(awk -F'\t' '$1 == "crange-warm" { print $2 }' "$r/clones.tsv"); do
+for n in $(awk -F'\t' '$1 == "crange-warm" { print $2 }' "$r/clones.tsv" | sort -un); do
     w=$(field "$r/clones.tsv" crange-warm "$n" 5) c=$(field "$r/clones.tsv" crange-cold "$n" 5)
     b=$(field "$r/clones.tsv" crange-boot "$n" 5)
     echo "| $n | $(ratio "$w" "$(field "$r/clones.tsv" vagrant "$n" 5)") | $(ratio "$w" "$(field "$r/clones.tsv" virsh "$n" 5)") | $(ratio "$w" "$b") | $(ratio "$c" "$b") |"
 done
 echo
-n30=$(field "$r/clones.tsv" crange-warm 30 5)
-if [ -n "$n30" ]; then
-    v=$(awk -v x="$n30" 'BEGIN { print (x <= 15 ? "**met**" : "**missed**") }')
-    echo "Target (issue 12): 30 tiny VMs, all agents ready, ≤ 15 s: $(printf '%.1f' "$n30") s with the templates cached, $v;"
-    echo "$(printf '%.1f' "$(field "$r/clones.tsv" crange-cold 30 5)") s when the run also makes its 10 templates."
+target() { # tool N limit what
+    v=$(field "$r/clones.tsv" "$1" "$2" "${5:-5}")
+    [ -n "$v" ] || return 0
+    echo "- $4 ≤ $3 s: $(printf '%.1f' "$v") s, $(awk -v x="$v" -v l="$3" 'BEGIN { print (x <= l ? "**met**" : "**missed**") }')."
+}
+echo "Targets (issue 12), with the templates cached:"
+echo
+target crange-warm 30 15 "30 tiny VMs, all agents ready,"
+target crange-warm 100 45 "100 tiny VMs, all agents ready,"
+target demo-warm 90 60 "a 30-team class of the demo (90 VMs), \`up\` until every VM is provisioned," 3
+echo
+if [ -s "$r/revert.tsv" ]; then
+    echo "Revert of one VM to its starting point, 5 times each, in a class of N running VMs (N/10 teams of"
+    echo "the flat scenario; wall seconds of the whole command): \`crange revert\` restores the VM from its"
+    echo "template and applies its team's own steps; the serial virsh script's way is an internal snapshot"
+    echo "with memory (made untimed) and \`virsh snapshot-revert\`:"
+    echo
+    echo "| N | tool | median s | min s | max s |"
+    echo "|---:|---|---:|---:|---:|"
+    sort -t"$(printf '\t')" -k2,2n -k1,1 -k4,4n "$r/revert.tsv" | awk -F'\t' '
+        { k = $2 "\t" $1; v[k, ++c[k]] = $4; if (!(k in seen)) { seen[k] = 1; order[++m] = k } }
+        END { for (i = 1; i <= m; i++) { k = order[i]; n = c[k]; split(k, a, "\t")
+              printf "| %s | %s | %.2f | %.2f | %.2f |\n", a[1], a[2], v[k, int((n + 1) / 2)], v[k, 1], v[k, n] } }'
+    echo
+    med=$(awk -F'\t' '$1 == "crange" { print $4 }' "$r/revert.tsv" | sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }')
+    [ -z "$med" ] || echo "Target (issue 12): revert of one VM ≤ 2 s: median $(printf '%.2f' "$med") s, $(awk -v x="$med" 'BEGIN { print (x <= 2 ? "**met**" : "**missed**") }')."
     echo
 fi
 if [ -s "$r/ksm.tsv" ]; then
@@ -48,4 +79,27 @@ if [ -s "$r/ksm.tsv" ]; then
     echo "| N | KSM | QEMU RSS, MiB | shared by KSM, MiB |"
     echo "|---:|---|---:|---:|"
     awk -F'\t' '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$r/ksm.tsv"
+fi
+fi
+if [ "${1:-}" = classes ] && [ -s "$r/classes.tsv" ]; then
+    echo "### Classes of the incident scenarios, booted and cloned"
+    echo
+    echo "\`bench/classes.sh\`: \`up\` of a class until every VM is provisioned, booting every VM (\`--clone never\`)"
+    echo "and cloning them from cached templates (\`--clone auto\`; the templates and role layers made"
+    echo "beforehand, untimed); then the QEMU processes' RSS, and for the clones what KSM shared once"
+    echo "switched on (\`pages_to_scan\` 4000) its sharing stopped growing (the host's settings put back). *Teams in 24 GiB* divides"
+    echo "23 GiB (1 GiB left to the host) by the RSS a team, less what KSM shared for the clones."
+    echo
+    echo "| scenario | teams | VMs | up booting s | up cloning s | booting / cloning | RSS a team booted MiB | cloned MiB | KSM shared a team MiB | teams in 24 GiB booted | cloned with KSM |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    awk -F'\t' '
+        { k = $1 "\t" $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+          up[k, $3] = $4; vms[k] = $5; rss[k, $3] = $6; ksm[k, $3] = $7 }
+        END { for (i = 1; i <= n; i++) { k = order[i]; split(k, a, "\t"); t = a[2]
+              rb = rss[k, "boot"] / t; rw = rss[k, "warm"] / t; kw = ksm[k, "warm"] / t
+              printf "| %s | %d | %d | %.0f | %.0f | %.1f× | %.0f | %.0f | %.0f | %d | %d |\n", a[1], t, vms[k],
+                  up[k, "boot"], up[k, "warm"], (up[k, "warm"] > 0 ? up[k, "boot"] / up[k, "warm"] : 0),
+                  rb, rw, kw, (rb > 0 ? int(23 * 1024 / rb) : 0), (rw - kw > 0 ? int(23 * 1024 / (rw - kw)) : 0) } }' \
+        "$r/classes.tsv"
+    echo
 fi

@@ -14,13 +14,13 @@
 # bench/up-time.svg (bench/report.sh), and all of it into BENCHMARKS.md.
 #
 # For a shorter run while developing, pick parts:
-#   BENCH_PARTS="range compare clones events scenarios portal"   (default: all; empty: only
+#   BENCH_PARTS="range compare clones classes events scenarios portal"   (default: all; empty: only
 #                                         redo the report from bench/results)
 #   BENCH_SECTIONS, BENCH_NS, ...         (see bench/compare.sh)
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: must run as root (private libvirtd, VMs)" >&2; exit 1; }
-parts=${BENCH_PARTS-range compare clones events scenarios portal}
+parts=${BENCH_PARTS-range compare clones classes events scenarios portal}
 sh tests/deps.sh
 sh bench/deps.sh
 build=${CRANGE_BUILD:-$PWD/build}
@@ -35,7 +35,7 @@ mkdir -p "$BENCH_RESULTS"
 # The machine header's date and load describe the range and side-by-side
 # parts; the portal and clones parts, run on their own, record theirs in
 # their own sections and leave the header as it was.
-main_parts=$(printf '%s\n' $parts | grep -v -x -e portal -e clones || true)
+main_parts=$(printf '%s\n' $parts | grep -v -x -e portal -e clones -e classes || true)
 if [ -n "$main_parts" ]; then
     uptime | sed 's/^ *//' > "$BENCH_RESULTS/uptime.txt"
     date -u +%Y-%m-%dT%H:%MZ > "$BENCH_RESULTS/measured.txt"
@@ -54,9 +54,9 @@ for p in $parts; do
                tests/e2e/netns-run.sh sh bench/scenarios.sh > "$BENCH_RESULTS/scenarios.md.new" &&
                    mv "$BENCH_RESULTS/scenarios.md.new" "$BENCH_RESULTS/scenarios.md" ;;
     clones) echo "bench: instant clones against booting (bench/compare.sh, section clones)" >&2
-            { date -u +%Y-%m-%dT%H:%MZ; uptime | sed 's/^ *//'; } > "$BENCH_RESULTS/clones-when.txt"
-            BENCH_SECTIONS=clones tests/e2e/netns-run.sh sh bench/compare.sh
-            uptime | sed 's/^ *//' >> "$BENCH_RESULTS/clones-when.txt" ;;
+            BENCH_SECTIONS=${BENCH_CLONE_SECTIONS:-clones revert} tests/e2e/netns-run.sh sh bench/compare.sh ;;
+    classes) echo "bench: classes of the incident scenarios, booted and cloned (bench/classes.sh)" >&2
+             tests/e2e/netns-run.sh sh bench/classes.sh ;;
     portal) echo "bench: the portal under a class (bench/portal.sh)" >&2
             tests/e2e/netns-run.sh sh bench/portal.sh > "$BENCH_RESULTS/portal.md.new" &&
                 mv "$BENCH_RESULTS/portal.md.new" "$BENCH_RESULTS/portal.md" ;;
@@ -106,6 +106,7 @@ sh bench/report.sh > "$side"
         echo
         sh bench/report-clones.sh
         [ ! -s bench/notes-clones.md ] || { echo; cat bench/notes-clones.md; }
+        [ ! -s "$BENCH_RESULTS/classes.tsv" ] || { echo; sh bench/report-clones.sh classes; }
     fi
     if [ -s "$BENCH_RESULTS/scenarios.md" ]; then
         echo
