@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -454,6 +455,7 @@ typedef struct gmatch_state {
     const char *src;
     const char *last; /* end of the last match; an empty match there is skipped */
     const char *p;
+    bool done;        /* past the end: no more matches */
     match_state ms;
 } gmatch_state;
 
@@ -461,7 +463,7 @@ static int gmatch_next(lua_State *L)
 {
     gmatch_state *gm = lua_touserdata(L, lua_upvalueindex(2));
     gm->ms.L = L;
-    for (const char *src = gm->src; src <= gm->ms.src_end; src++) {
+    for (const char *src = gm->src; !gm->done && src <= gm->ms.src_end; src++) {
         state_reset(&gm->ms);
         const char *e = match(&gm->ms, src, gm->p);
         if (e && e != gm->last) {
@@ -470,7 +472,7 @@ static int gmatch_next(lua_State *L)
             return push_captures(&gm->ms, src, e);
         }
     }
-    gm->src = gm->ms.src_end + 1; /* done for good */
+    gm->done = true;
     settle(&gm->ms);
     return 0;
 }
@@ -484,9 +486,8 @@ static int p_gmatch(lua_State *L)
     lua_settop(L, 2);
     gmatch_state *gm = lua_newuserdatauv(L, sizeof *gm, 0);
     state_init(&gm->ms, L, s, ls, p, lp);
-    if (init > ls)
-        init = ls + 1; /* an iterator that ends at once */
-    gm->src = s + init;
+    gm->done = init > ls; /* an iterator that ends at once */
+    gm->src = s + (gm->done ? ls : init);
     gm->last = NULL;
     gm->p = p;
     lua_pushvalue(L, lua_upvalueindex(1));
