@@ -115,9 +115,8 @@ static void check_vars(lint *l, const cr_scenario *s)
     }
 }
 
-/* Values that are not secret are shown by `crange plan` (and may reach the
- * trainees' VMs as plain files); a flag answer built from one is readable by
- * anyone who can run plan. Warned when every team's answer holds that team's
+/* Values that are not secret are shown by `crange plan`; a flag answer built
+ * from one is readable by anyone who can run plan. Warned when every team's answer holds that team's
  * value (of at least 4 characters, so that chance matches stay out). */
 #define LEAK_MIN 4
 
