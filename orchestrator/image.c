@@ -105,10 +105,7 @@ int cr_image_check_roles(const struct cr_scenario *s, const char *store)
     const cr_team_model *t1 = &s->teams[0];
     for (size_t i = 0; i < t1->n_roles; i++)
         if (!cr_image_takes_roles(t1->roles[i].image, store))
-            return cr_model_error(&t1->roles[i].where,
-                                  "role '%s': image '%s' cannot take a role (it is not a Debian image with a root "
-                                  "disk and dpkg-status); use one such as debian-12",
-                                  t1->roles[i].name, t1->roles[i].image);
+            return cr_model_error(&t1->roles[i].where, CR_ROLE_IMAGE_REFUSED, t1->roles[i].name, t1->roles[i].image);
     return 0;
 }
 

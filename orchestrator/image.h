@@ -57,6 +57,9 @@ bool cr_image_takes_roles(const char *name, const char *store);
  * that cannot take one (validate, plan and lint call it; up refuses the
  * same when it builds the layer). */
 struct cr_scenario;
+#define CR_ROLE_IMAGE_REFUSED                                                                                        \
+    "role '%s': image '%s' cannot take a role (it is not a Debian image with a root disk and dpkg-status); use one " \
+    "such as debian-12"
 int cr_image_check_roles(const struct cr_scenario *s, const char *store);
 
 /* Whether the name is a recipe or a built image (for scenario validation). */

@@ -151,8 +151,7 @@ static void check_static(lint *l, const cr_scenario *s)
                 t1->vms[i].name, t1->vms[i].image, t1->vms[i].image);
     for (size_t i = 0; i < t1->n_roles; i++)
         if (!cr_image_takes_roles(t1->roles[i].image, NULL))
-            add(l, true, &t1->roles[i].where, "role '%s': image '%s' cannot take a role (use one such as debian-12)",
-                t1->roles[i].name, t1->roles[i].image);
+            add(l, true, &t1->roles[i].where, CR_ROLE_IMAGE_REFUSED, t1->roles[i].name, t1->roles[i].image);
     for (size_t t = 0; t < s->n_teams; t++)
         if (t == 0)
             check_texts(l, &s->teams[t]);
