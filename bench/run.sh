@@ -14,13 +14,13 @@
 # bench/up-time.svg (bench/report.sh), and all of it into BENCHMARKS.md.
 #
 # For a shorter run while developing, pick parts:
-#   BENCH_PARTS="range compare clones classes events scenarios portal"   (default: all; empty: only
+#   BENCH_PARTS="range compare clones classes events scenarios portal hosts" (default: all; empty: only
 #                                         redo the report from bench/results)
 #   BENCH_SECTIONS, BENCH_NS, ...         (see bench/compare.sh)
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: must run as root (private libvirtd, VMs)" >&2; exit 1; }
-parts=${BENCH_PARTS-range compare clones classes events scenarios portal}
+parts=${BENCH_PARTS-range compare clones classes events scenarios portal hosts}
 sh tests/deps.sh
 sh bench/deps.sh
 build=${CRANGE_BUILD:-$PWD/build}
@@ -35,7 +35,7 @@ mkdir -p "$BENCH_RESULTS"
 # The machine header's date and load describe the range and side-by-side
 # parts; the portal and clones parts, run on their own, record theirs in
 # their own sections and leave the header as it was.
-main_parts=$(printf '%s\n' $parts | grep -v -x -e portal -e clones -e classes || true)
+main_parts=$(printf '%s\n' $parts | grep -v -x -e portal -e clones -e classes -e hosts || true)
 if [ -n "$main_parts" ]; then
     uptime | sed 's/^ *//' > "$BENCH_RESULTS/uptime.txt"
     date -u +%Y-%m-%dT%H:%MZ > "$BENCH_RESULTS/measured.txt"
@@ -57,6 +57,9 @@ for p in $parts; do
             BENCH_SECTIONS=${BENCH_CLONE_SECTIONS:-clones revert} tests/e2e/netns-run.sh sh bench/compare.sh ;;
     classes) echo "bench: classes of the incident scenarios, booted and cloned (bench/classes.sh)" >&2
              tests/e2e/netns-run.sh sh bench/classes.sh ;;
+    hosts) echo "bench: one exercise over 1, 2 and 3 hosts (bench/hosts.sh)" >&2
+           uptime | sed 's/^ *//' > "$BENCH_RESULTS/hosts-uptime.txt"
+           tests/e2e/netns-run.sh sh bench/hosts.sh ;;
     portal) echo "bench: the portal under a class (bench/portal.sh)" >&2
             tests/e2e/netns-run.sh sh bench/portal.sh > "$BENCH_RESULTS/portal.md.new" &&
                 mv "$BENCH_RESULTS/portal.md.new" "$BENCH_RESULTS/portal.md" ;;
@@ -128,6 +131,21 @@ sh bench/report.sh > "$side"
         echo
         cat "$BENCH_RESULTS/portal.md"
         [ ! -s bench/notes-portal.md ] || { echo; cat bench/notes-portal.md; }
+    fi
+    if [ -s "$BENCH_RESULTS/hosts.tsv" ]; then
+        echo
+        echo "## Several hosts"
+        echo
+        echo "\`bench/hosts.sh\`: one range over 1, 2 and 3 libvirt hosts, simulated on this machine (host 1 is"
+        echo "the private libvirtd; hosts 2 and 3 are libvirtds in namespaces of their own, reached over"
+        echo "\`qemu+tcp://\`). They share the same 2 cores, so this is crange's overhead per host, not a speed-up."
+        echo "Every VM boots (\`--clone never\`), the tiny image already sent to each host. Load at the start:"
+        echo "\`$(cat "$BENCH_RESULTS/hosts-uptime.txt" 2>/dev/null)\`."
+        echo
+        echo "| run | hosts | teams | VMs | seconds, every VM provisioned | files sent | teams moved |"
+        echo "|---|---:|---:|---:|---:|---:|---:|"
+        awk -F'\t' 'NR > 1 { w = $1 == "up" ? "up (6-team demo)" : "up --reschedule (a lost host'"'"'s teams)"; printf "| %s | %s | %s | %s | %s | %s | %s |\n", w, $2, $3, $4, $5, $6, $7 }' "$BENCH_RESULTS/hosts.tsv"
+        [ ! -s bench/notes-hosts.md ] || { echo; cat bench/notes-hosts.md; }
     fi
 } > BENCHMARKS.md
 cat BENCHMARKS.md

@@ -48,6 +48,25 @@ void cr_image_free(cr_image *img)
     free(img);
 }
 
+cr_image *cr_image_copy(const cr_image *img)
+{
+    cr_image *c = cr_xmalloc(sizeof *c);
+    *c = *img;
+    c->name = cr_xstrdup(img->name);
+    c->dir = cr_xstrdup(img->dir);
+    c->boot = cr_xstrdup(img->boot);
+    c->kernel = cr_xstrdup(img->kernel);
+    c->initrd = cr_xstrdup(img->initrd);
+    c->disk = cr_xstrdup(img->disk);
+    c->disk_sha256 = cr_xstrdup(img->disk_sha256);
+    c->dpkg_status = cr_xstrdup(img->dpkg_status);
+    c->apt_sources = cr_xstrdup(img->apt_sources);
+    c->cmdline = cr_xstrdup(img->cmdline);
+    c->recipe_hash = cr_xstrdup(img->recipe_hash);
+    c->built_at = cr_xstrdup(img->built_at);
+    return c;
+}
+
 static char *recipe_dir(const char *name)
 {
     char *rel = cr_path_join("images", name);

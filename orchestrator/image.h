@@ -41,6 +41,8 @@ typedef struct cr_image {
  * image build x)" when absent. *out is freed with cr_image_free. */
 int cr_image_open(cr_image **out, const char *store, const char *name);
 void cr_image_free(cr_image *img);
+/* A deep copy (every string new); freed with cr_image_free. */
+cr_image *cr_image_copy(const cr_image *img);
 
 /* Whether a recipe images/<name>/build.sh exists in the data folder. */
 bool cr_image_recipe_exists(const char *name);

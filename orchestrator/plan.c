@@ -78,7 +78,7 @@ void cr_plan_free(cr_plan *p)
 }
 
 int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const char *const *hosts,
-                  size_t n_hosts)
+                  size_t n_hosts, const int *team_host)
 {
     *out = NULL;
     if (!cr_range_name_valid(range))
@@ -114,7 +114,11 @@ int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const 
 
     for (size_t t = 0; t < s->n_teams; t++) {
         const cr_team_model *tm = &s->teams[t];
-        int host = (int)((size_t)(tm->number - 1) % n_hosts);
+        int host = team_host ? team_host[t] : (int)((size_t)(tm->number - 1) % n_hosts);
+        if (host < 0 || (size_t)host >= n_hosts) {
+            cr_plan_free(p);
+            return cr_error_set(CR_EINVAL, "team %d: no host placed", tm->number);
+        }
         size_t first_net = p->n_nets;
         for (size_t n = 0; n < tm->n_networks; n++) {
             cr_plan_net *pn = &p->nets[p->n_nets++];

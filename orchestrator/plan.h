@@ -13,7 +13,8 @@
  *   MAC      52:54:00 + 3 bytes of hash(range, team, vm, nic), unique in the range
  *
  * Placement: every team lives on one host (its networks are bridges local to
- * that host); teams are spread round-robin over the hosts given.
+ * that host): the one team_host names (hosts.h places them by capacity), or,
+ * without team_host, round-robin over the hosts given.
  *
  * Ownership: the plan owns its strings and arrays; it borrows the scenario,
  * which must outlive it. cr_plan_free accepts NULL.
@@ -70,9 +71,10 @@ typedef struct cr_plan {
 bool cr_range_name_valid(const char *name);
 
 /* Builds the plan for every team of the scenario. hosts has n_hosts >= 1
- * URIs. Returns 0 or CR_EINVAL with the message set. */
+ * URIs; team_host, when not NULL, the host index of each team (from 0).
+ * Returns 0 or CR_EINVAL with the message set. */
 int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const char *const *hosts,
-                  size_t n_hosts);
+                  size_t n_hosts, const int *team_host);
 void cr_plan_free(cr_plan *p);
 
 const cr_plan_vm *cr_plan_find_vm(const cr_plan *p, int team, const char *vm);

@@ -20,6 +20,7 @@
 #include "catalog.h"
 #include "err.h"
 #include "events.h"
+#include "hosts.h"
 #include "image.h"
 #include "layer.h"
 #include "log.h"
@@ -29,6 +30,7 @@
 #include "progress.h"
 #include "provision.h"
 #include "scenario.h"
+#include "ship.h"
 #include "score.h"
 #include "state.h"
 #include "template.h"
@@ -86,6 +88,203 @@ static int down_jobs(int jobs)
     return jobs * DOWN_FANOUT < DOWN_JOBS_MAX ? jobs * DOWN_FANOUT : DOWN_JOBS_MAX;
 }
 
+/* ----------------------------------------------------------- placement */
+
+void cr_placement_free(cr_placement *p)
+{
+    if (!p)
+        return;
+    cr_strv_free(p->uris, p->n_uris);
+    cr_strv_free(p->lost, p->n_lost);
+    free(p->team_host);
+    free(p->moved_from);
+    memset(p, 0, sizeof *p);
+}
+
+static int uri_index(char **uris, size_t n, const char *uri)
+{
+    for (size_t i = 0; uri && i < n; i++)
+        if (!strcmp(uris[i], uri))
+            return (int)i;
+    return -1;
+}
+
+static void push_uri(char ***uris, size_t *n, const char *uri)
+{
+    if (uri_index(*uris, *n, uri) >= 0)
+        return;
+    *uris = cr_xrealloc(*uris, (*n + 1) * sizeof **uris);
+    (*uris)[(*n)++] = cr_xstrdup(uri);
+}
+
+/* A host's capacity: declared (host add --memory/--cpus), else libvirt's.
+ * CR_ERROR when libvirt cannot be reached there. */
+static int host_capacity(cr_place_host *ph, const cr_hosts *hosts, const char *uri)
+{
+    const cr_host *declared = NULL;
+    for (size_t i = 0; i < hosts->n; i++)
+        if (!strcmp(hosts->v[i].uri, uri))
+            declared = &hosts->v[i];
+    *ph = (cr_place_host){.uri = uri};
+    if (declared) {
+        ph->memory_mib = declared->memory_mib;
+        ph->cpus = declared->cpus;
+    }
+    if (ph->memory_mib && ph->cpus)
+        return 0;
+    /* Asked even when declared in part: it also says the host answers. */
+    cr_virt *v = NULL;
+    int rc = cr_virt_open(&v, uri, 1);
+    virNodeInfo info;
+    if (rc == 0 && virNodeGetInfo(cr_virt_conn(v, 0), &info) < 0)
+        rc = cr_error_set(CR_ERROR, "%s: cannot read the host's memory and CPUs: %s", uri,
+                          virGetLastErrorMessage());
+    if (rc == 0) {
+        if (!ph->memory_mib)
+            ph->memory_mib = info.memory / 1024;
+        if (!ph->cpus)
+            ph->cpus = info.cpus;
+    }
+    cr_virt_close(v);
+    return rc;
+}
+
+/* Whether libvirt answers at uri. */
+static bool host_answers(const char *uri)
+{
+    cr_virt *v = NULL;
+    bool ok = cr_virt_open(&v, uri, 1) == 0;
+    cr_virt_close(v);
+    cr_error_clear();
+    return ok;
+}
+
+int cr_range_place(cr_placement *out, const cr_config *c, const char *range, const cr_scenario *s,
+                   const char *hosts_spec, bool reschedule)
+{
+    memset(out, 0, sizeof *out);
+    size_t nt = s->n_teams;
+    out->n_teams = nt;
+    out->team_host = cr_xcalloc(nt ? nt : 1, sizeof *out->team_host);
+    out->moved_from = cr_xcalloc(nt ? nt : 1, sizeof *out->moved_from);
+    int *keep = cr_xcalloc(nt ? nt : 1, sizeof *keep);
+    char **recorded = NULL, **before = NULL;
+    size_t n_before = 0;
+    cr_hosts hosts = {0};
+    cr_place_host *ph = NULL;
+
+    /* What the range has: each team's host, and every host it used. */
+    cr_state *st = NULL;
+    cr_range_row row;
+    if (cr_state_open(&st, c->state_dir, range, false) == 0 && cr_state_get_range(st, &row) == 0) {
+        json_t *hj = json_loads(row.hosts, 0, NULL);
+        size_t i;
+        json_t *hv;
+        json_array_foreach(hj, i, hv) if (json_is_string(hv)) push_uri(&before, &n_before, json_string_value(hv));
+        json_decref(hj);
+        cr_range_row_free(&row);
+        if (cr_state_team_hosts(&recorded, st, nt) < 0)
+            cr_log_warn("%s", cr_error_message());
+    }
+    cr_state_close(st);
+    cr_error_clear();
+
+    int rc = cr_hosts_load(&hosts, c->state_dir);
+    if (rc < 0)
+        goto cleanup;
+    if (hosts_spec) {
+        char **sel = NULL;
+        size_t n_sel = 0;
+        rc = cr_hosts_select(&sel, &n_sel, &hosts, hosts_spec);
+        if (rc < 0)
+            goto cleanup;
+        for (size_t i = 0; i < n_sel; i++)
+            push_uri(&out->uris, &out->n_uris, sel[i]);
+        cr_strv_free(sel, n_sel);
+    } else if (n_before) {
+        for (size_t i = 0; i < n_before; i++)
+            push_uri(&out->uris, &out->n_uris, before[i]);
+    } else {
+        push_uri(&out->uris, &out->n_uris, c->connect);
+    }
+
+    /* Reschedule: hosts that do not answer leave the placement. */
+    if (reschedule) {
+        for (size_t i = 0; i < out->n_uris;) {
+            if (host_answers(out->uris[i])) {
+                i++;
+                continue;
+            }
+            cr_log_warn("host %s does not answer; its teams move", out->uris[i]);
+            push_uri(&out->lost, &out->n_lost, out->uris[i]);
+            free(out->uris[i]);
+            memmove(&out->uris[i], &out->uris[i + 1], (out->n_uris - i - 1) * sizeof *out->uris);
+            out->n_uris--;
+        }
+        /* A recorded host missing from the list and not answering is lost too. */
+        for (size_t t = 0; recorded && t < nt; t++)
+            if (recorded[t] && uri_index(out->uris, out->n_uris, recorded[t]) < 0 &&
+                uri_index(out->lost, out->n_lost, recorded[t]) < 0 && !host_answers(recorded[t]))
+                push_uri(&out->lost, &out->n_lost, recorded[t]);
+        if (out->n_uris == 0) {
+            rc = cr_error_set(CR_ERROR, "no host answers; nothing to move the teams to");
+            goto cleanup;
+        }
+    }
+    out->n_place = out->n_uris;
+
+    for (size_t t = 0; t < nt; t++) {
+        keep[t] = -1;
+        out->moved_from[t] = -1;
+        const char *had = recorded ? recorded[t] : NULL;
+        if (!had)
+            continue;
+        keep[t] = uri_index(out->uris, out->n_uris, had);
+        if (keep[t] >= 0)
+            continue;
+        int lost = uri_index(out->lost, out->n_lost, had);
+        if (lost >= 0) {
+            out->moved_from[t] = lost;
+            continue;
+        }
+        rc = cr_error_set(CR_EINVAL,
+                          "team %zu of range '%s' lives on %s, which --hosts leaves out; a team never moves while "
+                          "its host answers (name that host too, or bring the range down first)",
+                          t + 1, range, had);
+        goto cleanup;
+    }
+
+    if (out->n_place == 1) {
+        /* One host: everything on it, without a capacity check (as before
+         * hosts existed; a single machine's limits are its own business). */
+        for (size_t t = 0; t < nt; t++)
+            out->team_host[t] = 0;
+    } else {
+        ph = cr_xcalloc(out->n_place, sizeof *ph);
+        for (size_t h = 0; h < out->n_place && rc == 0; h++)
+            rc = host_capacity(&ph[h], &hosts, out->uris[h]);
+        if (rc == 0)
+            rc = cr_place_teams(out->team_host, s, ph, out->n_place, keep);
+        if (rc < 0)
+            goto cleanup;
+    }
+    /* Hosts the range used before stay listed (down reaches them). */
+    for (size_t i = 0; i < n_before; i++)
+        push_uri(&out->uris, &out->n_uris, before[i]);
+    for (size_t i = 0; i < out->n_lost; i++)
+        push_uri(&out->uris, &out->n_uris, out->lost[i]);
+
+cleanup:
+    free(ph);
+    free(keep);
+    cr_strv_free(recorded, recorded ? nt : 0);
+    cr_strv_free(before, n_before);
+    cr_hosts_free(&hosts);
+    if (rc < 0)
+        cr_placement_free(out);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ up */
 
 typedef struct img_entry {
@@ -106,6 +305,7 @@ typedef struct layer_entry {
 /* VMs of the plan that share a template key (template.h). */
 typedef struct clone_group {
     char key[65];
+    int host;           /* templates live on one host: its VMs' */
     size_t first;       /* the VM the template is made from */
     size_t shared_steps; /* the provisioning steps the template runs */
     size_t in_plan;     /* VMs of the plan with this key */
@@ -132,7 +332,16 @@ typedef struct up_ctx {
     unsigned char secret[CR_SECRET_LEN];
     cr_plan *plan;
     cr_scenario *scenario;
-    cr_virt *virt;
+    /* the hosts (hosts.h): a connection each, in plan->hosts' order; on a
+     * remote one, its copies of the images and role layers (ship.h) */
+    cr_placement place;
+    cr_virt **virts;
+    bool *remote;
+    cr_virt *build_virt;  /* where role layers are built: the local host */
+    bool own_build_virt;
+    cr_image **host_img;  /* [host * n_images + k]; NULL on a local host */
+    char **host_layer;    /* [host * n_layers + k]; NULL on a local host */
+    size_t shipped;       /* files sent to hosts by this run */
     img_entry *images;
     size_t n_images;
     layer_entry *layers;
@@ -166,6 +375,22 @@ static const cr_image *find_image(const up_ctx *x, const char *name)
     return NULL;
 }
 
+/* The image as host `host` has it: on a remote host its shipped copy. */
+static const cr_image *host_image(const up_ctx *x, int host, const char *name)
+{
+    for (size_t i = 0; i < x->n_images; i++)
+        if (!strcmp(x->images[i].name, name))
+            return x->host_img && x->host_img[(size_t)host * x->n_images + i]
+                       ? x->host_img[(size_t)host * x->n_images + i]
+                       : x->images[i].img;
+    return NULL;
+}
+
+static cr_virt *vm_virt(const up_ctx *x, size_t i)
+{
+    return x->virts[x->plan->vms[i].host];
+}
+
 static void on_progress(size_t done, size_t total, size_t job, int code, void *ctx)
 {
     (void)total;
@@ -180,20 +405,26 @@ static int job_network(size_t i, int w, void *ctx)
     up_ctx *x = ctx;
     const cr_plan_net *pn = &x->plan->nets[i];
     char *xml = cr_xml_network(x->plan, pn);
-    int rc = cr_virt_ensure_network(x->virt, w, pn->libvirt_name, xml, &x->net_changed[i]);
+    int rc = cr_virt_ensure_network(x->virts[pn->host], w, pn->libvirt_name, xml, &x->net_changed[i]);
     free(xml);
     /* A bridge with no host address keeps the host out of the range's
      * reach (bridge.h); one with an address (DHCP, forward) is the host
-     * answering on purpose. */
-    if (rc == 0 && !pn->net->dhcp && !pn->net->forward && cr_bridge_uri_is_local(x->c->connect))
+     * answering on purpose. A remote host's bridges cannot be reached from
+     * here (docs/HOSTS.md says what to set there). */
+    if (rc == 0 && !pn->net->dhcp && !pn->net->forward && !x->remote[pn->host])
         rc = cr_bridge_seal("/proc/sys", pn->bridge);
     return rc;
 }
 
-/* The disk a VM's overlay sits on: its role's layer, else its image's. */
+/* The disk a VM's overlay sits on: its role's layer, else its image's;
+ * img is the image as the VM's host has it (host_image). */
 static const char *vm_backing(const up_ctx *x, size_t i, const cr_image *img)
 {
-    return x->vm_layer[i] != SIZE_MAX ? x->layers[x->vm_layer[i]].layer->disk : img->disk;
+    size_t l = x->vm_layer[i];
+    if (l == SIZE_MAX)
+        return img->disk;
+    const char *shipped = x->host_layer ? x->host_layer[(size_t)x->plan->vms[i].host * x->n_layers + l] : NULL;
+    return shipped ? shipped : x->layers[l].layer->disk;
 }
 
 /* A VM's overlay is made once; if its role's layer has changed since (new
@@ -203,7 +434,7 @@ static void warn_stale_backing(up_ctx *x, int w, const cr_plan_vm *pv, const cha
 {
     char *have = NULL;
     size_t troot = strlen(x->templates_root);
-    if (cr_virt_volume_backing(&have, x->virt, w, x->plan->pool, pv->volume) == 0 && strcmp(have, want) &&
+    if (cr_virt_volume_backing(&have, x->virts[pv->host], w, x->plan->pool, pv->volume) == 0 && strcmp(have, want) &&
         !(strncmp(have, x->templates_root, troot) == 0 && have[troot] == '/'))
         cr_log_warn("team %d vm '%s' runs on %s, not on %s (its image or role changed); recreate it to use the "
                     "new one (crange down, or remove the VM from the scenario and run up twice)",
@@ -241,7 +472,7 @@ static int job_vm(size_t i, int w, void *ctx)
     if (x->cloned[i] || !in_scope(x, i))
         return 0; /* restored from its template, defined and running; or out of scope */
     const cr_plan_vm *pv = &x->plan->vms[i];
-    const cr_image *img = find_image(x, pv->vm->image);
+    const cr_image *img = host_image(x, pv->host, pv->vm->image);
     char *overlay = NULL;
     int rc = 0;
     double t0 = cr_now_seconds();
@@ -249,7 +480,7 @@ static int job_vm(size_t i, int w, void *ctx)
         /* A role's VM sits on the role's layer, which sits on the image. */
         const char *backing = vm_backing(x, i, img);
         char *vxml = cr_xml_volume(pv->volume, backing, img->disk_virtual_size);
-        rc = cr_virt_ensure_volume(x->virt, w, x->plan->pool, pv->volume, vxml, &overlay, &x->volume[i]);
+        rc = cr_virt_ensure_volume(vm_virt(x, i), w, x->plan->pool, pv->volume, vxml, &overlay, &x->volume[i]);
         free(vxml);
         if (rc == 0 && !x->volume[i])
             warn_stale_backing(x, w, pv, backing);
@@ -259,7 +490,7 @@ static int job_vm(size_t i, int w, void *ctx)
         /* Started paused: guests are resumed after the VM phase, in the
          * boot window (job_resume), so that libvirt's starts do not compete
          * with guests already booting, nor too many guests with each other. */
-        rc = cr_virt_ensure_domain(x->virt, w, pv->domain, dxml, true, !x->u->start_paused, &x->defined[i],
+        rc = cr_virt_ensure_domain(vm_virt(x, i), w, pv->domain, dxml, true, !x->u->start_paused, &x->defined[i],
                                    &x->started[i]);
         free(dxml);
     }
@@ -277,7 +508,7 @@ static int job_resume(size_t i, int w, void *ctx)
         return 0;
     const cr_plan_vm *pv = &x->plan->vms[i];
     bool resumed = false;
-    int rc = cr_virt_resume_domain(x->virt, w, pv->domain, &resumed);
+    int rc = cr_virt_resume_domain(vm_virt(x, i), w, pv->domain, &resumed);
     if (rc < 0)
         return vm_error(pv, rc);
     /* A domain paused before this up (up --paused, a kill) counts as started. */
@@ -287,7 +518,7 @@ static int job_resume(size_t i, int w, void *ctx)
     /* Hold this worker, and so the window's place, until the guest has
      * booted: its agent answers. */
     virDomainPtr dom = NULL;
-    if (cr_virt_domain(&dom, x->virt, w, pv->domain) == 0) {
+    if (cr_virt_domain(&dom, vm_virt(x, i), w, pv->domain) == 0) {
         int timeout = x->u->agent_timeout_s > 0 && x->u->agent_timeout_s < ADMIT_WAIT_S ? x->u->agent_timeout_s
                                                                                         : ADMIT_WAIT_S;
         if (cr_agent_wait(dom, timeout) < 0)
@@ -307,8 +538,12 @@ static int admit_window(up_ctx *x, size_t n_vms)
     if (window == CR_BOOT_ALL)
         return 0;
     if (window == 0) {
-        virNodeInfo info;
-        size_t cpus = virNodeGetInfo(cr_virt_conn(x->virt, 0), &info) == 0 && info.cpus > 0 ? info.cpus : 1;
+        /* The window is over every host's CPUs together. */
+        size_t cpus = 0;
+        for (size_t h = 0; h < x->plan->n_hosts; h++) {
+            virNodeInfo info;
+            cpus += virNodeGetInfo(cr_virt_conn(x->virts[h], 0), &info) == 0 && info.cpus > 0 ? info.cpus : 1;
+        }
         virResetLastError();
         window = n_vms <= cpus * ADMIT_ALL_PER_CPU ? 0 : (int)(cpus * ADMIT_PER_CPU);
     }
@@ -322,7 +557,7 @@ static int job_provision(size_t i, int w, void *ctx)
         return 0;
     const cr_plan_vm *pv = &x->plan->vms[i];
     virDomainPtr dom = NULL;
-    int rc = cr_virt_domain(&dom, x->virt, w, pv->domain);
+    int rc = cr_virt_domain(&dom, vm_virt(x, i), w, pv->domain);
     int timeout = x->u->agent_timeout_s > 0 ? x->u->agent_timeout_s : DEFAULT_AGENT_TIMEOUT_S;
     if (rc == 0)
         rc = cr_agent_wait(dom, timeout);
@@ -332,7 +567,7 @@ static int job_provision(size_t i, int w, void *ctx)
     if (rc < 0) {
         rc = vm_error(pv, rc);
     } else {
-        rc = cr_provision_vm(dom, x->scenario, pv, find_image(x, pv->vm->image), &x->provisioned[i]);
+        rc = cr_provision_vm(dom, x->scenario, pv, host_image(x, pv->host, pv->vm->image), &x->provisioned[i]);
     }
     if (dom)
         virDomainFree(dom);
@@ -382,7 +617,7 @@ static int job_layer(size_t i, int w, void *ctx)
     up_ctx *x = ctx;
     layer_entry *le = &x->layers[i];
     char *store = cr_config_images(x->c);
-    int rc = cr_layer_ensure(&le->layer, &le->built, cr_virt_conn(x->virt, w), x->domtype, store, x->scenario->dir,
+    int rc = cr_layer_ensure(&le->layer, &le->built, cr_virt_conn(x->build_virt, w), x->domtype, store, x->scenario->dir,
                              le->role, le->base);
     free(store);
     return rc;
@@ -430,6 +665,15 @@ typedef struct stray_ctx {
     const cr_found_dom **doms;
 } stray_ctx;
 
+/* Whether the plan has this domain on host h. */
+static bool planned_on(const up_ctx *x, const char *domain, size_t h)
+{
+    for (size_t j = 0; j < x->plan->n_vms; j++)
+        if ((size_t)x->plan->vms[j].host == h && !strcmp(x->plan->vms[j].domain, domain))
+            return true;
+    return false;
+}
+
 static int job_stray_domain(size_t i, int w, void *ctx)
 {
     stray_ctx *x = ctx;
@@ -450,20 +694,16 @@ static int job_stray_domain(size_t i, int w, void *ctx)
 
 /* Removes domains and networks of the range that the plan does not have
  * (fewer teams, a VM or network taken out of the scenario). */
-static int remove_strays(up_ctx *x, const cr_found *f, size_t *removed)
+static int remove_strays(up_ctx *x, size_t h, const cr_found *f, size_t *removed)
 {
-    const cr_found_dom **doms = cr_xcalloc(f->n_doms, sizeof *doms);
+    const cr_found_dom **doms = cr_xcalloc(f->n_doms ? f->n_doms : 1, sizeof *doms);
     size_t n = 0;
-    for (size_t i = 0; i < f->n_doms; i++) {
-        bool wanted = false;
-        for (size_t j = 0; j < x->plan->n_vms && !wanted; j++)
-            wanted = !strcmp(x->plan->vms[j].domain, f->doms[i].name);
-        if (!wanted)
+    for (size_t i = 0; i < f->n_doms; i++)
+        if (!planned_on(x, f->doms[i].name, h))
             doms[n++] = &f->doms[i];
-    }
     int rc = 0;
     if (n) {
-        stray_ctx sx = {x->virt, x->plan->pool, doms};
+        stray_ctx sx = {x->virts[h], x->plan->pool, doms};
         cr_pool_result res;
         cr_pool_run(&res, n, x->c->jobs, job_stray_domain, &sx, NULL, NULL);
         rc = pool_failures(&res);
@@ -474,11 +714,11 @@ static int remove_strays(up_ctx *x, const cr_found *f, size_t *removed)
     for (size_t i = 0; rc == 0 && i < f->n_nets; i++) {
         bool wanted = false;
         for (size_t j = 0; j < x->plan->n_nets && !wanted; j++)
-            wanted = !strcmp(x->plan->nets[j].libvirt_name, f->nets[i].name);
+            wanted = (size_t)x->plan->nets[j].host == h && !strcmp(x->plan->nets[j].libvirt_name, f->nets[i].name);
         if (wanted)
             continue;
         cr_log_info("removing %s: no longer in the plan", f->nets[i].name);
-        rc = cr_virt_remove_network(x->virt, 0, f->nets[i].name);
+        rc = cr_virt_remove_network(x->virts[h], 0, f->nets[i].name);
         *removed += rc == 0;
     }
     return rc;
@@ -624,14 +864,35 @@ static int up_load_scenario(up_ctx *x)
  * accelerator. */
 static int up_plan(up_ctx *x)
 {
-    const char *host = x->c->connect;
-    int rc = cr_plan_build(&x->plan, x->scenario, x->u->range, &host, 1);
+    int rc = cr_range_place(&x->place, x->c, x->u->range, x->scenario, x->u->hosts, x->u->reschedule);
+    if (rc == 0)
+        rc = cr_plan_build(&x->plan, x->scenario, x->u->range, (const char *const *)x->place.uris, x->place.n_place,
+                           x->place.team_host);
     if (rc == 0)
         rc = load_images(x);
-    if (rc == 0)
-        rc = cr_virt_open(&x->virt, x->c->connect, conns_for(x->c->jobs));
     if (rc < 0)
         return rc;
+    size_t nh = x->plan->n_hosts;
+    x->virts = cr_xcalloc(nh, sizeof *x->virts);
+    x->remote = cr_xcalloc(nh, sizeof *x->remote);
+    for (size_t h = 0; h < nh && rc == 0; h++) {
+        x->remote[h] = !cr_bridge_uri_is_local(x->plan->hosts[h]);
+        rc = cr_virt_open(&x->virts[h], x->plan->hosts[h], conns_for(x->c->jobs));
+        if (rc == 0 && !x->build_virt && !x->remote[h])
+            x->build_virt = x->virts[h];
+    }
+    /* Role layers are files of the local store, built by a local VM. */
+    if (rc == 0 && !x->build_virt) {
+        rc = cr_virt_open(&x->build_virt, x->c->connect, conns_for(LAYER_JOBS));
+        x->own_build_virt = rc == 0;
+    }
+    if (rc < 0)
+        return rc;
+    for (size_t t = 0; t < x->place.n_teams; t++)
+        if (nh > 1 || x->place.moved_from[t] >= 0)
+            cr_log_info("team %zu: on %s%s%s", t + 1, x->plan->hosts[x->place.team_host[t]],
+                        x->place.moved_from[t] >= 0 ? ", moved from " : "",
+                        x->place.moved_from[t] >= 0 ? x->place.lost[x->place.moved_from[t]] : "");
 
     /* Keep one accelerator per range: new VMs match the ones already there. */
     const char *why = NULL;
@@ -639,7 +900,7 @@ static int up_plan(up_ctx *x)
         snprintf(x->domtype, sizeof x->domtype, "%s", !strcmp(x->row.accel, "kvm") ? "kvm" : "qemu");
         why = "as recorded for the range";
     } else {
-        rc = cr_accel_resolve(x->domtype, x->c, x->virt, &why);
+        rc = cr_accel_resolve(x->domtype, x->c, x->virts[0], &why);
         if (rc < 0)
             return rc;
     }
@@ -662,7 +923,9 @@ static int up_save_state(up_ctx *x)
     json_t *pj = cr_provenance_json(&x->prov);
     char *prov_text = json_dumps(pj, JSON_COMPACT);
     json_decref(pj);
-    json_t *hosts = json_pack("[s]", x->c->connect);
+    json_t *hosts = json_array();
+    for (size_t h = 0; h < x->place.n_uris; h++)
+        json_array_append_new(hosts, json_string(x->place.uris[h]));
     char *hosts_text = json_dumps(hosts, JSON_COMPACT);
     json_decref(hosts);
     cr_range_row nrow = {
@@ -688,6 +951,15 @@ static int up_save_state(up_ctx *x)
     if (rc == 0) {
         json_t *ev = json_pack("{s:s, s:i, s:s}", "scenario", s->id, "teams", (int)s->n_teams, "digest", digest);
         rc = cr_event_add(x->st, 0, 0, NULL, "range.up.start", ev, NULL, NULL);
+        json_decref(ev);
+    }
+    /* A team rebuilt elsewhere keeps its events; the move is one of them. */
+    for (size_t t = 0; rc == 0 && t < x->place.n_teams; t++) {
+        if (x->place.moved_from[t] < 0)
+            continue;
+        json_t *ev = json_pack("{s:s, s:s}", "from", x->place.lost[x->place.moved_from[t]], "to",
+                               x->plan->hosts[x->place.team_host[t]]);
+        rc = cr_event_add(x->st, (int)t + 1, 0, NULL, "team.moved", ev, NULL, NULL);
         json_decref(ev);
     }
     if (rc == 0)
@@ -717,12 +989,15 @@ static int up_reconcile(up_ctx *x)
     x->cloned = cr_xcalloc(n_vms ? n_vms : 1, sizeof(bool));
     x->templates_root = cr_config_templates(x->c);
 
-    cr_found found;
-    int rc = cr_virt_scan(&found, x->virt, x->u->range);
-    if (rc < 0)
-        return rc;
-    rc = remove_strays(x, &found, &x->rep->removed);
-    cr_found_free(&found);
+    int rc = 0;
+    for (size_t h = 0; h < x->plan->n_hosts && rc == 0; h++) {
+        cr_found found;
+        rc = cr_virt_scan(&found, x->virts[h], x->u->range);
+        if (rc < 0)
+            return rc;
+        rc = remove_strays(x, h, &found, &x->rep->removed);
+        cr_found_free(&found);
+    }
     return rc;
 }
 
@@ -730,15 +1005,76 @@ static int up_reconcile(up_ctx *x)
 static int up_overlay_pool(up_ctx *x)
 {
     x->overlay_dir = cr_config_overlays(x->c, x->u->range);
-    bool pool_changed = false;
-    return cr_virt_ensure_pool(x->virt, 0, x->plan->pool, x->overlay_dir, &pool_changed);
+    int rc = 0;
+    for (size_t h = 0; h < x->plan->n_hosts && rc == 0; h++) {
+        bool pool_changed = false;
+        /* A remote host keeps overlays beside libvirt's own images. */
+        char *dir = x->remote[h] ? cr_xasprintf(CR_SHIP_POOL_PATH "-%s", x->u->range) : cr_xstrdup(x->overlay_dir);
+        rc = cr_virt_ensure_pool(x->virts[h], 0, x->plan->pool, dir, &pool_changed);
+        free(dir);
+    }
+    return rc;
+}
+
+/* Whether any team is placed on host h. */
+static bool host_used(const up_ctx *x, size_t h)
+{
+    for (size_t i = 0; i < x->plan->n_vms; i++)
+        if ((size_t)x->plan->vms[i].host == h)
+            return true;
+    return false;
+}
+
+/* Remote hosts get the images and role layers their VMs need (ship.h). */
+static int up_ship(up_ctx *x)
+{
+    size_t nh = x->plan->n_hosts;
+    bool any = false;
+    for (size_t h = 0; h < nh; h++)
+        any = any || (x->remote[h] && host_used(x, h));
+    if (!any)
+        return 0;
+    x->host_img = cr_xcalloc(nh * (x->n_images ? x->n_images : 1), sizeof *x->host_img);
+    x->host_layer = cr_xcalloc(nh * (x->n_layers ? x->n_layers : 1), sizeof *x->host_layer);
+    int rc = 0;
+    for (size_t h = 0; h < nh && rc == 0; h++) {
+        if (!x->remote[h] || !host_used(x, h))
+            continue;
+        rc = cr_ship_pool(x->virts[h], 0);
+        for (size_t k = 0; k < x->n_images && rc == 0; k++) {
+            bool needed = false;
+            for (size_t i = 0; i < x->plan->n_vms && !needed; i++)
+                needed = (size_t)x->plan->vms[i].host == h && !strcmp(x->plan->vms[i].vm->image, x->images[k].name);
+            for (size_t l = 0; l < x->n_layers && !needed; l++)
+                needed = x->layers[l].base == x->images[k].img;
+            if (needed)
+                rc = cr_ship_image(&x->host_img[h * x->n_images + k], &x->shipped, x->virts[h], 0,
+                                   x->images[k].img);
+        }
+        for (size_t l = 0; l < x->n_layers && rc == 0; l++) {
+            bool needed = false;
+            for (size_t i = 0; i < x->plan->n_vms && !needed; i++)
+                needed = (size_t)x->plan->vms[i].host == h && x->vm_layer[i] == l;
+            if (!needed)
+                continue;
+            const cr_image *base = host_image(x, (int)h, x->layers[l].base->name);
+            bool sent = false;
+            rc = cr_ship_layer(&x->host_layer[h * x->n_layers + l], &sent, x->virts[h], 0,
+                               x->layers[l].layer->disk, x->layers[l].key, base->disk);
+            x->shipped += sent;
+        }
+    }
+    return rc;
 }
 
 static int up_networks(up_ctx *x)
 {
     /* Not a network, but needed before the first VM starts, and local like
      * the bridges' settings. */
-    if (cr_bridge_uri_is_local(x->c->connect)) {
+    bool local = false;
+    for (size_t h = 0; h < x->plan->n_hosts; h++)
+        local = local || !x->remote[h];
+    if (local) {
         int rc = cr_mkdir_p(CR_CONSOLE_LOG_DIR, 0700);
         if (rc < 0)
             return rc;
@@ -755,7 +1091,7 @@ static int job_template(size_t j, int w, void *ctx)
     const cr_plan_vm *pv = &x->plan->vms[cg->first];
     const cr_image *img = find_image(x, pv->vm->image);
     int timeout = x->u->agent_timeout_s > 0 ? x->u->agent_timeout_s : DEFAULT_AGENT_TIMEOUT_S;
-    int rc = cr_template_ensure(&cg->t, &cg->built, x->virt, w, x->templates_root, cg->key, x->plan, pv,
+    int rc = cr_template_ensure(&cg->t, &cg->built, x->virts[pv->host], w, x->templates_root, cg->key, x->plan, pv,
                                 cg->shared_steps, img, img->disk ? vm_backing(x, cg->first, img) : NULL, x->domtype,
                                 timeout);
     if (rc < 0 && x->u->clone == CR_CLONE_AUTO) {
@@ -786,7 +1122,7 @@ static int job_clone(size_t j, int w, void *ctx)
          * holds that VM's disk, which the template's memory knows nothing
          * of: keep it, and let job_vm boot the VM on it. */
         char *have = NULL;
-        bool other = cr_virt_volume_backing(&have, x->virt, w, x->plan->pool, pv->volume) == 0 &&
+        bool other = cr_virt_volume_backing(&have, vm_virt(x, i), w, x->plan->pool, pv->volume) == 0 &&
                      strcmp(have, cg->t->disk);
         free(have);
         cr_error_clear();
@@ -796,13 +1132,13 @@ static int job_clone(size_t j, int w, void *ctx)
             return 0;
         }
         char *vxml = cr_xml_volume(pv->volume, cg->t->disk, img->disk_virtual_size);
-        rc = cr_virt_ensure_volume(x->virt, w, x->plan->pool, pv->volume, vxml, &overlay, &x->volume[i]);
+        rc = cr_virt_ensure_volume(vm_virt(x, i), w, x->plan->pool, pv->volume, vxml, &overlay, &x->volume[i]);
         free(vxml);
     }
     if (rc == 0) {
         char *identity = cr_xml_domain(x->plan, pv, img, overlay, x->domtype);
         char *scratch = cr_xasprintf("%s/%s.restore", x->overlay_dir, pv->volume);
-        rc = cr_template_clone(x->virt, w, cg->t, pv->domain, identity, scratch);
+        rc = cr_template_clone(vm_virt(x, i), w, cg->t, pv->domain, identity, scratch);
         free(scratch);
         free(identity);
     }
@@ -825,14 +1161,25 @@ static int up_clones(up_ctx *x)
         x->vm_group[i] = SIZE_MAX;
     if (x->u->clone == CR_CLONE_NEVER || x->u->start_paused || x->u->no_provision || n == 0)
         return 0;
+    /* Templates are made on a local host only: a clone's save file gets
+     * its own header on disk (saveimage.h), which libvirt's remote protocol
+     * cannot do. The VMs of remote hosts boot. */
+    int th = -1;
+    for (size_t h = 0; h < x->plan->n_hosts && th < 0; h++)
+        if (!x->remote[h] && host_used(x, h))
+            th = (int)h;
+    if (th < 0)
+        return 0;
     cr_found found;
-    int rc = cr_virt_scan(&found, x->virt, x->u->range);
+    int rc = cr_virt_scan(&found, x->virts[th], x->u->range);
     if (rc < 0)
         return rc;
     size_t cap = 0;
     const cr_plan_vm **same = cr_xcalloc(n, sizeof *same);
     for (size_t i = 0; i < n && rc == 0; i++) {
         const cr_plan_vm *pv = &x->plan->vms[i];
+        if (pv->host != th)
+            continue;
         const cr_image *img = find_image(x, pv->vm->image);
         /* The steps every team's copy of this VM shares go in the template. */
         size_t n_same = 0;
@@ -852,6 +1199,7 @@ static int up_clones(up_ctx *x)
             cr_grow(&x->groups, &cap, g + 1, sizeof *x->groups);
             memset(&x->groups[g], 0, sizeof x->groups[g]);
             memcpy(x->groups[g].key, key, sizeof key);
+            x->groups[g].host = th;
             x->groups[g].first = i;
             x->groups[g].shared_steps = shared;
             x->n_groups++;
@@ -894,12 +1242,12 @@ static int up_clones(up_ctx *x)
     if (rc == 0 && chmod(x->templates_root, 0755) < 0)
         rc = cr_error_set(CR_ERROR, "%s: %s", x->templates_root, strerror(errno));
     if (rc == 0)
-        rc = cr_virt_ensure_pool(x->virt, 0, CR_TEMPLATE_POOL, x->templates_root, &pool_changed);
+        rc = cr_virt_ensure_pool(x->virts[th], 0, CR_TEMPLATE_POOL, x->templates_root, &pool_changed);
     if (rc < 0)
         return rc;
     /* Template VMs and disks an up killed while making them left behind
      * (seen in test_kill9: 38 template VMs running after 20 kills). */
-    if (cr_template_sweep(x->virt, x->templates_root) < 0) {
+    if (cr_template_sweep(x->virts[th], x->templates_root) < 0) {
         cr_log_warn("%s", cr_error_message());
         cr_error_clear();
     }
@@ -948,6 +1296,10 @@ static void up_tally(up_ctx *x)
         rep->templates_built += x->groups[g].built;
     control_plane_stats(rep, x);
     rep->teams = x->scenario->n_teams;
+    rep->hosts = x->plan->n_hosts;
+    rep->shipped = x->shipped;
+    for (size_t t = 0; t < x->place.n_teams; t++)
+        rep->moved += x->place.moved_from[t] >= 0;
     rep->vms = x->plan->n_vms;
     rep->networks = x->plan->n_nets;
     snprintf(rep->domtype, sizeof rep->domtype, "%s", x->domtype);
@@ -1001,9 +1353,24 @@ static void up_ctx_clear(up_ctx *x)
     free(x->clone_list);
     free(x->cloned);
     free(x->templates_root);
+    size_t nh = x->plan ? x->plan->n_hosts : 0;
+    for (size_t h = 0; x->host_img && h < nh; h++)
+        for (size_t k = 0; k < x->n_images; k++)
+            cr_image_free(x->host_img[h * x->n_images + k]);
+    free(x->host_img);
+    for (size_t h = 0; x->host_layer && h < nh; h++)
+        for (size_t l = 0; l < x->n_layers; l++)
+            free(x->host_layer[h * x->n_layers + l]);
+    free(x->host_layer);
+    for (size_t h = 0; x->virts && h < nh; h++)
+        cr_virt_close(x->virts[h]);
+    free(x->virts);
+    free(x->remote);
+    if (x->own_build_virt)
+        cr_virt_close(x->build_virt);
+    cr_placement_free(&x->place);
     cr_plan_free(x->plan);
     cr_scenario_free(x->scenario);
-    cr_virt_close(x->virt);
     cr_range_row_free(&x->row);
     cr_state_close(x->st);
     cr_range_unlock(x->lockfd);
@@ -1044,6 +1411,8 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep)
     /* From here on the outcome is recorded, failed or not. */
     rc = up_overlay_pool(&x);
     if (rc == 0)
+        rc = up_ship(&x);
+    if (rc == 0)
         rc = up_networks(&x);
     if (rc == 0)
         rc = up_clones(&x);
@@ -1064,16 +1433,16 @@ cleanup:
 
 json_t *cr_up_report_json(const char *range, const cr_up_report *r)
 {
-    return json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:f, s:s, "
-                     "s:{s:f, s:f, s:f}}",
-                     "range", range,
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I, "
+                     "s:f, s:s, s:{s:f, s:f, s:f}}",
+                     "range", range, "hosts", (json_int_t)r->hosts,
                      "teams", (json_int_t)r->teams, "vms", (json_int_t)r->vms, "networks", (json_int_t)r->networks,
                      "changes", "layers", (json_int_t)r->layers_built, "networks", (json_int_t)r->networks_changed,
                      "volumes",
                      (json_int_t)r->volumes_created, "defined", (json_int_t)r->domains_defined, "started",
                      (json_int_t)r->domains_started, "provisioned", (json_int_t)r->provisioned, "templates",
                      (json_int_t)r->templates_built, "cloned", (json_int_t)r->cloned, "removed",
-                     (json_int_t)r->removed, "failed", (json_int_t)r->failed, "seconds", r->seconds, "accel",
+                     (json_int_t)r->removed, "shipped", (json_int_t)r->shipped, "moved", (json_int_t)r->moved, "failed", (json_int_t)r->failed, "seconds", r->seconds, "accel",
                      !strcmp(r->domtype, "kvm") ? "kvm" : "tcg", "control_plane_ms", "p50", r->vm_ms_p50, "p95",
                      r->vm_ms_p95, "max", r->vm_ms_max);
 }
@@ -1105,6 +1474,30 @@ static int job_down_network(size_t i, int w, void *ctx)
 {
     down_ctx *x = ctx;
     return cr_virt_remove_network(x->virt, w, x->found->nets[i].name);
+}
+
+char *cr_range_team_host(const cr_config *c, const char *range, int team)
+{
+    char *uri = NULL;
+    cr_state *st = NULL;
+    cr_range_row row;
+    if (cr_state_open(&st, c->state_dir, range, false) == 0 && cr_state_get_range(st, &row) == 0) {
+        char **per = NULL;
+        if (team >= 1 && team <= row.teams && cr_state_team_hosts(&per, st, (size_t)row.teams) == 0 && per[team - 1])
+            uri = cr_xstrdup(per[team - 1]);
+        if (per)
+            cr_strv_free(per, (size_t)row.teams);
+        if (!uri) {
+            json_t *hj = json_loads(row.hosts, 0, NULL);
+            if (json_is_string(json_array_get(hj, 0)))
+                uri = cr_xstrdup(json_string_value(json_array_get(hj, 0)));
+            json_decref(hj);
+        }
+        cr_range_row_free(&row);
+    }
+    cr_state_close(st);
+    cr_error_clear();
+    return uri ? uri : cr_xstrdup(c->connect);
 }
 
 /* The libvirt hosts a range lives on: from its database, else --connect. */
@@ -1139,12 +1532,22 @@ int cr_range_down(const cr_config *c, const char *range, bool purge, cr_down_rep
     json_t *hosts = range_hosts(c, range);
     size_t hi;
     json_t *hv;
+    cr_buf unreached = {0};
     json_array_foreach(hosts, hi, hv)
     {
         cr_virt *v = NULL;
         cr_found f = {0};
         int jobs = down_jobs(c->jobs);
         rc = cr_virt_open(&v, json_string_value(hv), conns_for(jobs));
+        if (rc < 0 && json_array_size(hosts) > 1) {
+            /* The other hosts still go down; this one at a later down. */
+            cr_buf_addf(&unreached, "%s%s (%s)", unreached.len ? "; " : "", json_string_value(hv),
+                        cr_error_message());
+            cr_log_warn("%s", cr_error_message());
+            cr_error_clear();
+            rc = 0;
+            continue;
+        }
         if (rc == 0)
             rc = cr_virt_scan(&f, v, range);
         down_ctx x = {v, &f, cr_name_pool(range)};
@@ -1174,6 +1577,14 @@ int cr_range_down(const cr_config *c, const char *range, bool purge, cr_down_rep
             break;
     }
     json_decref(hosts);
+    if (rc == 0 && unreached.len) {
+        /* The record stays, so that the next down knows where to look. */
+        rc = cr_error_set(CR_ERROR,
+                          "range '%s': removed %zu VMs and %zu networks; could not reach %s; its record is kept: run "
+                          "crange down %s again when the host answers",
+                          range, rep->domains, rep->networks, unreached.data, range);
+    }
+    cr_buf_free(&unreached);
     if (rc == 0) {
         /* The overlay folder of a local host, in case a crash left it
          * without a pool. */
@@ -1230,10 +1641,14 @@ static const char *state_name(int state)
 }
 
 typedef struct status_ctx {
-    cr_virt *virt;
+    cr_virt **virts;    /* per host; NULL for one that does not answer */
+    const int *vm_host; /* per VM: its host's index */
     cr_range_status_vm *vms;
     const int *states;  /* per VM: virDomainState, -1 when missing */
 } status_ctx;
+
+/* A VM whose host does not answer. */
+#define STATE_HOST_DOWN (-2)
 
 static int job_status(size_t i, int w, void *ctx)
 {
@@ -1242,7 +1657,7 @@ static int job_status(size_t i, int w, void *ctx)
     if (x->states[i] != VIR_DOMAIN_RUNNING)
         return 0;
     virDomainPtr d = NULL;
-    if (cr_virt_domain(&d, x->virt, w, vm->domain) == 0) {
+    if (cr_virt_domain(&d, x->virts[x->vm_host[i]], w, vm->domain) == 0) {
         vm->agent = cr_agent_ping(d, 1) == 0;
         virDomainFree(d);
     }
@@ -1310,62 +1725,99 @@ static int status_range(cr_range_status *rs, const cr_config *c, const char *ran
         json_decref(prov);
     }
 
+    /* Every host of the range, each scanned; one that does not answer is
+     * reported with its VMs rather than failing the whole status. */
     json_t *hosts = range_hosts(c, range);
-    const char *uri = json_string_value(json_array_get(hosts, 0));
-    cr_virt *v = NULL;
-    cr_found f = {0};
-    int *states = NULL;
-    size_t cap = 0, states_cap = 0;
-    int rc = cr_virt_open(&v, uri, conns_for(c->jobs));
-    if (rc == 0)
-        rc = cr_virt_scan(&f, v, range);
-    if (rc == 0 && have_row) {
+    size_t nh = json_array_size(hosts);
+    cr_virt **virts = cr_xcalloc(nh, sizeof *virts);
+    cr_found *found = cr_xcalloc(nh, sizeof *found);
+    rs->hosts = cr_xcalloc(nh, sizeof *rs->hosts);
+    int rc = 0;
+    for (size_t h = 0; h < nh && rc == 0; h++) {
+        const char *uri = json_string_value(json_array_get(hosts, h));
+        rs->hosts[h].uri = cr_xstrdup(uri);
+        rs->n_hosts++;
+        if (cr_virt_open(&virts[h], uri, conns_for(c->jobs)) < 0 ||
+            cr_virt_scan(&found[h], virts[h], range) < 0) {
+            rs->hosts[h].error = cr_xstrdup(cr_error_message());
+            cr_error_clear();
+            cr_virt_close(virts[h]);
+            virts[h] = NULL;
+            continue;
+        }
+        rs->hosts[h].reachable = true;
+    }
+    int *states = NULL, *vm_host = NULL;
+    size_t cap = 0, states_cap = 0, host_cap = 0;
+    if (have_row) {
         sqlite3_stmt *q = NULL;
         sqlite3_prepare_v3(cr_state_db(st), "SELECT team, name, domain, host, nics, entry FROM vms ORDER BY team, rowid",
                            -1, 0, &q, NULL);
         while (q && sqlite3_step(q) == SQLITE_ROW) {
             cr_range_status_vm *vm = status_add_vm(rs, &cap, &states, &states_cap);
+            cr_grow(&vm_host, &host_cap, rs->n_vms, sizeof *vm_host);
             vm->team = sqlite3_column_int(q, 0);
             vm->vm = cr_xstrdup((const char *)sqlite3_column_text(q, 1));
             vm->domain = cr_xstrdup((const char *)sqlite3_column_text(q, 2));
             vm->host = cr_xstrdup((const char *)sqlite3_column_text(q, 3));
             status_addresses(vm, (const char *)sqlite3_column_text(q, 4));
             vm->entry = sqlite3_column_int(q, 5);
-            const cr_found_dom *fd = cr_found_domain(&f, vm->domain);
-            states[rs->n_vms - 1] = fd ? fd->state : -1;
+            int h = 0;
+            while ((size_t)h < nh && strcmp(rs->hosts[h].uri, vm->host ? vm->host : ""))
+                h++;
+            if ((size_t)h == nh)
+                h = 0;
+            vm_host[rs->n_vms - 1] = h;
+            const cr_found_dom *fd = virts[h] ? cr_found_domain(&found[h], vm->domain) : NULL;
+            states[rs->n_vms - 1] = !virts[h] ? STATE_HOST_DOWN : fd ? fd->state : -1;
         }
         sqlite3_finalize(q);
     }
     size_t planned = rs->n_vms;
-    for (size_t i = 0; rc == 0 && i < f.n_doms; i++) {
-        bool listed = false;
-        for (size_t j = 0; j < planned && !listed; j++)
-            listed = !strcmp(rs->vms[j].domain, f.doms[i].name);
-        if (listed)
-            continue;
-        cr_range_status_vm *vm = status_add_vm(rs, &cap, &states, &states_cap);
-        vm->team = f.doms[i].meta.team;
-        vm->vm = cr_xstrdup(f.doms[i].meta.name);
-        vm->domain = cr_xstrdup(f.doms[i].name);
-        vm->host = cr_xstrdup(uri);
-        states[rs->n_vms - 1] = f.doms[i].state;
+    for (size_t h = 0; h < nh; h++) {
+        const cr_found *f = &found[h];
+        for (size_t i = 0; virts[h] && i < f->n_doms; i++) {
+            bool listed = false;
+            for (size_t j = 0; j < planned && !listed; j++)
+                listed = vm_host[j] == (int)h && !strcmp(rs->vms[j].domain, f->doms[i].name);
+            if (listed)
+                continue;
+            cr_range_status_vm *vm = status_add_vm(rs, &cap, &states, &states_cap);
+            cr_grow(&vm_host, &host_cap, rs->n_vms, sizeof *vm_host);
+            vm->team = f->doms[i].meta.team;
+            vm->vm = cr_xstrdup(f->doms[i].meta.name);
+            vm->domain = cr_xstrdup(f->doms[i].name);
+            vm->host = cr_xstrdup(rs->hosts[h].uri);
+            vm_host[rs->n_vms - 1] = (int)h;
+            states[rs->n_vms - 1] = f->doms[i].state;
+        }
+        rs->networks += f->n_nets;
+        rs->pools += f->n_pools;
     }
-    if (rc == 0 && rs->n_vms) {
-        status_ctx x = {v, rs->vms, states};
+    if (rs->n_vms) {
+        status_ctx x = {virts, vm_host, rs->vms, states};
         cr_pool_result res;
         cr_pool_run(&res, rs->n_vms, c->jobs, job_status, &x, NULL, NULL);
         cr_pool_result_free(&res);
     }
     for (size_t i = 0; i < rs->n_vms; i++)
-        rs->vms[i].state = states[i] < 0 ? "missing" : state_name(states[i]);
-    rs->networks = f.n_nets;
-    rs->pools = f.n_pools;
+        rs->vms[i].state = states[i] == STATE_HOST_DOWN ? "host-unreachable"
+                           : states[i] < 0              ? "missing"
+                                                        : state_name(states[i]);
     free(states);
-    cr_found_free(&f);
-    cr_virt_close(v);
+    free(vm_host);
+    for (size_t h = 0; h < nh; h++) {
+        cr_found_free(&found[h]);
+        cr_virt_close(virts[h]);
+    }
+    free(found);
+    free(virts);
     json_decref(hosts);
     cr_range_row_free(&row);
     cr_state_close(st);
+    /* A single host that does not answer is the error it always was. */
+    if (nh == 1 && !rs->hosts[0].reachable)
+        rc = cr_error_set(CR_ERROR, "%s", rs->hosts[0].error);
     return rc;
 }
 
@@ -1455,6 +1907,11 @@ void cr_range_status_list_free(cr_range_status_list *list)
             free(vm->host);
         }
         free(rs->vms);
+        for (size_t h = 0; h < rs->n_hosts; h++) {
+            free(rs->hosts[h].uri);
+            free(rs->hosts[h].error);
+        }
+        free(rs->hosts);
         cr_provenance_clear(rs->provenance);
         free(rs->provenance);
         free(rs->range);
@@ -1488,6 +1945,11 @@ json_t *cr_range_status_json(const cr_range_status *rs)
                             (json_int_t)rs->pools, "vms", vms);
     if (rs->provenance)
         json_object_set_new(obj, "provenance", cr_provenance_json(rs->provenance));
+    json_t *hosts = json_array();
+    for (size_t h = 0; h < rs->n_hosts; h++)
+        json_array_append_new(hosts, json_pack("{s:s, s:b, s:s?}", "uri", rs->hosts[h].uri, "reachable",
+                                               rs->hosts[h].reachable, "error", rs->hosts[h].error));
+    json_object_set_new(obj, "hosts", hosts);
     return obj;
 }
 
@@ -1509,6 +1971,25 @@ void cr_range_status_list_print(const cr_range_status_list *list, FILE *out)
             char *text = cr_provenance_describe(rs->provenance);
             fprintf(out, "from %s\n", text);
             free(text);
+        }
+        for (size_t h = 0; rs->n_hosts > 1 && h < rs->n_hosts; h++)
+            fprintf(out, "host %s: %s%s\n", rs->hosts[h].uri, rs->hosts[h].reachable ? "answers" : "UNREACHABLE: ",
+                    rs->hosts[h].reachable ? "" : rs->hosts[h].error);
+        if (rs->n_hosts > 1) {
+            fprintf(out, "%-5s %-14s %-16s %-6s %-5s %-28s %s\n", "TEAM", "VM", "STATE", "AGENT", "ENTRY", "HOST",
+                    "ADDRESSES");
+            for (size_t j = 0; j < rs->n_vms; j++) {
+                const cr_range_status_vm *vm = &rs->vms[j];
+                cr_buf addrs = {0};
+                for (size_t k = 0; k < vm->n_addresses; k++)
+                    cr_buf_addf(&addrs, "%s%s (%s)", k ? ", " : "", vm->addresses[k].address,
+                                vm->addresses[k].network);
+                fprintf(out, "%-5d %-14s %-16s %-6s %-5s %-28s %s\n", vm->team, vm->vm, vm->state,
+                        vm->agent ? "ready" : "-", vm->entry ? "yes" : "", vm->host ? vm->host : "-",
+                        addrs.data ? addrs.data : "-");
+                cr_buf_free(&addrs);
+            }
+            continue;
         }
         fprintf(out, "%-5s %-14s %-10s %-6s %-5s %s\n", "TEAM", "VM", "STATE", "AGENT", "ENTRY", "ADDRESSES");
         for (size_t j = 0; j < rs->n_vms; j++) {
@@ -1565,7 +2046,9 @@ int cr_range_domain(virDomainPtr *dom, cr_virt **v, const cr_config *c, const ch
         return cr_error_set(CR_EINVAL, "bad vm name '%s'", vm);
     json_t *hosts = range_hosts(c, range);
     char *name = cr_name_domain(range, team, vm);
-    int rc = cr_virt_open(v, json_string_value(json_array_get(hosts, 0)), 1);
+    char *uri = cr_range_team_host(c, range, team);
+    int rc = cr_virt_open(v, uri, 1);
+    free(uri);
     if (rc == 0) {
         rc = cr_virt_domain(dom, *v, 0, name);
         if (rc == CR_ENOTFOUND) {

@@ -34,6 +34,9 @@ typedef struct cr_up_opts {
     int clone;            /* CR_CLONE_AUTO (0), CR_CLONE_ALWAYS or CR_CLONE_NEVER (template.h) */
     int only_team;        /* with only_vm: the per-VM phases (define, start, agents and */
     const char *only_vm;  /* provisioning) touch this one VM only (revert); NULL: all */
+    const char *hosts;    /* --hosts: "all" or added host names (hosts.h); NULL: the range's
+                           * recorded hosts, else --connect */
+    bool reschedule;      /* teams on a host that does not answer are rebuilt on the others */
 } cr_up_opts;
 
 /* cr_up_opts.clone. auto: VMs that repeat across teams (same template key)
@@ -57,6 +60,9 @@ typedef struct cr_up_report {
     size_t layers_built;    /* role layers this run had to build (layer.h) */
     size_t templates_built; /* instant-clone templates this run had to make (template.h) */
     size_t cloned;          /* VMs restored from a template instead of booted */
+    size_t hosts;           /* libvirt hosts the teams are placed on */
+    size_t shipped;         /* image and layer files sent to remote hosts (ship.h) */
+    size_t moved;           /* teams rebuilt on another host (up --reschedule) */
     size_t failed;
     double seconds;
     char domtype[8];        /* "kvm" or "qemu" */
@@ -68,6 +74,35 @@ typedef struct cr_up_report {
 } cr_up_report;
 
 int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep);
+
+/*
+ * Where a range's teams go (hosts.h): the hosts of hosts_spec (--hosts),
+ * else those the range recorded, else --connect alone. A team the range
+ * already has stays on its host; the others are placed by capacity (the
+ * declared one, else virNodeGetInfo's). A team whose host --hosts leaves
+ * out is an error, unless reschedule is set and its host does not answer:
+ * then it is placed anew on the hosts that do (*moved counts such teams).
+ * With one host every team is on it, as before hosts existed.
+ * out->uris is also every host the range has used, first the placement's
+ * n_place, then recorded ones no team is on any more (for down).
+ */
+typedef struct cr_placement {
+    char **uris;
+    size_t n_uris;
+    size_t n_place;   /* uris[0..n_place) are the hosts teams are placed on */
+    int *team_host;   /* per team (from 0): an index into uris */
+    size_t n_teams;
+    char **lost;      /* hosts that did not answer (reschedule) */
+    size_t n_lost;
+    int *moved_from;  /* per team: index into lost it left, or -1 */
+} cr_placement;
+int cr_range_place(cr_placement *out, const cr_config *c, const char *range, const struct cr_scenario *s,
+                   const char *hosts_spec, bool reschedule);
+void cr_placement_free(cr_placement *p);
+
+/* The libvirt URI team `team` of the range lives on (a new string): as
+ * recorded, else the range's first host, else --connect. */
+char *cr_range_team_host(const cr_config *c, const char *range, int team);
 json_t *cr_up_report_json(const char *range, const cr_up_report *rep);
 
 typedef struct cr_down_report {
@@ -105,8 +140,9 @@ typedef struct cr_range_status_vm {
     char *domain;                    /* the libvirt domain */
     char *host;                      /* its libvirt URI */
     const char *state;               /* static: "running", "blocked", "paused", "shutting-down",
-                                      * "shut-off", "crashed", "suspended", "unknown", or
-                                      * "missing" when libvirt has no such domain */
+                                      * "shut-off", "crashed", "suspended", "unknown",
+                                      * "missing" when libvirt has no such domain, or
+                                      * "host-unreachable" when its host does not answer */
     bool agent;                      /* a running guest's agent answered a ping */
     bool entry;                      /* the team's entry VM */
     cr_range_status_addr *addresses; /* in NIC order; none for a VM found in libvirt only */
@@ -128,6 +164,12 @@ typedef struct cr_range_status {
     cr_range_status_vm *vms;         /* planned VMs by team, then VMs found in libvirt only */
     size_t n_vms;
     cr_provenance *provenance;       /* where the scenario came from; NULL when not recorded */
+    struct cr_range_status_host {
+        char *uri;
+        bool reachable;
+        char *error;                 /* why not, when !reachable */
+    } *hosts;                        /* every host the range uses */
+    size_t n_hosts;
 } cr_range_status;
 
 typedef struct cr_range_status_list {

@@ -395,6 +395,25 @@ static int snapshot_files(sqlite3 *db, sqlite3_stmt *ins, const char *dir)
     return rc;
 }
 
+int cr_state_team_hosts(char ***hosts, cr_state *st, size_t n_teams)
+{
+    *hosts = cr_xcalloc(n_teams ? n_teams : 1, sizeof **hosts);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v3(st->db, "SELECT team, host FROM vms ORDER BY team, rowid", -1, 0, &q, NULL) != SQLITE_OK)
+        return cr_error_set(CR_ERROR, "range database: %s", sqlite3_errmsg(st->db));
+    int rc = 0, step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        int team = sqlite3_column_int(q, 0);
+        const char *host = (const char *)sqlite3_column_text(q, 1);
+        if (team >= 1 && (size_t)team <= n_teams && host && !(*hosts)[team - 1])
+            (*hosts)[team - 1] = cr_xstrdup(host);
+    }
+    if (step != SQLITE_DONE)
+        rc = cr_error_set(CR_ERROR, "range database: %s", sqlite3_errmsg(st->db));
+    sqlite3_finalize(q);
+    return rc;
+}
+
 int cr_state_save_plan(cr_state *st, const cr_plan *p)
 {
     sqlite3 *db = st->db;

@@ -79,6 +79,11 @@ int cr_state_set_status(cr_state *st, const char *status);
  * when the folder no longer passes them. */
 int cr_state_save_plan(cr_state *st, const cr_plan *p);
 
+/* Where each team's VMs were placed, from the plan rows: (*hosts)[t] is the
+ * libvirt URI of team t + 1, or NULL for a team the rows do not have. A new
+ * array of n_teams new strings (cr_strv_free in hosts.h frees it). */
+int cr_state_team_hosts(char ***hosts, cr_state *st, size_t n_teams);
+
 /*
  * Restores the scenario snapshot that cr_state_save_plan stored into a new
  * folder made under PARENT (NULL: $TMPDIR, else /tmp), mode 0700 since it

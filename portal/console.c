@@ -348,7 +348,8 @@ static cr_console_hub *hub_get(cr_portal *p, int team, const char *vm)
     for (cr_console_hub *h = p->hubs; h; h = h->next)
         if (h->team == team && !strcmp(h->vm, vm) && !h->dead)
             return h;
-    virConnectPtr conn = virConnectOpen(p->uri);
+    /* The team's own host: teams may be spread over several (hosts.h). */
+    virConnectPtr conn = virConnectOpen(cr_engine_uri(p->engine, team));
     if (!conn) {
         cr_error_set(CR_ERROR, "cannot connect to libvirt: %s", virGetLastErrorMessage());
         return NULL;

@@ -37,7 +37,6 @@ struct cr_portal {
     cr_engine *engine;
     const cr_scenario *scenario;
     char *range;
-    char *uri;                       /* libvirt URI of the range's host */
     char *recordings;                /* <state>/ranges/<range>/recordings */
     unsigned char secret[32];
     char *admin_hash;                /* argon2id string */

@@ -85,7 +85,6 @@ int cr_portal_start(cr_portal **out, const cr_config *c, cr_engine *e, const cr_
     p->scenario = cr_engine_scenario(e);
     const cr_range_row *row = cr_engine_range(e);
     p->range = cr_xstrdup(row->name);
-    p->uri = cr_xstrdup(cr_engine_uri(e));
     memcpy(p->secret, row->secret, sizeof p->secret);
     char *dir = cr_range_dir(c->state_dir, p->range);
     p->recordings = cr_path_join(dir, "recordings");
@@ -174,7 +173,6 @@ void cr_portal_stop(cr_portal *p)
     free(p->flag_refill_ms);
     free(p->admin_hash);
     free(p->recordings);
-    free(p->uri);
     free(p->range);
     sodium_memzero(p->secret, sizeof p->secret);
     pthread_mutex_destroy(&p->lock);

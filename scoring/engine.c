@@ -9,10 +9,12 @@
 #include "agent.h"
 #include "err.h"
 #include "events.h"
+#include "hosts.h"
 #include "image.h"
 #include "log.h"
 #include "plan.h"
 #include "pool.h"
+#include "range.h"
 #include "runtime.h"
 #include "scenario.h"
 #include "score.h"
@@ -47,8 +49,12 @@ struct cr_engine {
     cr_runtime **rt;            /* per team */
     cr_state **st;              /* per worker: SQLite handles are not shared across transactions */
     int workers;
-    cr_virt *virt;
-    cr_actions *actions;
+    /* the range's hosts (hosts.h): a connection and an action collector
+     * each; team_virt[t] is team t + 1's host's connection (borrowed) */
+    cr_virt **virts;
+    cr_actions **actions;
+    size_t n_hosts;
+    cr_virt **team_virt;
     pthread_mutex_t *team_lock; /* per team: its Lua runtime is used by one thread at a time */
     reason_slot **reasons;      /* [team-1][objective] */
     int lock_fd;                /* the engine lock, or -1 */
@@ -68,7 +74,7 @@ static int lookup(virDomainPtr *dom, guest_ctx *g, const char *vm)
     if (!cr_team_vm(&g->e->scenario->teams[g->team - 1], vm))
         return cr_error_set(CR_ENOTFOUND, "team %d has no vm '%s'", g->team, vm);
     char *name = cr_name_domain(g->e->range, g->team, vm);
-    int rc = cr_virt_domain(dom, g->e->virt, g->worker, name);
+    int rc = cr_virt_domain(dom, g->e->team_virt[g->team - 1], g->worker, name);
     free(name);
     return rc;
 }
@@ -190,7 +196,10 @@ void cr_engine_close(cr_engine *e)
 {
     if (!e)
         return;
-    size_t stored = cr_actions_stop(e->actions);
+    size_t stored = 0;
+    for (size_t h = 0; e->actions && h < e->n_hosts; h++)
+        stored += cr_actions_stop(e->actions[h]);
+    free(e->actions);
     if (stored)
         cr_log_info("stored %zu trainee actions", stored);
     for (int t = 0; e->rt && t < e->teams; t++)
@@ -209,7 +218,10 @@ void cr_engine_close(cr_engine *e)
     for (int w = 0; e->st && w < e->workers; w++)
         cr_state_close(e->st[w]);
     free(e->st);
-    cr_virt_close(e->virt);
+    for (size_t h = 0; e->virts && h < e->n_hosts; h++)
+        cr_virt_close(e->virts[h]);
+    free(e->virts);
+    free(e->team_virt);
     cr_scenario_free(e->scenario);
     cr_range_row_free(&e->row);
     free(e->range);
@@ -282,39 +294,55 @@ int cr_engine_open(cr_engine **out, const cr_config *c, const cr_engine_opts *o)
     if (rc < 0)
         goto fail;
 
-    json_t *hosts = json_loads(e->row.hosts, 0, NULL);
-    const char *uri = json_string_value(json_array_get(hosts, 0));
-    char *uri_copy = cr_xstrdup(uri ? uri : c->connect);
-    json_decref(hosts);
-    if (o->actions) {
-        /* The collector registers libvirt's event loop: before any connection. */
+    /* Each team's host, and the distinct hosts, in the order first met. */
+    char **team_uri = cr_xcalloc((size_t)e->teams, sizeof *team_uri);
+    char **host_uri = cr_xcalloc((size_t)e->teams, sizeof *host_uri);
+    int *team_h = cr_xcalloc((size_t)e->teams, sizeof *team_h);
+    for (int t = 0; t < e->teams; t++) {
+        team_uri[t] = cr_range_team_host(c, o->range, t + 1);
+        size_t h = 0;
+        while (h < e->n_hosts && strcmp(host_uri[h], team_uri[t]))
+            h++;
+        if (h == e->n_hosts)
+            host_uri[e->n_hosts++] = cr_xstrdup(team_uri[t]);
+        team_h[t] = (int)h;
+    }
+    e->virts = cr_xcalloc(e->n_hosts ? e->n_hosts : 1, sizeof *e->virts);
+    e->actions = cr_xcalloc(e->n_hosts ? e->n_hosts : 1, sizeof *e->actions);
+    e->team_virt = cr_xcalloc((size_t)e->teams, sizeof *e->team_virt);
+    cr_actionlog_limits lim = CR_ACTIONLOG_DEFAULTS;
+    if (o->action_budget_kib > 0)
+        lim.budget = (int64_t)o->action_budget_kib * 1024;
+    if (o->action_rate > 0) {
+        lim.rate = o->action_rate;
+        lim.burst = 10.0 * o->action_rate;
+    }
+    /* The collectors register libvirt's event loop: before any connection. */
+    for (size_t h = 0; o->actions && rc == 0 && h < e->n_hosts; h++) {
         size_t n = 0;
         for (int t = 0; t < e->teams; t++)
-            n += e->scenario->teams[t].n_vms;
-        cr_actions_vm *vms = cr_xcalloc(n, sizeof *vms);
-        char **names = cr_xcalloc(n, sizeof *names);
+            n += team_h[t] == (int)h ? e->scenario->teams[t].n_vms : 0;
+        cr_actions_vm *vms = cr_xcalloc(n ? n : 1, sizeof *vms);
+        char **names = cr_xcalloc(n ? n : 1, sizeof *names);
         size_t k = 0;
         for (int t = 0; t < e->teams; t++)
-            for (size_t i = 0; i < e->scenario->teams[t].n_vms; i++, k++) {
+            for (size_t i = 0; team_h[t] == (int)h && i < e->scenario->teams[t].n_vms; i++, k++) {
                 names[k] = cr_name_domain(o->range, t + 1, e->scenario->teams[t].vms[i].name);
                 vms[k] = (cr_actions_vm){t + 1, e->scenario->teams[t].vms[i].name, names[k]};
             }
-        cr_actionlog_limits lim = CR_ACTIONLOG_DEFAULTS;
-        if (o->action_budget_kib > 0)
-            lim.budget = (int64_t)o->action_budget_kib * 1024;
-        if (o->action_rate > 0) {
-            lim.rate = o->action_rate;
-            lim.burst = 10.0 * o->action_rate;
-        }
-        rc = cr_actions_start(&e->actions, uri_copy, e->db_path, vms, n, &lim);
+        rc = cr_actions_start(&e->actions[h], host_uri[h], e->db_path, vms, n, &lim);
         for (size_t i = 0; i < n; i++)
             free(names[i]);
         free(names);
         free(vms);
     }
-    if (rc == 0)
-        rc = cr_virt_open(&e->virt, uri_copy, (e->workers + 3) / 4);
-    free(uri_copy);
+    for (size_t h = 0; rc == 0 && h < e->n_hosts; h++)
+        rc = cr_virt_open(&e->virts[h], host_uri[h], (e->workers + 3) / 4);
+    for (int t = 0; rc == 0 && t < e->teams; t++)
+        e->team_virt[t] = e->virts[team_h[t]];
+    cr_strv_free(team_uri, (size_t)e->teams);
+    cr_strv_free(host_uri, e->n_hosts);
+    free(team_h);
     if (rc == 0)
         rc = exercise_start(e);
     if (rc < 0)
@@ -348,9 +376,9 @@ const cr_range_row *cr_engine_range(const cr_engine *e)
     return &e->row;
 }
 
-const char *cr_engine_uri(const cr_engine *e)
+const char *cr_engine_uri(const cr_engine *e, int team)
 {
-    return cr_virt_uri(e->virt);
+    return cr_virt_uri(e->team_virt[team >= 1 && team <= e->teams ? team - 1 : 0]);
 }
 
 /* --------------------------------------------------------------- rounds */
@@ -641,7 +669,7 @@ int cr_engine_run(cr_engine *e, int interval_s, volatile sig_atomic_t *stop)
                          rep.check_ms_p95);
         }
         rounds++;
-        cr_vmwatch_poll(watch, e->virt, e->st[0]);
+        cr_vmwatch_poll(watch, e->team_virt, e->st[0]);
         int64_t until = cr_now_ms() + (int64_t)interval_s * 1000;
         while (!*stop && cr_now_ms() < until)
             cr_sleep_ms(100);

@@ -97,10 +97,11 @@ int cr_engine_run(cr_engine *e, int interval_s, volatile sig_atomic_t *stop);
 const cr_team_model *cr_engine_team(cr_engine *e, int team);
 int cr_engine_teams(const cr_engine *e);
 /* The scenario every team's model comes from, the range's row and the
- * libvirt URI the engine uses; borrowed, valid until cr_engine_close. */
+ * libvirt URI of a team's host (hosts.h); borrowed, valid until
+ * cr_engine_close. */
 const cr_scenario *cr_engine_scenario(const cr_engine *e);
 const cr_range_row *cr_engine_range(const cr_engine *e);
-const char *cr_engine_uri(const cr_engine *e);
+const char *cr_engine_uri(const cr_engine *e, int team);
 
 json_t *cr_round_report_json(const cr_round_report *r);
 

@@ -31,9 +31,10 @@ typedef struct cr_vmwatch cr_vmwatch;
 /* The VMs of `teams` teams of scenario s (borrowed; must outlive it). */
 cr_vmwatch *cr_vmwatch_new(const cr_config *c, const char *range, const cr_scenario *s, int teams);
 
-/* One look at every VM through v (worker 0); records through st. Errors
+/* One look at every VM through its team's connection (team_virt[team - 1],
+ * worker 0); records through st. Errors
  * (libvirt restarting) are logged, never fatal: the next look tries again. */
-void cr_vmwatch_poll(cr_vmwatch *w, cr_virt *v, cr_state *st);
+void cr_vmwatch_poll(cr_vmwatch *w, cr_virt *const *team_virt, cr_state *st);
 
 /* Waits for a revert still running, then frees. NULL is fine. */
 void cr_vmwatch_free(cr_vmwatch *w);

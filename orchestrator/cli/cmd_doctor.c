@@ -8,15 +8,19 @@
  * for `--accel auto`.
  */
 #include "accel.h"
+#include "bridge.h"
 #include "cli.h"
 #include "commands.h"
 #include "err.h"
+#include "hosts.h"
 #include "image.h"
 #include "paths.h"
+#include "ship.h"
 #include "state.h"
 #include "util.h"
 
 #include <dirent.h>
+#include <libvirt/virterror.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,17 +262,42 @@ int cr_cmd_doctor(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("doctor");
     bool no_probe = false;
-    cr_optspec specs[] = {{"no-probe", NULL, &no_probe, NULL}, {0}};
+    const char *host_name = NULL;
+    cr_optspec specs[] = {{"no-probe", NULL, &no_probe, NULL}, {"host", &host_name, NULL, NULL}, {0}};
     char *pos[argc + 1];
     int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 0, 0, "takes no arguments");
     if (go != CR_CLI_GO)
         return go;
+    /* --host: the checks that go through libvirt, over that host's URI; the
+     * ones about this machine (state folder, tools, KSM) are not about it. */
+    char *uri = cr_xstrdup(cfg->connect);
+    if (host_name) {
+        cr_hosts hosts;
+        if (cr_hosts_load(&hosts, cfg->state_dir) < 0) {
+            free(uri);
+            return cr_cli_fail(cfg);
+        }
+        const cr_host *hx = cr_hosts_find(&hosts, host_name);
+        if (hx) {
+            free(uri);
+            uri = cr_xstrdup(hx->uri);
+        }
+        cr_hosts_free(&hosts);
+        if (!hx) {
+            free(uri);
+            cr_error_set(CR_ENOTFOUND, "no host '%s' (crange host list)", host_name);
+            return cr_cli_fail(cfg);
+        }
+    }
+    bool remote = !cr_bridge_uri_is_local(uri);
 
     report r = {json_array(), 0};
     struct utsname u;
     uname(&u);
-    check(&r, "host", "ok", "%s %s, %ld CPUs, crange %s", u.sysname, u.release, sysconf(_SC_NPROCESSORS_ONLN),
-          CRANGE_VERSION);
+    if (!host_name)
+        check(&r, "host", "ok", "%s %s, %ld CPUs, crange %s", u.sysname, u.release, sysconf(_SC_NPROCESSORS_ONLN),
+              CRANGE_VERSION);
+    if (!host_name) {
 
     char *probe_path = cr_path_join(cfg->state_dir, ".doctor");
     if (cr_write_file_atomic(probe_path, "ok\n", 3, 0644) == 0) {
@@ -293,26 +322,37 @@ int cr_cmd_doctor(cr_config *cfg, int argc, char **argv)
     cr_buf_free(&missing);
 
     ksm(&r);
+    }
 
     cr_virt *v = NULL;
-    if (cr_virt_open(&v, cfg->connect, 1) < 0) {
+    if (cr_virt_open(&v, uri, 1) < 0) {
         check(&r, "libvirt", "fail", "%s", cr_error_message());
         cr_error_clear();
     } else {
         unsigned long lib = 0, hv = 0;
         virConnectGetLibVersion(cr_virt_conn(v, 0), &lib);
         virConnectGetVersion(cr_virt_conn(v, 0), &hv);
-        check(&r, "libvirt", "ok", "%s: libvirt %lu.%lu.%lu, hypervisor %lu.%lu.%lu", cfg->connect, lib / 1000000,
+        check(&r, "libvirt", "ok", "%s: libvirt %lu.%lu.%lu, hypervisor %lu.%lu.%lu", uri, lib / 1000000,
               lib / 1000 % 1000, lib % 1000, hv / 1000000, hv / 1000 % 1000, hv % 1000);
 
-        qemu_conf(&r, cfg);
+        if (!host_name)
+            qemu_conf(&r, cfg);
+        if (host_name) {
+            virNodeInfo info;
+            unsigned long long free_bytes = virNodeGetFreeMemory(cr_virt_conn(v, 0));
+            if (virNodeGetInfo(cr_virt_conn(v, 0), &info) == 0)
+                check(&r, "capacity", "ok", "%u CPUs, %.1f GiB memory, %.1f GiB free", info.cpus,
+                      info.memory / 1048576.0, free_bytes / 1073741824.0);
+            else
+                check(&r, "capacity", "warn", "libvirt does not say: %s", virGetLastErrorMessage());
+        }
 
         char *caps = virConnectGetDomainCapabilities(cr_virt_conn(v, 0), NULL, "x86_64", NULL, "qemu", 0);
         check(&r, "tcg", caps ? "ok" : "fail", caps ? "QEMU can emulate x86_64 guests (TCG)" :
               "libvirt offers no qemu (TCG) domain type for x86_64");
         free(caps);
 
-        bool dev = access("/dev/kvm", R_OK | W_OK) == 0;
+        bool dev = !remote && access("/dev/kvm", R_OK | W_OK) == 0;
         bool offered = cr_accel_kvm_offered(v);
         if (!offered)
             check(&r, "kvm", "warn", "%s; ranges run under TCG", dev ? "/dev/kvm exists but libvirt offers no kvm domain"
@@ -324,6 +364,19 @@ int cr_cmd_doctor(cr_config *cfg, int argc, char **argv)
             bool rebuilt = false;
             if (cr_image_build(store, "tiny", false, &rebuilt) == 0 && cr_image_open(&img, store, "tiny") == 0) {
                 check(&r, "image tiny", "ok", "%s%s", img->dir, rebuilt ? " (built now)" : "");
+                /* A remote host boots the probe from its own copy (ship.h). */
+                cr_image *there = NULL;
+                size_t sent = 0;
+                if (remote && (cr_ship_pool(v, 0) < 0 || cr_ship_image(&there, &sent, v, 0, img) < 0)) {
+                    check(&r, "image tiny", "fail", "cannot send it to %s: %s", uri, cr_error_message());
+                    cr_error_clear();
+                    cr_image_free(img);
+                    img = NULL;
+                } else if (remote) {
+                    check(&r, "image tiny", "ok", "on %s: %s%s", uri, there->kernel, sent ? " (sent now)" : "");
+                    cr_image_free(img);
+                    img = there;
+                }
             } else {
                 check(&r, "image tiny", "fail", "cannot build the probe image: %s", cr_error_message());
                 cr_error_clear();
@@ -354,5 +407,6 @@ int cr_cmd_doctor(cr_config *cfg, int argc, char **argv)
         }
     }
     json_decref(r.checks);
+    free(uri);
     return r.failed ? CR_EXIT_FAIL : CR_EXIT_OK;
 }

@@ -13,14 +13,15 @@
 int cr_cmd_up(cr_config *cfg, int argc, char **argv)
 {
     const cr_command *cmd = cr_cli_find("up");
-    const char *name = NULL, *at = NULL, *clone = "auto";
+    const char *name = NULL, *at = NULL, *clone = "auto", *hosts = NULL;
     int teams = 0, timeout = 0, window = -1;
-    bool paused = false, no_provision = false;
+    bool paused = false, no_provision = false, reschedule = false;
     cr_optspec specs[] = {{"name", &name, NULL, NULL},           {"teams", NULL, NULL, &teams},
                           {"at", &at, NULL, NULL},
                           {"timeout", NULL, NULL, &timeout},     {"paused", NULL, &paused, NULL},
                           {"no-provision", NULL, &no_provision, NULL}, {"boot-window", NULL, NULL, &window},
-                          {"clone", &clone, NULL, NULL},
+                          {"clone", &clone, NULL, NULL},        {"hosts", &hosts, NULL, NULL},
+                          {"reschedule", NULL, &reschedule, NULL},
                           {0}};
     char *pos[argc + 1];
     int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 0, 1, "expected at most one scenario PATH");
@@ -48,7 +49,9 @@ int cr_cmd_up(cr_config *cfg, int argc, char **argv)
                     .agent_timeout_s = timeout,
                     /* --boot-window 0: all at once; no option: the default */
                     .boot_window = window == 0 ? CR_BOOT_ALL : window > 0 ? window : 0,
-                    .clone = clone_mode};
+                    .clone = clone_mode,
+                    .hosts = hosts,
+                    .reschedule = reschedule};
     cr_up_report rep;
     int rc = cr_range_up(cfg, &u, &rep);
     if (rc < 0)
@@ -56,19 +59,24 @@ int cr_cmd_up(cr_config *cfg, int argc, char **argv)
     if (cfg->json) {
         cr_cli_print_json(cr_up_report_json(name, &rep));
     } else if (rep.layers_built + rep.networks_changed + rep.volumes_created + rep.domains_defined +
-                   rep.domains_started + rep.provisioned + rep.removed ==
+                   rep.domains_started + rep.provisioned + rep.removed + rep.shipped + rep.moved ==
                0) {
         printf("range %s is up to date: %zu team%s, %zu VMs, nothing to do (%.1f s)\n", name, rep.teams,
                rep.teams == 1 ? "" : "s", rep.vms, rep.seconds);
     } else {
-        char cloned[80] = "";
+        char cloned[80] = "", hosts_note[96] = "";
+        if (rep.hosts > 1 || rep.shipped || rep.moved)
+            snprintf(hosts_note, sizeof hosts_note, " on %zu host%s (%zu file%s sent, %zu team%s moved)", rep.hosts,
+                     rep.hosts == 1 ? "" : "s", rep.shipped, rep.shipped == 1 ? "" : "s", rep.moved,
+                     rep.moved == 1 ? "" : "s");
         if (rep.cloned)
             snprintf(cloned, sizeof cloned, ", %zu cloned from %zu new template%s", rep.cloned, rep.templates_built,
                      rep.templates_built == 1 ? "" : "s");
-        printf("range %s is up: %zu team%s, %zu VMs (%zu defined, %zu started, %zu provisioned%s), %zu networks, "
+        printf("range %s is up%s: %zu team%s, %zu VMs (%zu defined, %zu started, %zu provisioned%s), %zu networks, "
                "%s, %.1f s\n",
-               name, rep.teams, rep.teams == 1 ? "" : "s", rep.vms, rep.domains_defined, rep.domains_started,
-               rep.provisioned, cloned, rep.networks, !strcmp(rep.domtype, "kvm") ? "KVM" : "TCG", rep.seconds);
+               name, hosts_note, rep.teams, rep.teams == 1 ? "" : "s", rep.vms, rep.domains_defined,
+               rep.domains_started, rep.provisioned, cloned, rep.networks, !strcmp(rep.domtype, "kvm") ? "KVM" : "TCG",
+               rep.seconds);
     }
     return CR_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include "image.h"
 #include "lint.h"
 #include "plan.h"
+#include "range.h"
 #include "scenario.h"
 #include "state.h"
 #include "util.h"
@@ -67,8 +68,9 @@ int cr_cmd_plan(cr_config *cfg, int argc, char **argv)
     int teams = 0;
     const char *name = NULL;
     bool secrets = false;
+    const char *hosts = NULL;
     cr_optspec specs[] = {{"teams", NULL, NULL, &teams}, {"name", &name, NULL, NULL},
-                          {"show-secrets", NULL, &secrets, NULL}, {0}};
+                          {"show-secrets", NULL, &secrets, NULL}, {"hosts", &hosts, NULL, NULL}, {0}};
     char *pos[argc + 1];
     int npos, go = cr_cli_args(cmd, argc, argv, specs, pos, &npos, 1, 1, "expected one scenario PATH");
     if (go != CR_CLI_GO)
@@ -94,10 +96,18 @@ int cr_cmd_plan(cr_config *cfg, int argc, char **argv)
     }
     cr_scenario *s = NULL;
     cr_plan *p = NULL;
-    const char *host = cfg->connect;
+    cr_placement pl = {0};
     int rc = load(&s, cfg, pos[0], teams, have_secret ? secret : NULL);
+    /* Placement reads the hosts' capacity from libvirt unless `host add`
+     * declared it; without --hosts (or a range on several hosts) it is
+     * --connect, and libvirt is not asked. */
+    if (rc == 0 && !cr_range_name_valid(name ? name : s->id))
+        rc = cr_error_set(CR_EINVAL, "scenario id '%s' is not a range name; give one with --name", s->id);
     if (rc == 0)
-        rc = cr_plan_build(&p, s, name ? name : s->id, &host, 1);
+        rc = cr_range_place(&pl, cfg, name ? name : s->id, s, hosts, false);
+    if (rc == 0)
+        rc = cr_plan_build(&p, s, name ? name : s->id, (const char *const *)pl.uris, pl.n_place, pl.team_host);
+    cr_placement_free(&pl);
     if (rc < 0) {
         cr_scenario_free(s);
         return cr_cli_fail(cfg);

@@ -15,13 +15,16 @@ const cr_command cr_commands[] = {
      "Options:\n"
      "  --teams N        evaluate N teams (default: the scenario's own)\n"
      "Errors name the place: scenario.lua:LINE: what is wrong.\n"},
-    {"plan", cr_cmd_plan, "plan PATH [--teams N] [--name RANGE] [--show-secrets]",
-     "Show the fully resolved range per team (networks, bridges, VMs, MACs, addresses) without touching libvirt.",
+    {"plan", cr_cmd_plan, "plan PATH [--teams N] [--name RANGE] [--hosts all|NAME,...] [--show-secrets]",
+     "Show the fully resolved range per team (host, networks, bridges, VMs, MACs, addresses) without changing "
+     "anything.",
      "Options:\n"
      "  --teams N        plan N teams (default: the scenario's own)\n"
-     "  --name RANGE     derive names for this range; an existing range's own per-team values are shown\n"
+     "  --name RANGE     derive names for this range; an existing range's own per-team values and hosts are shown\n"
+     "  --hosts H        place the teams on these added hosts (crange host list), as up --hosts would; the hosts'\n"
+     "                   memory and CPUs are read from libvirt unless host add declared them\n"
      "  --show-secrets   include secret per-team values\n"},
-    {"up", cr_cmd_up, "up [PATH|catalog:NAME[/SUB]] --name RANGE [--teams N] [--at COMMIT] [--timeout S] [--paused] [--no-provision] [--boot-window N] [--clone auto|always|never]",
+    {"up", cr_cmd_up, "up [PATH|catalog:NAME[/SUB]] --name RANGE [--teams N] [--at COMMIT] [--timeout S] [--paused] [--no-provision] [--boot-window N] [--clone auto|always|never] [--hosts all|NAME,...] [--reschedule]",
      "Create or complete a range: one isolated copy of the scenario per team. A reconcile: run it again after a "
      "failure or a kill and it finishes the job; on a complete range it changes nothing.",
      "Options:\n"
@@ -35,7 +38,13 @@ const cr_command cr_commands[] = {
      "                   of them up to 25 per host CPU, else 2 per CPU; 0: all at once)\n"
      "  --clone MODE     instant clones: a VM repeated across teams boots once, as a template saved with its\n"
      "                   memory under <state>/templates, and every team's copy is restored from it in about a\n"
-     "                   second (auto, the default: VMs that repeat; always: every new VM; never: boot all)\n"
+     "                   second (auto, the default: VMs that repeat; always: every new VM; never: boot all); on\n"
+     "                   the local host only: VMs of remote hosts boot\n"
+     "  --hosts H        spread the teams over these added hosts (crange host add), or all: each team on one\n"
+     "                   host, placed by its VMs' memory and vCPUs; images and role layers are sent to remote\n"
+     "                   hosts through libvirt's storage API. A team stays on its host at later runs\n"
+     "  --reschedule     teams on a host that does not answer are rebuilt on the hosts that do; their events\n"
+     "                   and scores stay (the move is recorded as team.moved)\n"
      "PATH may be left out for an existing range: its recorded scenario is used (a catalog scenario at its\n"
      "recorded commit). The range records where its scenario came from: catalog entry and commit, git work\n"
      "tree and commit, or an uncommitted path and its content hash (shown by status, score and report).\n"},
@@ -146,10 +155,29 @@ const cr_command cr_commands[] = {
      "  --solve          also prove it solvable: bring up 2 teams, check both score 0, run the reference\n"
      "                   solution on team 1, check full marks for team 1 and 0 for team 2, tear down\n"
      "  --teams N        teams to evaluate for the static checks (default: at least 2)\n"},
-    {"doctor", cr_cmd_doctor, "doctor [--no-probe]",
+    {"doctor", cr_cmd_doctor, "doctor [--no-probe] [--host NAME]",
      "Check this host: libvirt, TCG, whether KVM really works (a timed probe boot), the state folder, tools.",
      "Options:\n"
-     "  --no-probe       skip the probe boots\n"},
+     "  --no-probe       skip the probe boots\n"
+     "  --host NAME      check an added host (crange host add) over its libvirt connection instead: libvirt,\n"
+     "                   TCG, KVM, memory, and the probe boots with the tiny image sent there\n"},
+    {"host add", cr_cmd_host_add, "host add NAME URI [--memory GIB] [--cpus N] [--label K=V]... [--no-check]",
+     "Add a libvirt host that exercises may spread over (up --hosts), reached through libvirt's remote protocol "
+     "(qemu+ssh://, qemu+tls://, qemu+tcp://); crange runs nothing of its own there.",
+     "Options:\n"
+     "  --memory GIB     memory teams may use there (default: what libvirt reports)\n"
+     "  --cpus N         CPUs teams may use there (default: what libvirt reports)\n"
+     "  --label K=V      a label, shown by host list (repeatable)\n"
+     "  --no-check       add it even if libvirt does not answer at URI now\n"
+     "Hosts are kept in <state>/hosts.json.\n"},
+    {"host list", cr_cmd_host_list, "host list",
+     "List the added hosts: reachable or not, libvirt and QEMU versions, accelerator offered, CPUs, free memory "
+     "and the ranges on each.", NULL},
+    {"host remove", cr_cmd_host_remove, "host remove NAME [--force]",
+     "Remove a host from the list. Refused while a range that is not down uses it, unless --force (the range "
+     "keeps reaching it for down).",
+     "Options:\n"
+     "  --force          remove it even though ranges use it\n"},
     {"image build", cr_cmd_image_build, "image build NAME [--force]",
      "Build an image from its recipe (images/NAME/build.sh) into the image store; unchanged recipes are not "
      "rebuilt.",

@@ -43,10 +43,14 @@ cleanup() {
     rc=$?
     [ $rc -eq 0 ] || dump_silent_consoles
     for r in $RANGES_TO_REMOVE; do "$CRANGE_BIN" down "$r" --purge >/dev/null 2>&1 || true; done
+    stop_remote_hosts
     rm -rf "$WORK"
     if [ $rc -eq 0 ]; then echo "PASS: $(basename "$0")"; else echo "FAIL: $(basename "$0") (exit $rc)"; fi
 }
 trap cleanup EXIT
+
+# Simulated remote libvirt hosts: start_remote_host N and the rest.
+. "$CRANGE_SOURCE/tests/e2e/remote-hosts.sh"
 
 # A range this test creates; removed on exit whatever happens.
 track_range() { RANGES_TO_REMOVE="$RANGES_TO_REMOVE $1"; }

@@ -29,6 +29,10 @@
 # CRANGE_TEST_LIBVIRTD_CONF, when set, is the libvirtd.conf to start libvirtd
 # with, and CRANGE_TEST_QEMU_CONF the qemu.conf it sees (bind-mounted over
 # /etc/libvirt/qemu.conf in the private mount namespace only).
+# CRANGE_TEST_LIBVIRTD_LISTEN=1 starts libvirtd with --listen (its TCP
+# listener, as set in that conf), and CRANGE_TEST_PRIVATE_DIRS names more
+# folders to hide under an empty tmpfs: a second "host" started this way from
+# inside a test (lib.sh: start_remote_host) sees none of the test's files.
 #
 # Usage: netns-run.sh CMD [ARGS...]     (as root)
 # The command sees CRANGE_CONNECT=qemu:///system, CRANGE_TEST_NS=<name> and
@@ -50,6 +54,9 @@ for d in /run/lock /run/libvirt /var/lib/libvirt /var/log/libvirt /etc/libvirt/q
     mkdir -p "$d" && mount -t tmpfs -o mode=0755 tmpfs "$d"
 done
 chmod 1777 /run/lock
+for d in ${CRANGE_TEST_PRIVATE_DIRS:-}; do
+    mkdir -p "$d" && mount -t tmpfs -o mode=0755 tmpfs "$d"
+done
 mkdir -p /var/lib/libvirt/qemu /var/lib/libvirt/images /var/log/libvirt/qemu
 chown libvirt-qemu:kvm /var/lib/libvirt/qemu 2>/dev/null || true
 [ -z "${CRANGE_TEST_QEMU_CONF:-}" ] || mount --bind "$CRANGE_TEST_QEMU_CONF" /etc/libvirt/qemu.conf
@@ -57,7 +64,8 @@ ip link set lo up
 pids=/run/libvirt/crange-test
 mkdir -p "$pids"
 virtlogd -d -p "$pids/virtlogd.pid"
-libvirtd -d -p "$pids/libvirtd.pid" ${CRANGE_TEST_LIBVIRTD_CONF:+-f "$CRANGE_TEST_LIBVIRTD_CONF"}
+libvirtd -d -p "$pids/libvirtd.pid" ${CRANGE_TEST_LIBVIRTD_CONF:+-f "$CRANGE_TEST_LIBVIRTD_CONF"} \
+    ${CRANGE_TEST_LIBVIRTD_LISTEN:+--listen}
 i=0
 while ! virsh -q -c qemu:///system version >/dev/null 2>&1; do
     i=$((i + 1))

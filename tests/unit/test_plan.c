@@ -66,7 +66,7 @@ static cr_plan *build(const cr_scenario *s, const char *range, const char *const
 {
     cr_plan *p = NULL;
     cr_error_clear();
-    if (cr_plan_build(&p, s, range, hosts, n) < 0)
+    if (cr_plan_build(&p, s, range, hosts, n, NULL) < 0)
         fail_msg("plan: %s", cr_error_message());
     return p;
 }
@@ -305,7 +305,7 @@ static void test_plan_bridge_of_team_999_network_99_fits_15_chars(void **state)
     cr_scenario s2 = {.id = (char *)"hand", .teams = more, .n_teams = CR_MAX_TEAMS + 1};
     cr_error_clear();
     p = (cr_plan *)&s2; /* any non-NULL value: a failed build resets it */
-    assert_int_equal(cr_plan_build(&p, &s2, "r", ONE_HOST, 1), CR_EINVAL);
+    assert_int_equal(cr_plan_build(&p, &s2, "r", ONE_HOST, 1, NULL), CR_EINVAL);
     assert_null(p);
     assert_non_null(strstr(cr_error_message(), "999"));
     cr_error_clear();
@@ -363,7 +363,7 @@ static void test_plan_zero_hosts_is_rejected(void **state)
     cr_scenario *s = load_demo(1);
     cr_plan *p = NULL;
     cr_error_clear();
-    assert_int_equal(cr_plan_build(&p, s, "drill", ONE_HOST, 0), CR_EINVAL);
+    assert_int_equal(cr_plan_build(&p, s, "drill", ONE_HOST, 0, NULL), CR_EINVAL);
     assert_null(p);
     assert_non_null(strstr(cr_error_message(), "host"));
     cr_error_clear();
@@ -463,7 +463,7 @@ static void test_plan_bad_range_name_is_rejected_with_a_clear_message(void **sta
         cr_plan *p = NULL;
         cr_error_clear();
         assert_false(cr_range_name_valid(bad[i]));
-        if (cr_plan_build(&p, s, bad[i], ONE_HOST, 1) != CR_EINVAL)
+        if (cr_plan_build(&p, s, bad[i], ONE_HOST, 1, NULL) != CR_EINVAL)
             fail_msg("range name '%s' was accepted", bad[i]);
         assert_null(p);
         char *quoted = cr_xasprintf("range name '%s'", bad[i]);

@@ -123,7 +123,7 @@ static void test_the_plan_names_each_vm_role(void **state)
     cr_scenario *s = load_body(dir, ROLES);
     const char *host = "test:///default";
     cr_plan *p = NULL;
-    assert_int_equal(cr_plan_build(&p, s, "r", &host, 1), 0);
+    assert_int_equal(cr_plan_build(&p, s, "r", &host, 1, NULL), 0);
     json_t *j = cr_plan_to_json(p, false);
     json_t *vms = json_object_get(json_array_get(json_object_get(j, "teams"), 1), "vms");
     assert_string_equal(json_string_value(json_object_get(json_array_get(vms, 0), "role")), "sniffer");

@@ -131,7 +131,7 @@ static void bring_up(fixture *f, const cr_scenario *s, const unsigned char *secr
 {
     const char *hosts[] = {"test:///default"};
     cr_plan *p = NULL;
-    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 1), 0);
+    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 1, NULL), 0);
     char digest[65];
     cr_hex(digest, s->digest, sizeof s->digest);
     cr_range_row row = {
@@ -459,7 +459,7 @@ static void test_snapshot_refuses_a_file_grown_past_the_cap_since_the_load(void 
 
     const char *hosts[] = {"test:///default"};
     cr_plan *p = NULL;
-    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 1), 0);
+    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 1, NULL), 0);
     cr_error_clear();
     assert_int_equal(cr_state_save_plan(f->st, p), CR_EINVAL);
     assert_string_equal(cr_error_message(),

@@ -294,7 +294,7 @@ static void test_state_save_plan_stores_the_scenario_files_and_plan_rows(void **
         fail_msg("load: %s", cr_error_message());
     const char *hosts[] = {"test:///default"};
     cr_plan *p = NULL;
-    assert_int_equal(cr_plan_build(&p, s, "gamma", hosts, 1), 0);
+    assert_int_equal(cr_plan_build(&p, s, "gamma", hosts, 1, NULL), 0);
 
     cr_state *st = open_range(dir, "gamma");
     sqlite3 *db = cr_state_db(st);

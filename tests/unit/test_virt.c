@@ -75,7 +75,7 @@ static cr_scenario *load_demo(int teams)
 static cr_plan *build(const cr_scenario *s, const char *range)
 {
     cr_plan *p = NULL;
-    if (cr_plan_build(&p, s, range, HOSTS, 1) < 0)
+    if (cr_plan_build(&p, s, range, HOSTS, 1, NULL) < 0)
         fail_msg("plan: %s", cr_error_message());
     return p;
 }

@@ -1,0 +1,301 @@
+/*
+ * test_hosts.c: the host list of hosts.h (hosts.json written and read back,
+ * hostile files refused with the file named, names, URIs and labels
+ * checked, --hosts selections) and the placement of teams by capacity:
+ * in proportion to memory and vCPUs, teams kept where they live, and an
+ * error that says what each host has left when a team fits nowhere. The
+ * scenarios are real ones loaded by the Lua loader; nothing touches libvirt.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "err.h"
+#include "hosts.h"
+#include "plan.h"
+#include "scenario.h"
+#include "testutil.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One VM of 512 MiB and 2 vCPUs per team: a team needs 576 MiB, 2 vCPUs. */
+static const char SCENARIO[] =
+    "scenario { id = \"placed\", title = { ja = \"配置\", en = \"Placed\" },\n"
+    "  description = { ja = \"説明\", en = \"Placement\" }, teams = %d }\n"
+    "local a = network { name = \"lan\", cidr = \"10.1.0.0/24\" }\n"
+    "vm { name = \"box\", image = \"tiny\", memory = 512, vcpus = 2,\n"
+    "  nics = { { network = a, address = a:host(10) } } }\n";
+
+static cr_scenario *load(char **dir, int teams)
+{
+    *dir = tu_tmpdir();
+    char *text = cr_xasprintf(SCENARIO, teams);
+    tu_write(*dir, "scenario.lua", text);
+    free(text);
+    cr_load_opts o = {0};
+    cr_scenario *s = NULL;
+    cr_error_clear();
+    if (cr_scenario_load(&s, *dir, &o) < 0)
+        fail_msg("loading the scenario: %s", cr_error_message());
+    return s;
+}
+
+static void test_team_needs_its_vms_memory_plus_qemu_and_their_vcpus(void **state)
+{
+    (void)state;
+    char *dir;
+    cr_scenario *s = load(&dir, 1);
+    assert_int_equal(cr_place_team_mib(&s->teams[0]), 512 + CR_PLACE_VM_OVERHEAD_MIB);
+    assert_int_equal(cr_place_team_vcpus(&s->teams[0]), 2);
+    cr_scenario_free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_teams_go_where_most_memory_is_left(void **state)
+{
+    (void)state;
+    char *dir;
+    cr_scenario *s = load(&dir, 6);
+    /* b has room for 8 teams, a for 4: they fill in proportion, 4 and 2. */
+    cr_place_host h[] = {{.uri = "a", .memory_mib = 1024 + 4 * 576, .cpus = 4},
+                         {.uri = "b", .memory_mib = 1024 + 8 * 576, .cpus = 4}};
+    int where[6];
+    assert_int_equal(cr_place_teams(where, s, h, 2, NULL), 0);
+    int on_b = 0;
+    for (int t = 0; t < 6; t++)
+        on_b += where[t] == 1;
+    assert_int_equal(on_b, 4);
+    assert_int_equal(where[0], 1); /* the first goes to the roomiest */
+    assert_int_equal(h[0].used_mib + h[1].used_mib, 6 * 576);
+    cr_scenario_free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_a_team_that_lives_somewhere_stays_there(void **state)
+{
+    (void)state;
+    char *dir;
+    cr_scenario *s = load(&dir, 3);
+    cr_place_host h[] = {{.uri = "a", .memory_mib = 64 * 1024, .cpus = 8},
+                         {.uri = "b", .memory_mib = 64 * 1024, .cpus = 8}};
+    /* All three would balance 2/1 from a; teams 1 and 2 already live on b. */
+    int keep[] = {1, 1, -1};
+    int where[3];
+    assert_int_equal(cr_place_teams(where, s, h, 2, keep), 0);
+    assert_int_equal(where[0], 1);
+    assert_int_equal(where[1], 1);
+    assert_int_equal(where[2], 0); /* the new one goes where room is */
+    cr_scenario_free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_vcpus_count_in_the_load_but_never_refuse(void **state)
+{
+    (void)state;
+    char *dir;
+    cr_scenario *s = load(&dir, 4);
+    /* a has 4 times b's memory but a quarter of its CPUs (8 vCPUs, 4 teams'
+     * worth): a's vCPUs fill as fast as b's memory, and the teams spread 2
+     * and 2 (a first on each tie), where memory alone would give a 3. */
+    cr_place_host h[] = {{.uri = "a", .memory_mib = 1024 + 16 * 576, .cpus = 1},
+                         {.uri = "b", .memory_mib = 1024 + 4 * 576, .cpus = 4}};
+    int where[4];
+    assert_int_equal(cr_place_teams(where, s, h, 2, NULL), 0);
+    int on_a = 0;
+    for (int t = 0; t < 4; t++)
+        on_a += where[t] == 0;
+    assert_int_equal(on_a, 2);
+    /* Over its vCPUs a host still takes teams when its memory allows. */
+    cr_place_host one[] = {{.uri = "c", .memory_mib = 1024 + 4 * 576, .cpus = 1}};
+    assert_int_equal(cr_place_teams(where, s, one, 1, NULL), 0);
+    cr_scenario_free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_a_team_that_fits_nowhere_says_what_each_host_has_left(void **state)
+{
+    (void)state;
+    char *dir;
+    cr_scenario *s = load(&dir, 3);
+    cr_place_host h[] = {{.uri = "qemu+tcp://a/system", .memory_mib = 1024 + 576, .cpus = 2},
+                         {.uri = "qemu+tcp://b/system", .memory_mib = 1024 + 700, .cpus = 2}};
+    int where[3];
+    cr_error_clear();
+    assert_int_equal(cr_place_teams(where, s, h, 2, NULL), CR_ELIMIT);
+    const char *m = cr_error_message();
+    assert_non_null(strstr(m, "team 3 needs 576 MiB"));
+    assert_non_null(strstr(m, "qemu+tcp://a/system: 0 MiB"));
+    assert_non_null(strstr(m, "qemu+tcp://b/system: 124 MiB"));
+    cr_error_clear();
+    cr_scenario_free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_hosts_are_saved_and_read_back(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    cr_hosts h;
+    assert_int_equal(cr_hosts_load(&h, dir), 0);
+    assert_int_equal(h.n, 0); /* no file: no hosts */
+    const char *labels[] = {"room=B203", "rack=2"};
+    assert_int_equal(cr_hosts_add(&h, "lab1", "qemu+ssh://root@lab1/system", 65536, 16, labels, 2), 0);
+    assert_int_equal(cr_hosts_add(&h, "here", "qemu:///system", 0, 0, NULL, 0), 0);
+    assert_int_equal(cr_hosts_save(&h, dir), 0);
+    cr_hosts_free(&h);
+
+    assert_int_equal(cr_hosts_load(&h, dir), 0);
+    assert_int_equal(h.n, 2);
+    const cr_host *x = cr_hosts_find(&h, "lab1");
+    assert_non_null(x);
+    assert_string_equal(x->uri, "qemu+ssh://root@lab1/system");
+    assert_int_equal(x->memory_mib, 65536);
+    assert_int_equal(x->cpus, 16);
+    assert_string_equal(json_string_value(json_object_get(x->labels, "room")), "B203");
+    assert_int_equal(cr_hosts_remove(&h, "lab1"), 0);
+    assert_int_equal(cr_hosts_remove(&h, "lab1"), CR_ENOTFOUND);
+    cr_error_clear();
+    assert_int_equal(h.n, 1);
+    cr_hosts_free(&h);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_bad_names_uris_and_labels_are_refused(void **state)
+{
+    (void)state;
+    cr_hosts h = {0};
+    struct {
+        const char *name, *uri, *label, *expect;
+    } bad[] = {
+        {"Lab", "qemu:///system", NULL, "host name 'Lab'"},
+        {"all", "qemu:///system", NULL, "taken by --hosts all"},
+        {"lab", "lab2", NULL, "is not a libvirt URI"},
+        {"lab", "qemu+ssh://a b/system", NULL, "has a character"},
+        {"lab", "qemu+ssh://a\"/system", NULL, "has a character"},
+        {"lab", "QEMU://a/system", NULL, "bad scheme"},
+        {"lab", "qemu:///system", "room", "must be KEY=VALUE"},
+        {"lab", "qemu:///system", "Room=1", "label key 'Room'"},
+        {"lab", "qemu:///system", "room=a\nb", "control character"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_error_clear();
+        const char *labels[] = {bad[i].label};
+        int rc = cr_hosts_add(&h, bad[i].name, bad[i].uri, 0, 0, labels, bad[i].label ? 1 : 0);
+        if (rc != CR_EINVAL || !strstr(cr_error_message(), bad[i].expect))
+            fail_msg("case %zu: rc %d, message '%s', expected '%s'", i, rc, cr_error_message(), bad[i].expect);
+    }
+    cr_error_clear();
+    assert_int_equal(cr_hosts_add(&h, "a", "qemu:///system", 0, 0, NULL, 0), 0);
+    assert_int_equal(cr_hosts_add(&h, "b", "qemu:///system", 0, 0, NULL, 0), CR_EEXISTS);
+    cr_error_clear();
+    assert_int_equal(h.n, 1);
+    cr_hosts_free(&h);
+}
+
+static void test_a_hostile_hosts_file_is_refused_naming_it(void **state)
+{
+    (void)state;
+    const char *files[] = {
+        "{not json",
+        "{\"hosts\": 3}",
+        "{\"hosts\": [{\"name\": \"a\"}]}",
+        "{\"hosts\": [{\"name\": \"a\", \"uri\": \"qemu:///system\", \"cpus\": -1}]}",
+        "{\"hosts\": [{\"name\": \"a\", \"uri\": \"qemu:///system\", \"labels\": []}]}",
+        "{\"hosts\": [{\"name\": \"a\", \"uri\": \"qemu:///system\"}, {\"name\": \"a\", \"uri\": \"test:///default\"}]}",
+        "{\"hosts\": [{\"name\": \"a\", \"uri\": \"qemu:///sys tem\"}]}",
+        "{\"hosts\": [], \"hosts\": []}",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *dir = tu_tmpdir();
+        tu_write(dir, "hosts.json", files[i]);
+        cr_hosts h;
+        cr_error_clear();
+        int rc = cr_hosts_load(&h, dir);
+        if (rc >= 0 || !strstr(cr_error_message(), "hosts.json"))
+            fail_msg("file %zu: rc %d, message '%s'", i, rc, cr_error_message());
+        assert_int_equal(h.n, 0);
+        cr_error_clear();
+        tu_rmtree(dir);
+        free(dir);
+    }
+}
+
+static void test_hosts_selects_all_or_named_hosts_in_order(void **state)
+{
+    (void)state;
+    cr_hosts h = {0};
+    char **v = NULL;
+    size_t n = 0;
+    assert_int_equal(cr_hosts_select(&v, &n, &h, "all"), CR_ENOTFOUND);
+    cr_error_clear();
+    assert_int_equal(cr_hosts_add(&h, "a", "qemu+tcp://a/system", 0, 0, NULL, 0), 0);
+    assert_int_equal(cr_hosts_add(&h, "b", "qemu+tcp://b/system", 0, 0, NULL, 0), 0);
+    assert_int_equal(cr_hosts_select(&v, &n, &h, "b,a"), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0], "qemu+tcp://b/system");
+    assert_string_equal(v[1], "qemu+tcp://a/system");
+    cr_strv_free(v, n);
+    assert_int_equal(cr_hosts_select(&v, &n, &h, "all"), 0);
+    assert_int_equal(n, 2);
+    cr_strv_free(v, n);
+    assert_int_equal(cr_hosts_select(&v, &n, &h, "a,c"), CR_ENOTFOUND);
+    assert_non_null(strstr(cr_error_message(), "no host 'c'"));
+    cr_error_clear();
+    assert_int_equal(cr_hosts_select(&v, &n, &h, "a,a"), CR_EINVAL);
+    cr_error_clear();
+    assert_int_equal(cr_hosts_select(&v, &n, &h, ","), CR_EINVAL);
+    cr_error_clear();
+    cr_hosts_free(&h);
+}
+
+static void test_plan_puts_each_team_on_its_placed_host(void **state)
+{
+    (void)state;
+    char *dir;
+    cr_scenario *s = load(&dir, 3);
+    const char *const hosts[] = {"qemu+tcp://a/system", "qemu+tcp://b/system"};
+    int where[] = {1, 1, 0};
+    cr_plan *p = NULL;
+    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 2, where), 0);
+    for (size_t i = 0; i < p->n_vms; i++)
+        assert_int_equal(p->vms[i].host, where[p->vms[i].team - 1]);
+    for (size_t i = 0; i < p->n_nets; i++)
+        assert_int_equal(p->nets[i].host, where[p->nets[i].team - 1]);
+    cr_plan_free(p);
+    int bad[] = {0, 2, 0};
+    cr_error_clear();
+    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 2, bad), CR_EINVAL);
+    assert_null(p);
+    cr_error_clear();
+    cr_scenario_free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_team_needs_its_vms_memory_plus_qemu_and_their_vcpus),
+        cmocka_unit_test(test_teams_go_where_most_memory_is_left),
+        cmocka_unit_test(test_a_team_that_lives_somewhere_stays_there),
+        cmocka_unit_test(test_vcpus_count_in_the_load_but_never_refuse),
+        cmocka_unit_test(test_a_team_that_fits_nowhere_says_what_each_host_has_left),
+        cmocka_unit_test(test_hosts_are_saved_and_read_back),
+        cmocka_unit_test(test_bad_names_uris_and_labels_are_refused),
+        cmocka_unit_test(test_a_hostile_hosts_file_is_refused_naming_it),
+        cmocka_unit_test(test_hosts_selects_all_or_named_hosts_in_order),
+        cmocka_unit_test(test_plan_puts_each_team_on_its_placed_host),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
