@@ -105,6 +105,7 @@ static void convert_scenario(lua_State *L, cr_scenario *s, int decl)
     get_text(L, sc, "title", &s->title);
     get_text(L, sc, "description", &s->description);
     s->default_teams = (int)get_int(L, sc, "teams");
+    s->spread = get_bool(L, sc, "spread");
     get_where(L, sc, &s->where);
     size_t n = push_list(L, sc, "sources");
     s->sources = cr_xcalloc(n ? n : 1, sizeof *s->sources);

@@ -238,7 +238,7 @@ env.team = setmetatable({}, {
 ---------------------------------------------------------------------------
 -- scenario{}
 
-local SCENARIO_KEYS = set{ "id", "title", "description", "sources", "teams" }
+local SCENARIO_KEYS = set{ "id", "title", "description", "sources", "teams", "spread" }
 
 function env.scenario(t)
   local what = "scenario"
@@ -258,6 +258,7 @@ function env.scenario(t)
     description = get_text(what, t, "description", true),
     sources = get_strings(what, t, "sources"),
     teams = get_integer(what, t, "teams", 1, 1, 999, "an integer from 1 to 999"),
+    spread = get_boolean(what, t, "spread", false),
   }
   s.file, s.line = here()
   decl.scenario = s

@@ -17,6 +17,7 @@ static void host_clear(cr_host *h)
 {
     free(h->name);
     free(h->uri);
+    free(h->address);
     json_decref(h->labels);
 }
 
@@ -93,11 +94,16 @@ static int add_label(json_t *labels, const char *kv)
 }
 
 int cr_hosts_add(cr_hosts *h, const char *name, const char *uri, uint64_t memory_mib, unsigned cpus,
-                 const char *const *labels, size_t n_labels)
+                 const char *address, const char *const *labels, size_t n_labels)
 {
     int rc = check_name(name);
     if (rc == 0)
         rc = check_uri(uri);
+    uint32_t ip;
+    if (rc == 0 && address && cr_ipv4_parse(&ip, address) < 0) {
+        cr_error_clear();
+        rc = cr_error_set(CR_EINVAL, "host address '%.40s' is not an IPv4 address", address);
+    }
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < h->n; i++) {
@@ -116,7 +122,7 @@ int cr_hosts_add(cr_hosts *h, const char *name, const char *uri, uint64_t memory
         return rc;
     }
     h->v = cr_xrealloc(h->v, (h->n + 1) * sizeof *h->v);
-    h->v[h->n++] = (cr_host){cr_xstrdup(name), cr_xstrdup(uri), memory_mib, cpus, lj};
+    h->v[h->n++] = (cr_host){cr_xstrdup(name), cr_xstrdup(uri), memory_mib, cpus, cr_xstrdup(address), lj};
     return 0;
 }
 
@@ -168,7 +174,9 @@ int cr_hosts_load(cr_hosts *out, const char *state_dir)
         const char *uri = json_string_value(json_object_get(e, "uri"));
         json_t *mem = json_object_get(e, "memory_mib"), *cpus = json_object_get(e, "cpus");
         json_t *labels = json_object_get(e, "labels");
-        if (!name || !uri || (mem && !json_is_integer(mem)) || (cpus && !json_is_integer(cpus)) ||
+        json_t *addr = json_object_get(e, "address");
+        if (!name || !uri || (addr && !json_is_string(addr) && !json_is_null(addr)) ||
+            (mem && !json_is_integer(mem)) || (cpus && !json_is_integer(cpus)) ||
             json_integer_value(mem) < 0 || json_integer_value(cpus) < 0 || json_integer_value(cpus) > 65536 ||
             (labels && !json_is_object(labels))) {
             rc = cr_error_set(CR_EINVAL, "%s: host %zu is malformed", path, i + 1);
@@ -182,7 +190,7 @@ int cr_hosts_load(cr_hosts *out, const char *state_dir)
         json_object_foreach(labels, k, lv)
             kv[n_kv++] = cr_xasprintf("%s=%s", k, json_is_string(lv) ? json_string_value(lv) : "");
         rc = cr_hosts_add(out, name, uri, (uint64_t)json_integer_value(mem), (unsigned)json_integer_value(cpus),
-                          (const char *const *)kv, n_kv);
+                          json_string_value(addr), (const char *const *)kv, n_kv);
         cr_strv_free(kv, n_kv);
         if (rc < 0) {
             char *inner = cr_xstrdup(cr_error_message());
@@ -204,9 +212,9 @@ int cr_hosts_save(const cr_hosts *h, const char *state_dir)
     json_t *list = json_array();
     for (size_t i = 0; i < h->n; i++) {
         const cr_host *x = &h->v[i];
-        json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:i, s:O}", "name", x->name, "uri", x->uri,
+        json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:i, s:s?, s:O}", "name", x->name, "uri", x->uri,
                                               "memory_mib", (json_int_t)x->memory_mib, "cpus", (int)x->cpus,
-                                              "labels", x->labels));
+                                              "address", x->address, "labels", x->labels));
     }
     json_t *root = json_pack("{s:o}", "hosts", list);
     char *text = json_dumps(root, JSON_INDENT(2));

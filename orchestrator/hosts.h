@@ -32,6 +32,7 @@ typedef struct cr_host {
     char *uri;
     uint64_t memory_mib; /* declared; 0: ask libvirt */
     unsigned cpus;       /* declared; 0: ask libvirt */
+    char *address;       /* IPv4 address the other hosts reach it at, for VXLAN; NULL: none */
     json_t *labels;      /* object of label -> string value, owned */
 } cr_host;
 
@@ -46,10 +47,11 @@ int cr_hosts_load(cr_hosts *out, const char *state_dir);
 int cr_hosts_save(const cr_hosts *h, const char *state_dir);
 void cr_hosts_free(cr_hosts *h);
 
-/* Adds a host (the name and URI checked; labels as "K=V" strings). An
- * existing name is CR_EEXISTS; so is a URI another host already has. */
+/* Adds a host (the name, URI and address checked; labels as "K=V"
+ * strings; address may be NULL). An existing name is CR_EEXISTS; so is a
+ * URI another host already has. */
 int cr_hosts_add(cr_hosts *h, const char *name, const char *uri, uint64_t memory_mib, unsigned cpus,
-                 const char *const *labels, size_t n_labels);
+                 const char *address, const char *const *labels, size_t n_labels);
 /* Removes a host by name (CR_ENOTFOUND when there is none). */
 int cr_hosts_remove(cr_hosts *h, const char *name);
 /* The host of that name, or NULL. */

@@ -200,6 +200,7 @@ typedef struct cr_scenario {
     char **sources;     /* references (URLs, report names); n_sources entries */
     size_t n_sources;
     int default_teams;
+    bool spread;        /* each team's VMs go over the hosts given (docs/HOSTS.md) */
     cr_where where;     /* of the scenario{} declaration */
     unsigned char digest[32]; /* BLAKE2b-256 over the folder's files, names and contents */
 

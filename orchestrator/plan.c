@@ -45,6 +45,25 @@ static void hash_parts(unsigned char *out, size_t outlen, const char *a, int b, 
     crypto_generichash_final(&st, out, outlen);
 }
 
+/* A VXLAN id for a spread team's network: 24 bits of a hash, never 0 and
+ * not one another network of the plan has (the hook refuses an id a host
+ * already uses, docs/HOSTS.md). */
+static uint32_t vni_for(const cr_plan *p, const char *range, int team, const char *net)
+{
+    for (int attempt = 0;; attempt++) {
+        unsigned char h[3];
+        char tag[96];
+        snprintf(tag, sizeof tag, "vxlan/%s", net);
+        hash_parts(h, sizeof h, range, team, tag, attempt);
+        uint32_t vni = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
+        bool taken = vni == 0;
+        for (size_t i = 0; i < p->n_nets && !taken; i++)
+            taken = p->nets[i].vni == vni;
+        if (!taken)
+            return vni;
+    }
+}
+
 static bool mac_taken(const cr_plan *p, const char *mac)
 {
     for (size_t i = 0; i < p->n_vms; i++)
@@ -60,9 +79,13 @@ void cr_plan_free(cr_plan *p)
         return;
     free(p->range);
     free(p->pool);
-    for (size_t i = 0; i < p->n_hosts; i++)
+    for (size_t i = 0; i < p->n_hosts; i++) {
         free(p->hosts[i]);
+        if (p->addrs)
+            free(p->addrs[i]);
+    }
     free(p->hosts);
+    free(p->addrs);
     for (size_t i = 0; i < p->n_nets; i++) {
         free(p->nets[i].libvirt_name);
         free(p->nets[i].bridge);
@@ -104,7 +127,9 @@ int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const 
         total_nets += s->teams[t].n_networks;
         total_vms += s->teams[t].n_vms;
     }
-    p->nets = cr_xcalloc(total_nets, sizeof *p->nets);
+    /* A spread team's network may have an entry on every host. */
+    bool spread = s->spread && n_hosts > 1;
+    p->nets = cr_xcalloc(total_nets * (spread ? n_hosts : 1) + 1, sizeof *p->nets);
     p->vms = cr_xcalloc(total_vms, sizeof *p->vms);
 
     unsigned char rh[3];
@@ -121,12 +146,34 @@ int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const 
         }
         size_t first_net = p->n_nets;
         for (size_t n = 0; n < tm->n_networks; n++) {
-            cr_plan_net *pn = &p->nets[p->n_nets++];
-            pn->team = tm->number;
-            pn->net = &tm->networks[n];
-            pn->libvirt_name = cr_name_network(range, tm->number, pn->net->name);
-            pn->bridge = cr_xasprintf("cr%st%dn%zu", rhex, tm->number, n);
-            pn->host = host;
+            /* A spread team: the network on each host a VM of it is on. */
+            uint32_t vni = 0;
+            size_t made = 0;
+            for (size_t h = 0; h < (spread ? n_hosts : 1); h++) {
+                int on = spread ? (int)h : host;
+                bool used = !spread;
+                for (size_t v = 0; !used && v < tm->n_vms; v++)
+                    for (size_t k = 0; !used && k < tm->vms[v].n_nics; k++)
+                        used = (int)((size_t)(host + (int)v) % n_hosts) == on &&
+                               !strcmp(tm->vms[v].nics[k].network, tm->networks[n].name);
+                if (!used)
+                    continue;
+                cr_plan_net *pn = &p->nets[p->n_nets++];
+                pn->team = tm->number;
+                pn->net = &tm->networks[n];
+                pn->libvirt_name = cr_name_network(range, tm->number, pn->net->name);
+                pn->bridge = cr_xasprintf("cr%st%dn%zu", rhex, tm->number, n);
+                pn->host = on;
+                made++;
+                if (spread) {
+                    if (!vni)
+                        vni = vni_for(p, range, tm->number, pn->net->name);
+                    pn->vni = vni;
+                }
+            }
+            /* On one host only, it is a plain bridge. */
+            if (made == 1)
+                p->nets[p->n_nets - 1].vni = 0;
         }
         for (size_t v = 0; v < tm->n_vms; v++) {
             cr_plan_vm *pv = &p->vms[p->n_vms];
@@ -136,13 +183,13 @@ int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const 
             pv->tm = tm;
             pv->domain = cr_name_domain(range, tm->number, vm->name);
             pv->volume = cr_xasprintf("t%d.%s.qcow2", tm->number, vm->name);
-            pv->host = host;
+            pv->host = spread ? (int)((size_t)(host + (int)v) % n_hosts) : host;
             pv->nics = cr_xcalloc(vm->n_nics, sizeof *pv->nics);
             for (size_t k = 0; k < vm->n_nics; k++) {
                 cr_plan_nic *pnic = &pv->nics[k];
                 pnic->nic = &vm->nics[k];
                 for (size_t n = first_net; n < p->n_nets; n++)
-                    if (!strcmp(p->nets[n].net->name, vm->nics[k].network))
+                    if (!strcmp(p->nets[n].net->name, vm->nics[k].network) && p->nets[n].host == pv->host)
                         pnic->pnet = &p->nets[n];
                 if (!pnic->pnet) {
                     cr_plan_free(p);
@@ -194,25 +241,27 @@ json_t *cr_plan_to_json(const cr_plan *p, bool show_secrets)
     for (size_t t = 0; t < s->n_teams; t++) {
         const cr_team_model *tm = &s->teams[t];
         json_t *nets = json_array(), *vms = json_array(), *vars = json_object();
-        int host = 0;
+        int host = -1;
         for (size_t i = 0; i < p->n_nets; i++) {
             const cr_plan_net *pn = &p->nets[i];
             if (pn->team != tm->number)
                 continue;
             cr_ipv4_format(addr, pn->net->addr);
-            host = pn->host;
+            if (host < 0)
+                host = pn->host;
             char *cidr = cr_xasprintf("%s/%d", addr, pn->net->prefix);
-            json_array_append_new(nets, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s?}", "name", pn->net->name,
-                                                  "libvirt_name", pn->libvirt_name, "bridge", pn->bridge,
-                                                  "cidr", cidr, "dhcp", pn->net->dhcp, "forward",
-                                                  pn->net->forward));
+            json_t *nj = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s?, s:s}", "name", pn->net->name, "libvirt_name",
+                                   pn->libvirt_name, "bridge", pn->bridge, "cidr", cidr, "dhcp", pn->net->dhcp,
+                                   "forward", pn->net->forward, "host", p->hosts[pn->host]);
+            if (pn->vni)
+                json_object_set_new(nj, "vxlan_id", json_integer(pn->vni));
+            json_array_append_new(nets, nj);
             free(cidr);
         }
         for (size_t i = 0; i < p->n_vms; i++) {
             const cr_plan_vm *pv = &p->vms[i];
             if (pv->team != tm->number)
                 continue;
-            host = pv->host;
             json_t *nics = json_array();
             for (size_t k = 0; k < pv->n_nics; k++) {
                 json_t *nic = json_pack("{s:s, s:s, s:s}", "network", pv->nics[k].nic->network, "bridge",
@@ -228,6 +277,7 @@ json_t *cr_plan_to_json(const cr_plan *p, bool show_secrets)
                                    pv->domain, "volume", pv->volume, "image", pv->vm->image, "memory_mib",
                                    (int)pv->vm->memory_mib, "vcpus", (int)pv->vm->vcpus, "entry",
                                    pv->vm->entry, "nics", nics);
+            json_object_set_new(vm, "host", json_string(p->hosts[pv->host]));
             if (pv->vm->gateway) {
                 cr_ipv4_format(addr, pv->vm->gateway);
                 json_object_set_new(vm, "gateway", json_string(addr));
@@ -242,8 +292,14 @@ json_t *cr_plan_to_json(const cr_plan *p, bool show_secrets)
             json_object_set_new(vars, v->name,
                                 json_string(v->secret && !show_secrets ? "(secret)" : v->value));
         }
+        for (size_t i = 0; i < p->n_vms; i++)
+            if (p->vms[i].team == tm->number) {
+                host = p->vms[i].host; /* a spread team's home: its first VM's host */
+                break;
+            }
         json_array_append_new(teams, json_pack("{s:i, s:s, s:o, s:o, s:o}", "team", tm->number, "host",
-                                               p->hosts[host], "networks", nets, "vms", vms, "vars", vars));
+                                               p->hosts[host < 0 ? 0 : host], "networks", nets, "vms", vms, "vars",
+                                               vars));
     }
     return json_pack("{s:s, s:{s:s, s:o, s:s, s:s}, s:s, s:o}", "range", p->range, "scenario", "id", s->id,
                      "title", text_json(&s->title), "dir", s->dir, "digest", digest, "pool", p->pool, "teams",

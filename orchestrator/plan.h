@@ -14,7 +14,11 @@
  *
  * Placement: every team lives on one host (its networks are bridges local to
  * that host): the one team_host names (hosts.h places them by capacity), or,
- * without team_host, round-robin over the hosts given.
+ * without team_host, round-robin over the hosts given. A scenario that says
+ * spread = true puts each team's VMs round-robin over all the hosts,
+ * starting at team_host: each of its networks then has an entry on every
+ * host one of its VMs is attached on, sharing a VXLAN id (vni) unique in
+ * the range, and the bridges are joined by VXLAN (docs/HOSTS.md).
  *
  * Ownership: the plan owns its strings and arrays; it borrows the scenario,
  * which must outlive it. cr_plan_free accepts NULL.
@@ -25,6 +29,7 @@
 #include "model.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define CR_RANGE_NAME_MAX 24
@@ -36,6 +41,8 @@ typedef struct cr_plan_net {
     char *libvirt_name;
     char *bridge;
     int host;              /* index into cr_plan.hosts */
+    uint32_t vni;          /* a spread team's network (on several hosts, one entry each): its VXLAN
+                            * id, the same on every host; 0 for a network on one host */
 } cr_plan_net;
 
 typedef struct cr_plan_nic {
@@ -60,6 +67,8 @@ typedef struct cr_plan {
     const cr_scenario *scenario; /* borrowed */
     char *pool;
     char **hosts;                /* libvirt URIs */
+    char **addrs;                /* per host: the address other hosts reach it at for VXLAN
+                                  * (host add --address), or NULL; set by the caller */
     size_t n_hosts;
     cr_plan_net *nets;
     size_t n_nets;

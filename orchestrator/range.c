@@ -95,6 +95,8 @@ void cr_placement_free(cr_placement *p)
     if (!p)
         return;
     cr_strv_free(p->uris, p->n_uris);
+    if (p->addrs)
+        cr_strv_free(p->addrs, p->n_uris);
     cr_strv_free(p->lost, p->n_lost);
     free(p->team_host);
     free(p->moved_from);
@@ -259,6 +261,27 @@ int cr_range_place(cr_placement *out, const cr_config *c, const char *range, con
          * hosts existed; a single machine's limits are its own business). */
         for (size_t t = 0; t < nt; t++)
             out->team_host[t] = 0;
+    } else if (s->spread) {
+        /* Every team over every host (plan.h), each starting one further,
+         * so that the first VMs of the teams do not all land on one host. */
+        ph = cr_xcalloc(out->n_place, sizeof *ph);
+        for (size_t h = 0; h < out->n_place && rc == 0; h++)
+            rc = host_capacity(&ph[h], &hosts, out->uris[h]);
+        for (size_t t = 0; t < nt && rc == 0; t++) {
+            out->team_host[t] = keep[t] >= 0 ? keep[t] : (int)(t % out->n_place);
+            for (size_t v = 0; v < s->teams[t].n_vms; v++)
+                ph[((size_t)out->team_host[t] + v) % out->n_place].used_mib +=
+                    s->teams[t].vms[v].memory_mib + CR_PLACE_VM_OVERHEAD_MIB;
+        }
+        for (size_t h = 0; h < out->n_place && rc == 0; h++)
+            if (ph[h].used_mib + CR_PLACE_HOST_RESERVE_MIB > ph[h].memory_mib)
+                rc = cr_error_set(CR_ELIMIT, "the spread teams need %llu MiB on %s, which has %llu MiB for them",
+                                  (unsigned long long)ph[h].used_mib, out->uris[h],
+                                  (unsigned long long)(ph[h].memory_mib > CR_PLACE_HOST_RESERVE_MIB
+                                                           ? ph[h].memory_mib - CR_PLACE_HOST_RESERVE_MIB
+                                                           : 0));
+        if (rc < 0)
+            goto cleanup;
     } else {
         ph = cr_xcalloc(out->n_place, sizeof *ph);
         for (size_t h = 0; h < out->n_place && rc == 0; h++)
@@ -273,6 +296,11 @@ int cr_range_place(cr_placement *out, const cr_config *c, const char *range, con
         push_uri(&out->uris, &out->n_uris, before[i]);
     for (size_t i = 0; i < out->n_lost; i++)
         push_uri(&out->uris, &out->n_uris, out->lost[i]);
+    out->addrs = cr_xcalloc(out->n_uris, sizeof *out->addrs);
+    for (size_t i = 0; i < out->n_uris; i++)
+        for (size_t k = 0; k < hosts.n; k++)
+            if (!strcmp(hosts.v[k].uri, out->uris[i]) && hosts.v[k].address)
+                out->addrs[i] = cr_xstrdup(hosts.v[k].address);
 
 cleanup:
     free(ph);
@@ -405,6 +433,8 @@ static int job_network(size_t i, int w, void *ctx)
     up_ctx *x = ctx;
     const cr_plan_net *pn = &x->plan->nets[i];
     char *xml = cr_xml_network(x->plan, pn);
+    if (!xml)
+        return CR_EINVAL;
     int rc = cr_virt_ensure_network(x->virts[pn->host], w, pn->libvirt_name, xml, &x->net_changed[i]);
     free(xml);
     /* A bridge with no host address keeps the host out of the range's
@@ -617,8 +647,8 @@ static int job_layer(size_t i, int w, void *ctx)
     up_ctx *x = ctx;
     layer_entry *le = &x->layers[i];
     char *store = cr_config_images(x->c);
-    int rc = cr_layer_ensure(&le->layer, &le->built, cr_virt_conn(x->build_virt, w), x->domtype, store, x->scenario->dir,
-                             le->role, le->base);
+    int rc = cr_layer_ensure(&le->layer, &le->built, cr_virt_conn(x->build_virt, w), x->domtype, store,
+                             x->scenario->dir, le->role, le->base);
     free(store);
     return rc;
 }
@@ -868,6 +898,11 @@ static int up_plan(up_ctx *x)
     if (rc == 0)
         rc = cr_plan_build(&x->plan, x->scenario, x->u->range, (const char *const *)x->place.uris, x->place.n_place,
                            x->place.team_host);
+    if (rc == 0) {
+        x->plan->addrs = cr_xcalloc(x->plan->n_hosts, sizeof *x->plan->addrs);
+        for (size_t h = 0; h < x->plan->n_hosts; h++)
+            x->plan->addrs[h] = cr_xstrdup(x->place.addrs[h]);
+    }
     if (rc == 0)
         rc = load_images(x);
     if (rc < 0)
@@ -1442,7 +1477,8 @@ json_t *cr_up_report_json(const char *range, const cr_up_report *r)
                      (json_int_t)r->volumes_created, "defined", (json_int_t)r->domains_defined, "started",
                      (json_int_t)r->domains_started, "provisioned", (json_int_t)r->provisioned, "templates",
                      (json_int_t)r->templates_built, "cloned", (json_int_t)r->cloned, "removed",
-                     (json_int_t)r->removed, "shipped", (json_int_t)r->shipped, "moved", (json_int_t)r->moved, "failed", (json_int_t)r->failed, "seconds", r->seconds, "accel",
+                     (json_int_t)r->removed, "shipped", (json_int_t)r->shipped, "moved", (json_int_t)r->moved,
+                     "failed", (json_int_t)r->failed, "seconds", r->seconds, "accel",
                      !strcmp(r->domtype, "kvm") ? "kvm" : "tcg", "control_plane_ms", "p50", r->vm_ms_p50, "p95",
                      r->vm_ms_p95, "max", r->vm_ms_max);
 }

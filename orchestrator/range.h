@@ -82,12 +82,15 @@ int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep);
  * declared one, else virNodeGetInfo's). A team whose host --hosts leaves
  * out is an error, unless reschedule is set and its host does not answer:
  * then it is placed anew on the hosts that do (*moved counts such teams).
- * With one host every team is on it, as before hosts existed.
+ * With one host every team is on it, as before hosts existed. A spread
+ * scenario's team starts at team_host and goes round-robin over all the
+ * placement's hosts (plan.h), the hosts' memory checked for the total.
  * out->uris is also every host the range has used, first the placement's
  * n_place, then recorded ones no team is on any more (for down).
  */
 typedef struct cr_placement {
     char **uris;
+    char **addrs;     /* per uri: its VXLAN address (host add --address), or NULL */
     size_t n_uris;
     size_t n_place;   /* uris[0..n_place) are the hosts teams are placed on */
     int *team_host;   /* per team (from 0): an index into uris */

@@ -422,7 +422,7 @@ int cr_state_save_plan(cr_state *st, const cr_plan *p)
     if (rc < 0)
         return rc;
     if (sqlite3_prepare_v3(db, "INSERT INTO scenario_files (path, content) VALUES (?, ?)", -1, 0, &qf, NULL) ||
-        sqlite3_prepare_v3(db, "INSERT INTO networks VALUES (?, ?, ?, ?, ?, ?)", -1, 0, &qn, NULL) ||
+        sqlite3_prepare_v3(db, "INSERT OR IGNORE INTO networks VALUES (?, ?, ?, ?, ?, ?)", -1, 0, &qn, NULL) ||
         sqlite3_prepare_v3(db, "INSERT INTO vms VALUES (?, ?, ?, ?, ?, ?, ?)", -1, 0, &qv, NULL) ||
         sqlite3_prepare_v3(db, "INSERT INTO vars VALUES (?, ?, ?, ?)", -1, 0, &qr, NULL)) {
         rc = db_error(db, "save plan");

@@ -28,6 +28,11 @@
 
 #define CR_XMLNS "urn:crange:range:1"
 #define CR_XMLNS_PREFIX "crange"
+/* A spread team's network: the VXLAN element the hosts' network hook reads
+ * (virt_xml.c), and the MTU left inside VXLAN on a 1500-byte underlay. */
+#define CR_VXLAN_XMLNS "urn:crange:vxlan:1"
+#define CR_VXLAN_PREFIX "crvx"
+#define CR_VXLAN_MTU 1450
 
 typedef struct cr_meta {
     char range[CR_RANGE_NAME_MAX + 1];
@@ -86,7 +91,8 @@ void cr_found_free(cr_found *f);
 const cr_found_dom *cr_found_domain(const cr_found *f, const char *name);
 const cr_found_net *cr_found_network(const cr_found *f, const char *name);
 
-/* XML documents (new strings). */
+/* XML documents (new strings). cr_xml_network is NULL, with the message
+ * set, for a spread team's network whose hosts lack an address (plan.h). */
 char *cr_xml_network(const cr_plan *p, const cr_plan_net *pn);
 char *cr_xml_pool(const char *pool, const char *path);
 /* A qcow2 overlay of capacity bytes on backing (a qcow2: an image's disk, or

@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void meta_element(cr_buf *b, const char *range, int team, const char *scenario, const char *name,
-                         const char *kind, const char *digest)
+static void meta_element_with(cr_buf *b, const char *range, int team, const char *scenario, const char *name,
+                              const char *kind, const char *digest, const char *extra)
 {
     cr_buf_add(b, "  <metadata>\n    <" CR_XMLNS_PREFIX ":object xmlns:" CR_XMLNS_PREFIX "=\"" CR_XMLNS "\"");
     cr_buf_add(b, " range=\"");
@@ -34,7 +34,58 @@ static void meta_element(cr_buf *b, const char *range, int team, const char *sce
     cr_buf_add_xml(b, scenario);
     cr_buf_add(b, "\" name=\"");
     cr_buf_add_xml(b, name);
-    cr_buf_addf(b, "\" kind=\"%s\" digest=\"%s\"/>\n  </metadata>\n", kind, digest);
+    cr_buf_addf(b, "\" kind=\"%s\" digest=\"%s\"/>\n%s  </metadata>\n", kind, digest, extra ? extra : "");
+}
+
+static void meta_element(cr_buf *b, const char *range, int team, const char *scenario, const char *name,
+                         const char *kind, const char *digest)
+{
+    meta_element_with(b, range, team, scenario, name, kind, digest, NULL);
+}
+
+/*
+ * A spread team's network: the element the libvirt network hook of each
+ * host reads (orchestrator/hooks/network, docs/HOSTS.md) to make the VXLAN
+ * device that joins this bridge to the same network's bridges on the
+ * other hosts, one line with every value it needs. NULL for a network on
+ * one host; CR_EINVAL (message set, *out NULL) when a host lacks an address.
+ */
+static int vxlan_element(char **out, const cr_plan *p, const cr_plan_net *pn)
+{
+    *out = NULL;
+    if (!pn->vni)
+        return 0;
+    const char *local = p->addrs ? p->addrs[pn->host] : NULL;
+    if (!local)
+        return cr_error_set(CR_EINVAL, "team %d network '%s' spans hosts, and %s has no address for VXLAN (crange "
+                            "host add NAME URI --address IP)", pn->team, pn->net->name, p->hosts[pn->host]);
+    cr_buf peers = {0};
+    for (size_t i = 0; i < p->n_nets; i++) {
+        const cr_plan_net *o = &p->nets[i];
+        if (o == pn || o->vni != pn->vni || o->host == pn->host)
+            continue;
+        const char *a = p->addrs[o->host];
+        if (!a) {
+            cr_buf_free(&peers);
+            return cr_error_set(CR_EINVAL, "team %d network '%s' spans hosts, and %s has no address for VXLAN "
+                                "(crange host add NAME URI --address IP)", pn->team, pn->net->name, p->hosts[o->host]);
+        }
+        cr_buf_addf(&peers, "%s%s", peers.len ? "," : "", a);
+    }
+    /* The device is named like the bridge, "cv" for "cr": within 15
+     * characters, and one per network and team. */
+    cr_buf b = {0};
+    cr_buf_add(&b, "    <" CR_VXLAN_PREFIX ":vxlan xmlns:" CR_VXLAN_PREFIX "=\"" CR_VXLAN_XMLNS "\"");
+    cr_buf_addf(&b, " vni=\"%u\" dev=\"cv%s\" bridge=\"", pn->vni, pn->bridge + 2);
+    cr_buf_add_xml(&b, pn->bridge);
+    cr_buf_add(&b, "\" local=\"");
+    cr_buf_add_xml(&b, local);
+    cr_buf_add(&b, "\" peers=\"");
+    cr_buf_add_xml(&b, peers.data ? peers.data : "");
+    cr_buf_addf(&b, "\" mtu=\"%d\"/>\n", CR_VXLAN_MTU);
+    cr_buf_free(&peers);
+    *out = cr_buf_steal(&b);
+    return 0;
 }
 
 static void digest_of(char out[65], const char *text)
@@ -46,8 +97,15 @@ static void digest_of(char out[65], const char *text)
 
 char *cr_xml_network(const cr_plan *p, const cr_plan_net *pn)
 {
+    char *vxlan = NULL;
+    if (vxlan_element(&vxlan, p, pn) < 0)
+        return NULL;
     cr_buf body = {0};
     cr_buf_addf(&body, "  <bridge name=\"%s\" stp=\"off\" delay=\"0\"/>\n", pn->bridge);
+    /* VXLAN takes 50 bytes of the hosts' 1500: the bridge, its taps and
+     * (virtio's host_mtu) the guests use what is left. */
+    if (vxlan)
+        cr_buf_addf(&body, "  <mtu size=\"%d\"/>\n", CR_VXLAN_MTU);
     if (pn->net->forward) {
         cr_buf_add(&body, "  <forward mode=\"");
         cr_buf_add_xml(&body, pn->net->forward);
@@ -70,17 +128,23 @@ char *cr_xml_network(const cr_plan *p, const cr_plan_net *pn)
         }
         cr_buf_add(&body, "  </ip>\n");
     }
+    /* The peers are part of what the network is: a change redefines it. */
+    if (vxlan)
+        cr_buf_add(&body, vxlan);
     char digest[65];
     digest_of(digest, body.data);
+    if (vxlan)
+        body.data[body.len - strlen(vxlan)] = '\0';
 
     cr_buf b = {0};
     cr_buf_add(&b, "<network>\n  <name>");
     cr_buf_add_xml(&b, pn->libvirt_name);
     cr_buf_add(&b, "</name>\n");
-    meta_element(&b, p->range, pn->team, p->scenario->id, pn->net->name, "network", digest);
+    meta_element_with(&b, p->range, pn->team, p->scenario->id, pn->net->name, "network", digest, vxlan);
     cr_buf_add(&b, body.data);
     cr_buf_add(&b, "</network>\n");
     cr_buf_free(&body);
+    free(vxlan);
     return cr_buf_steal(&b);
 }
 

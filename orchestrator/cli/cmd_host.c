@@ -22,6 +22,7 @@ int cr_cmd_host_add(cr_config *cfg, int argc, char **argv)
     const cr_command *cmd = cr_cli_find("host add");
     int memory_gib = 0, cpus = 0;
     bool no_check = false;
+    const char *address = NULL;
     /* --label may repeat: collected by hand before the common parser. */
     const char *labels[64];
     size_t n_labels = 0;
@@ -42,6 +43,7 @@ int cr_cmd_host_add(cr_config *cfg, int argc, char **argv)
     rest[n_rest] = NULL;
     cr_optspec specs[] = {{"memory", NULL, NULL, &memory_gib},
                           {"cpus", NULL, NULL, &cpus},
+                          {"address", &address, NULL, NULL},
                           {"no-check", NULL, &no_check, NULL},
                           {0}};
     char *pos[argc + 1];
@@ -55,7 +57,7 @@ int cr_cmd_host_add(cr_config *cfg, int argc, char **argv)
     cr_hosts h;
     int rc = cr_hosts_load(&h, cfg->state_dir);
     if (rc == 0)
-        rc = cr_hosts_add(&h, pos[0], pos[1], (uint64_t)memory_gib * 1024, (unsigned)cpus,
+        rc = cr_hosts_add(&h, pos[0], pos[1], (uint64_t)memory_gib * 1024, (unsigned)cpus, address,
                           (const char *const *)labels, n_labels);
     /* A host that does not answer now is most likely a typo: say so now,
      * not at the first up. */
@@ -142,6 +144,8 @@ static json_t *host_facts(const cr_host *x, json_t *ranges)
         json_object_set_new(j, "declared_memory_mib", json_integer((json_int_t)x->memory_mib));
     if (x->cpus)
         json_object_set_new(j, "declared_cpus", json_integer(x->cpus));
+    if (x->address)
+        json_object_set_new(j, "address", json_string(x->address));
     json_object_set_new(j, "ranges", json_incref(ranges));
     cr_virt *v = NULL;
     if (cr_virt_open(&v, x->uri, 1) < 0) {

@@ -161,12 +161,14 @@ const cr_command cr_commands[] = {
      "  --no-probe       skip the probe boots\n"
      "  --host NAME      check an added host (crange host add) over its libvirt connection instead: libvirt,\n"
      "                   TCG, KVM, memory, and the probe boots with the tiny image sent there\n"},
-    {"host add", cr_cmd_host_add, "host add NAME URI [--memory GIB] [--cpus N] [--label K=V]... [--no-check]",
+    {"host add", cr_cmd_host_add,
+     "host add NAME URI [--memory GIB] [--cpus N] [--address IP] [--label K=V]... [--no-check]",
      "Add a libvirt host that exercises may spread over (up --hosts), reached through libvirt's remote protocol "
      "(qemu+ssh://, qemu+tls://, qemu+tcp://); crange runs nothing of its own there.",
      "Options:\n"
      "  --memory GIB     memory teams may use there (default: what libvirt reports)\n"
      "  --cpus N         CPUs teams may use there (default: what libvirt reports)\n"
+     "  --address IP     the address other hosts reach it at: VXLAN for teams spread over hosts\n"
      "  --label K=V      a label, shown by host list (repeatable)\n"
      "  --no-check       add it even if libvirt does not answer at URI now\n"
      "Hosts are kept in <state>/hosts.json.\n"},

@@ -26,6 +26,9 @@
 # file of the private libvirtd all the same, so the VMs and bridges it makes
 # stay in the private namespace; only CMD itself reaches the network.
 #
+# libvirtd runs with crange's network hook (orchestrator/hooks/network) in a
+# private /etc/libvirt/hooks, as docs/HOSTS.md has every host install it.
+#
 # CRANGE_TEST_LIBVIRTD_CONF, when set, is the libvirtd.conf to start libvirtd
 # with, and CRANGE_TEST_QEMU_CONF the qemu.conf it sees (bind-mounted over
 # /etc/libvirt/qemu.conf in the private mount namespace only).
@@ -50,7 +53,7 @@ trap cleanup EXIT INT TERM
 inner=$(cat <<'INNER'
 set -u
 for d in /run/lock /run/libvirt /var/lib/libvirt /var/log/libvirt /etc/libvirt/qemu /etc/libvirt/storage \
-         /etc/libvirt/secrets /var/cache/libvirt; do
+         /etc/libvirt/secrets /etc/libvirt/hooks /var/cache/libvirt; do
     mkdir -p "$d" && mount -t tmpfs -o mode=0755 tmpfs "$d"
 done
 chmod 1777 /run/lock
@@ -60,6 +63,8 @@ done
 mkdir -p /var/lib/libvirt/qemu /var/lib/libvirt/images /var/log/libvirt/qemu
 chown libvirt-qemu:kvm /var/lib/libvirt/qemu 2>/dev/null || true
 [ -z "${CRANGE_TEST_QEMU_CONF:-}" ] || mount --bind "$CRANGE_TEST_QEMU_CONF" /etc/libvirt/qemu.conf
+# crange's network hook, as docs/HOSTS.md has every host install it.
+cp "$CRANGE_TEST_NETWORK_HOOK" /etc/libvirt/hooks/network && chmod 0755 /etc/libvirt/hooks/network
 ip link set lo up
 pids=/run/libvirt/crange-test
 mkdir -p "$pids"
@@ -93,6 +98,8 @@ INNER
 )
 set +e
 exec 9</proc/self/ns/net
+CRANGE_TEST_NETWORK_HOOK=$(cd "$(dirname "$0")/../.." && pwd)/orchestrator/hooks/network
+export CRANGE_TEST_NETWORK_HOOK
 CRANGE_TEST_NS=$ns ip netns exec "$ns" unshare --mount --pid --fork --mount-proc --propagation private sh -c "$inner" netns-run "$@"
 rc=$?
 set -e

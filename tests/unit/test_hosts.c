@@ -18,6 +18,7 @@
 #include "scenario.h"
 #include "testutil.h"
 #include "util.h"
+#include "virt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,8 +150,8 @@ static void test_hosts_are_saved_and_read_back(void **state)
     assert_int_equal(cr_hosts_load(&h, dir), 0);
     assert_int_equal(h.n, 0); /* no file: no hosts */
     const char *labels[] = {"room=B203", "rack=2"};
-    assert_int_equal(cr_hosts_add(&h, "lab1", "qemu+ssh://root@lab1/system", 65536, 16, labels, 2), 0);
-    assert_int_equal(cr_hosts_add(&h, "here", "qemu:///system", 0, 0, NULL, 0), 0);
+    assert_int_equal(cr_hosts_add(&h, "lab1", "qemu+ssh://root@lab1/system", 65536, 16, "192.0.2.7", labels, 2), 0);
+    assert_int_equal(cr_hosts_add(&h, "here", "qemu:///system", 0, 0, NULL, NULL, 0), 0);
     assert_int_equal(cr_hosts_save(&h, dir), 0);
     cr_hosts_free(&h);
 
@@ -161,6 +162,7 @@ static void test_hosts_are_saved_and_read_back(void **state)
     assert_string_equal(x->uri, "qemu+ssh://root@lab1/system");
     assert_int_equal(x->memory_mib, 65536);
     assert_int_equal(x->cpus, 16);
+    assert_string_equal(x->address, "192.0.2.7");
     assert_string_equal(json_string_value(json_object_get(x->labels, "room")), "B203");
     assert_int_equal(cr_hosts_remove(&h, "lab1"), 0);
     assert_int_equal(cr_hosts_remove(&h, "lab1"), CR_ENOTFOUND);
@@ -176,28 +178,29 @@ static void test_bad_names_uris_and_labels_are_refused(void **state)
     (void)state;
     cr_hosts h = {0};
     struct {
-        const char *name, *uri, *label, *expect;
+        const char *name, *uri, *label, *expect, *addr;
     } bad[] = {
-        {"Lab", "qemu:///system", NULL, "host name 'Lab'"},
-        {"all", "qemu:///system", NULL, "taken by --hosts all"},
-        {"lab", "lab2", NULL, "is not a libvirt URI"},
-        {"lab", "qemu+ssh://a b/system", NULL, "has a character"},
-        {"lab", "qemu+ssh://a\"/system", NULL, "has a character"},
-        {"lab", "QEMU://a/system", NULL, "bad scheme"},
-        {"lab", "qemu:///system", "room", "must be KEY=VALUE"},
-        {"lab", "qemu:///system", "Room=1", "label key 'Room'"},
-        {"lab", "qemu:///system", "room=a\nb", "control character"},
+        {"lab", "qemu:///system", NULL, "is not an IPv4 address", "10.0.0.256"},
+        {"Lab", "qemu:///system", NULL, "host name 'Lab'", NULL},
+        {"all", "qemu:///system", NULL, "taken by --hosts all", NULL},
+        {"lab", "lab2", NULL, "is not a libvirt URI", NULL},
+        {"lab", "qemu+ssh://a b/system", NULL, "has a character", NULL},
+        {"lab", "qemu+ssh://a\"/system", NULL, "has a character", NULL},
+        {"lab", "QEMU://a/system", NULL, "bad scheme", NULL},
+        {"lab", "qemu:///system", "room", "must be KEY=VALUE", NULL},
+        {"lab", "qemu:///system", "Room=1", "label key 'Room'", NULL},
+        {"lab", "qemu:///system", "room=a\nb", "control character", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cr_error_clear();
         const char *labels[] = {bad[i].label};
-        int rc = cr_hosts_add(&h, bad[i].name, bad[i].uri, 0, 0, labels, bad[i].label ? 1 : 0);
+        int rc = cr_hosts_add(&h, bad[i].name, bad[i].uri, 0, 0, bad[i].addr, labels, bad[i].label ? 1 : 0);
         if (rc != CR_EINVAL || !strstr(cr_error_message(), bad[i].expect))
             fail_msg("case %zu: rc %d, message '%s', expected '%s'", i, rc, cr_error_message(), bad[i].expect);
     }
     cr_error_clear();
-    assert_int_equal(cr_hosts_add(&h, "a", "qemu:///system", 0, 0, NULL, 0), 0);
-    assert_int_equal(cr_hosts_add(&h, "b", "qemu:///system", 0, 0, NULL, 0), CR_EEXISTS);
+    assert_int_equal(cr_hosts_add(&h, "a", "qemu:///system", 0, 0, NULL, NULL, 0), 0);
+    assert_int_equal(cr_hosts_add(&h, "b", "qemu:///system", 0, 0, NULL, NULL, 0), CR_EEXISTS);
     cr_error_clear();
     assert_int_equal(h.n, 1);
     cr_hosts_free(&h);
@@ -239,8 +242,8 @@ static void test_hosts_selects_all_or_named_hosts_in_order(void **state)
     size_t n = 0;
     assert_int_equal(cr_hosts_select(&v, &n, &h, "all"), CR_ENOTFOUND);
     cr_error_clear();
-    assert_int_equal(cr_hosts_add(&h, "a", "qemu+tcp://a/system", 0, 0, NULL, 0), 0);
-    assert_int_equal(cr_hosts_add(&h, "b", "qemu+tcp://b/system", 0, 0, NULL, 0), 0);
+    assert_int_equal(cr_hosts_add(&h, "a", "qemu+tcp://a/system", 0, 0, NULL, NULL, 0), 0);
+    assert_int_equal(cr_hosts_add(&h, "b", "qemu+tcp://b/system", 0, 0, NULL, NULL, 0), 0);
     assert_int_equal(cr_hosts_select(&v, &n, &h, "b,a"), 0);
     assert_int_equal(n, 2);
     assert_string_equal(v[0], "qemu+tcp://b/system");
@@ -283,6 +286,94 @@ static void test_plan_puts_each_team_on_its_placed_host(void **state)
     free(dir);
 }
 
+static const char SPREAD[] =
+    "scenario { id = \"spread\", title = { ja = \"分散\", en = \"Spread\" },\n"
+    "  description = { ja = \"説明\", en = \"Spread\" }, teams = 2, spread = true }\n"
+    "local a = network { name = \"lan\", cidr = \"10.1.0.0/24\" }\n"
+    "local b = network { name = \"dmz\", cidr = \"10.2.0.0/24\" }\n"
+    "vm { name = \"x\", image = \"tiny\", nics = { { network = a, address = a:host(10) } } }\n"
+    "vm { name = \"y\", image = \"tiny\", nics = { { network = a, address = a:host(11) },\n"
+    "                                          { network = b, address = b:host(11) } } }\n";
+
+static const cr_plan_net *net_on(const cr_plan *p, int team, const char *name, int host)
+{
+    for (size_t i = 0; i < p->n_nets; i++)
+        if (p->nets[i].team == team && !strcmp(p->nets[i].net->name, name) && p->nets[i].host == host)
+            return &p->nets[i];
+    return NULL;
+}
+
+static void test_a_spread_team_has_its_vms_and_networks_on_every_host(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    tu_write(dir, "scenario.lua", SPREAD);
+    cr_load_opts o = {0};
+    cr_scenario *s = NULL;
+    if (cr_scenario_load(&s, dir, &o) < 0)
+        fail_msg("loading: %s", cr_error_message());
+    assert_true(s->spread);
+    const char *const hosts[] = {"qemu:///system", "qemu+tcp://10.77.1.2/system"};
+    int home[] = {0, 1};
+    cr_plan *p = NULL;
+    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 2, home), 0);
+    /* Team 1: x here, y there; team 2 starts one further. */
+    assert_int_equal(cr_plan_find_vm(p, 1, "x")->host, 0);
+    assert_int_equal(cr_plan_find_vm(p, 1, "y")->host, 1);
+    assert_int_equal(cr_plan_find_vm(p, 2, "x")->host, 1);
+    assert_int_equal(cr_plan_find_vm(p, 2, "y")->host, 0);
+    /* lan is on both hosts of each team, under one VXLAN id per team; dmz,
+     * with y alone on it, only where y is and without VXLAN peers' use. */
+    const cr_plan_net *l10 = net_on(p, 1, "lan", 0), *l11 = net_on(p, 1, "lan", 1);
+    const cr_plan_net *l20 = net_on(p, 2, "lan", 0), *l21 = net_on(p, 2, "lan", 1);
+    assert_non_null(l10);
+    assert_non_null(l11);
+    assert_non_null(l20);
+    assert_non_null(l21);
+    assert_int_not_equal(l10->vni, 0);
+    assert_int_equal(l10->vni, l11->vni);
+    assert_int_equal(l20->vni, l21->vni);
+    assert_int_not_equal(l10->vni, l20->vni);
+    assert_string_equal(l10->bridge, l11->bridge);
+    assert_non_null(net_on(p, 1, "dmz", 1));
+    assert_null(net_on(p, 1, "dmz", 0));
+    /* Each NIC is on its own host's copy of the network. */
+    const cr_plan_vm *y1 = cr_plan_find_vm(p, 1, "y");
+    assert_ptr_equal(y1->nics[0].pnet, l11);
+
+    /* The hook's element needs every host's address. */
+    cr_error_clear();
+    assert_null(cr_xml_network(p, l10));
+    assert_non_null(strstr(cr_error_message(), "has no address for VXLAN"));
+    cr_error_clear();
+    p->addrs = cr_xcalloc(2, sizeof *p->addrs);
+    p->addrs[0] = cr_xstrdup("10.77.1.1");
+    p->addrs[1] = cr_xstrdup("10.77.1.2");
+    char *xml = cr_xml_network(p, l10);
+    assert_non_null(xml);
+    char want[160];
+    snprintf(want, sizeof want, "vni=\"%u\" dev=\"cv%s\" bridge=\"%s\" local=\"10.77.1.1\" peers=\"10.77.1.2\"",
+             l10->vni, l10->bridge + 2, l10->bridge);
+    if (!strstr(xml, want))
+        fail_msg("no '%s' in %s", want, xml);
+    assert_non_null(strstr(xml, "<mtu size=\"1450\"/>"));
+    free(xml);
+    /* dmz of team 1 is on one host: a plain bridge. */
+    xml = cr_xml_network(p, net_on(p, 1, "dmz", 1));
+    assert_null(strstr(xml, "vxlan"));
+    free(xml);
+    cr_plan_free(p);
+
+    /* On one host nothing is spread. */
+    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 1, NULL), 0);
+    for (size_t i = 0; i < p->n_nets; i++)
+        assert_int_equal(p->nets[i].vni, 0);
+    cr_plan_free(p);
+    cr_scenario_free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_a_hostile_hosts_file_is_refused_naming_it),
         cmocka_unit_test(test_hosts_selects_all_or_named_hosts_in_order),
         cmocka_unit_test(test_plan_puts_each_team_on_its_placed_host),
+        cmocka_unit_test(test_a_spread_team_has_its_vms_and_networks_on_every_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,62 @@
+#!/bin/sh
+# A team spread over two libvirt hosts (docs/HOSTS.md), simulated as in
+# test_hosts.sh: this test's libvirtd is host "here", a second one in
+# namespaces of its own is "lab2" (qemu+tcp://), both running crange's
+# network hook (netns-run.sh installs orchestrator/hooks/network).
+# tests/fixtures/scenarios/spread says spread = true: each team's VMs "a"
+# and "b" land on different hosts, and the team's network is a bridge on
+# each, joined by VXLAN (one id per team and network, MTU 1450).
+#   - plan shows each VM's host and the shared VXLAN id;
+#   - each team's VMs reach each other across the hosts, and only their own
+#     team's VM answers (both teams use the same addresses: the MAC tells);
+#   - down leaves no VXLAN device on either host.
+. "$(dirname "$0")/lib.sh"
+track_range sp
+SPREAD=$CRANGE_SOURCE/tests/fixtures/scenarios/spread
+
+crange image build tiny >/dev/null
+start_remote_host 1
+B=$REMOTE_URI
+crange host add here qemu:///system --address 10.77.1.1 >/dev/null
+crange host add lab2 "$B" --address 10.77.1.2 >/dev/null
+in_lab2() { ip netns exec "$(remote_ns 1)" "$@"; }
+
+plan=$(crange --json plan "$SPREAD" --name sp --hosts here,lab2)
+host_of() { printf '%s\n' "$plan" | jq -r ".teams[] | select(.team == $1) | .vms[] | select(.name == \"$2\") | .host"; }
+mac_of() { printf '%s\n' "$plan" | jq -r ".teams[] | select(.team == $1) | .vms[] | select(.name == \"$2\") | .nics[0].mac"; }
+vni_of() { printf '%s\n' "$plan" | jq -r "[.teams[] | select(.team == $1) | .networks[].vxlan_id] | unique | .[]"; }
+[ "$(host_of 1 a)" != "$(host_of 1 b)" ] || fail "team 1's VMs are on one host: $(host_of 1 a)"
+[ "$(host_of 2 a)" != "$(host_of 2 b)" ] || fail "team 2's VMs are on one host"
+[ "$(host_of 1 a)" != "$(host_of 2 a)" ] || fail "both teams start on the same host"
+ok "plan spreads each team's VMs over both hosts, the teams starting on different ones"
+v1=$(vni_of 1)
+v2=$(vni_of 2)
+[ "$(printf '%s\n' "$v1" | wc -l)" = 1 ] && [ -n "$v1" ] && [ "$v1" != null ] || fail "team 1's network has no single VXLAN id: $v1"
+[ "$v1" != "$v2" ] || fail "both teams have VXLAN id $v1"
+ok "each team's network has one VXLAN id on both hosts ($v1, $v2)"
+
+up=$(crange --json up "$SPREAD" --name sp --hosts here,lab2)
+assert_eq 4 "$(printf '%s\n' "$up" | jq .changes.provisioned)" "4 VMs over 2 hosts are provisioned"
+
+br=$(printf '%s\n' "$plan" | jq -r '.teams[] | select(.team == 1) | .networks[0].bridge')
+dev=cv${br#cr}
+ip -d link show "$dev" | grep -q "vxlan id $v1 " || fail "no VXLAN device $dev with id $v1 here"
+ip link show "$dev" | grep -q "master $br" || fail "$dev is not on bridge $br"
+ip link show "$br" | grep -q "mtu 1450" || fail "bridge $br's MTU is not 1450"
+in_lab2 ip -d link show "$dev" | grep -q "vxlan id $v1 " || fail "no VXLAN device $dev on lab2"
+ok "the hook made VXLAN $v1 on both hosts, on team 1's bridge, MTU 1450"
+
+for t in 1 2; do
+    crange exec sp "$t" a -- ping -c 3 -W 3 10.1.0.11 >/dev/null ||
+        fail "team $t: a ($(host_of "$t" a)) cannot reach b ($(host_of "$t" b))"
+    arp=$(crange exec sp "$t" a -- cat /proc/net/arp)
+    other=$((3 - t))
+    assert_contains "$arp" "$(mac_of "$t" b)" "team $t: a reaches its own b across the hosts"
+    case "$arp" in *"$(mac_of "$other" b)"*) fail "team $t's a sees team $other's b" ;; esac
+    ok "team $t: team $other's b, at the same address, is not reached"
+done
+
+crange down sp >/dev/null
+[ -z "$(ip -d link show type vxlan)" ] || fail "a VXLAN device is left here: $(ip -d link show type vxlan)"
+[ -z "$(in_lab2 ip -d link show type vxlan)" ] || fail "a VXLAN device is left on lab2"
+ok "down leaves no VXLAN device on either host"
