@@ -43,18 +43,20 @@ row() { # what hosts json
 for n in 1 2 3; do
     hosts=$(printf 'h1,h2,h3' | cut -d, -f1-"$n")
     log "up of 6 demo teams on $n host(s): $hosts"
-    j=$("$b" --json up "$demo" --name hb$n --teams 6 --hosts "$hosts" --clone never 2>/dev/null)
+    j=$("$b" --json up "$demo" --name hb$n --teams 6 --hosts "$hosts" --clone never 2>>"$WORK/log") ||
+        { cat "$WORK/log" >&2; fail "up on $n hosts failed"; }
     row up "$n" "$j"
     "$b" down "hb$n" --purge >/dev/null
 done
 
 log "reschedule: 6 teams on h1,h2; h2's libvirtd killed"
-"$b" --json up "$demo" --name hr --teams 6 --hosts h1,h2 --clone never >/dev/null 2>&1
-pids=$(for p in $(pgrep -x libvirtd || true); do
-    [ "$(ip netns identify "$p" 2>/dev/null)" = "$(remote_ns 1)" ] && echo "$p"
-done)
+"$b" --json up "$demo" --name hr --teams 6 --hosts h1,h2 --clone never >/dev/null 2>>"$WORK/log" ||
+    { cat "$WORK/log" >&2; fail "up of the reschedule range failed"; }
+pids=$(remote_pids 1 libvirtd)
+[ -n "$pids" ] || fail "host 2 has no libvirtd to kill"
 kill -9 $pids
-j=$("$b" --json up --name hr --reschedule --clone never 2>/dev/null)
+j=$("$b" --json up --name hr --reschedule --clone never 2>>"$WORK/log") ||
+    { cat "$WORK/log" >&2; fail "up --reschedule failed"; }
 row reschedule 2 "$j"
 "$b" down hr --purge >/dev/null 2>&1 || true
 cat "$out" >&2

@@ -204,7 +204,15 @@ int cr_range_place(cr_placement *out, const cr_config *c, const char *range, con
             push_uri(&out->uris, &out->n_uris, sel[i]);
         cr_strv_free(sel, n_sel);
     } else if (n_before) {
+        /* The hosts its teams are on (a host the range only used before,
+         * a lost one its teams left, is kept for down, not placed on). */
         for (size_t i = 0; i < n_before; i++)
+            for (size_t t = 0; recorded && t < nt; t++)
+                if (recorded[t] && !strcmp(recorded[t], before[i])) {
+                    push_uri(&out->uris, &out->n_uris, before[i]);
+                    break;
+                }
+        for (size_t i = 0; out->n_uris == 0 && i < n_before; i++)
             push_uri(&out->uris, &out->n_uris, before[i]);
     } else {
         push_uri(&out->uris, &out->n_uris, c->connect);
@@ -939,6 +947,12 @@ static int up_plan(up_ctx *x)
         if (rc < 0)
             return rc;
     }
+    /* One accelerator for the whole range: KVM only if every host has it. */
+    for (size_t h = 1; h < x->plan->n_hosts && !strcmp(x->domtype, "kvm"); h++)
+        if (!cr_accel_kvm_offered(x->virts[h])) {
+            snprintf(x->domtype, sizeof x->domtype, "qemu");
+            why = "a host of the range offers no KVM";
+        }
     cr_log_debug("accelerator: %s (%s)", x->domtype, why);
     return 0;
 }
@@ -1536,6 +1550,26 @@ char *cr_range_team_host(const cr_config *c, const char *range, int team)
     return uri ? uri : cr_xstrdup(c->connect);
 }
 
+char *cr_range_vm_host(const cr_config *c, const char *range, int team, const char *vm)
+{
+    char *uri = NULL;
+    cr_state *st = NULL;
+    if (cr_state_open(&st, c->state_dir, range, false) == 0) {
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v3(cr_state_db(st), "SELECT host FROM vms WHERE team = ? AND name = ?", -1, 0, &q,
+                               NULL) == SQLITE_OK) {
+            sqlite3_bind_int(q, 1, team);
+            sqlite3_bind_text(q, 2, vm, -1, SQLITE_STATIC);
+            if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+                uri = cr_xstrdup((const char *)sqlite3_column_text(q, 0));
+        }
+        sqlite3_finalize(q);
+    }
+    cr_state_close(st);
+    cr_error_clear();
+    return uri ? uri : cr_range_team_host(c, range, team);
+}
+
 /* The libvirt hosts a range lives on: from its database, else --connect. */
 static json_t *range_hosts(const cr_config *c, const char *range)
 {
@@ -2082,7 +2116,7 @@ int cr_range_domain(virDomainPtr *dom, cr_virt **v, const cr_config *c, const ch
         return cr_error_set(CR_EINVAL, "bad vm name '%s'", vm);
     json_t *hosts = range_hosts(c, range);
     char *name = cr_name_domain(range, team, vm);
-    char *uri = cr_range_team_host(c, range, team);
+    char *uri = cr_range_vm_host(c, range, team, vm);
     int rc = cr_virt_open(v, uri, 1);
     free(uri);
     if (rc == 0) {

@@ -106,6 +106,9 @@ void cr_placement_free(cr_placement *p);
 /* The libvirt URI team `team` of the range lives on (a new string): as
  * recorded, else the range's first host, else --connect. */
 char *cr_range_team_host(const cr_config *c, const char *range, int team);
+/* The URI one VM lives on (a spread team's VMs are on several hosts): as
+ * recorded, else its team's (cr_range_team_host). A new string. */
+char *cr_range_vm_host(const cr_config *c, const char *range, int team, const char *vm);
 json_t *cr_up_report_json(const char *range, const cr_up_report *rep);
 
 typedef struct cr_down_report {

@@ -348,8 +348,9 @@ static cr_console_hub *hub_get(cr_portal *p, int team, const char *vm)
     for (cr_console_hub *h = p->hubs; h; h = h->next)
         if (h->team == team && !strcmp(h->vm, vm) && !h->dead)
             return h;
-    /* The team's own host: teams may be spread over several (hosts.h). */
-    virConnectPtr conn = virConnectOpen(cr_engine_uri(p->engine, team));
+    /* The VM's own host: teams may be placed, or spread, over several
+     * (hosts.h). */
+    virConnectPtr conn = virConnectOpen(cr_engine_uri(p->engine, team, vm));
     if (!conn) {
         cr_error_set(CR_ERROR, "cannot connect to libvirt: %s", virGetLastErrorMessage());
         return NULL;

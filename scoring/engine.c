@@ -50,11 +50,12 @@ struct cr_engine {
     cr_state **st;              /* per worker: SQLite handles are not shared across transactions */
     int workers;
     /* the range's hosts (hosts.h): a connection and an action collector
-     * each; team_virt[t] is team t + 1's host's connection (borrowed) */
+     * each; vm_host[t][i] is the host of team t + 1's VM i (its index in
+     * the team's model), an index into virts */
     cr_virt **virts;
     cr_actions **actions;
     size_t n_hosts;
-    cr_virt **team_virt;
+    int **vm_host;
     pthread_mutex_t *team_lock; /* per team: its Lua runtime is used by one thread at a time */
     reason_slot **reasons;      /* [team-1][objective] */
     int lock_fd;                /* the engine lock, or -1 */
@@ -74,7 +75,7 @@ static int lookup(virDomainPtr *dom, guest_ctx *g, const char *vm)
     if (!cr_team_vm(&g->e->scenario->teams[g->team - 1], vm))
         return cr_error_set(CR_ENOTFOUND, "team %d has no vm '%s'", g->team, vm);
     char *name = cr_name_domain(g->e->range, g->team, vm);
-    int rc = cr_virt_domain(dom, g->e->team_virt[g->team - 1], g->worker, name);
+    int rc = cr_virt_domain(dom, cr_engine_vm_virt(g->e, g->team, vm), g->worker, name);
     free(name);
     return rc;
 }
@@ -221,7 +222,9 @@ void cr_engine_close(cr_engine *e)
     for (size_t h = 0; e->virts && h < e->n_hosts; h++)
         cr_virt_close(e->virts[h]);
     free(e->virts);
-    free(e->team_virt);
+    for (int t = 0; e->vm_host && t < e->teams; t++)
+        free(e->vm_host[t]);
+    free(e->vm_host);
     cr_scenario_free(e->scenario);
     cr_range_row_free(&e->row);
     free(e->range);
@@ -294,22 +297,29 @@ int cr_engine_open(cr_engine **out, const cr_config *c, const cr_engine_opts *o)
     if (rc < 0)
         goto fail;
 
-    /* Each team's host, and the distinct hosts, in the order first met. */
-    char **team_uri = cr_xcalloc((size_t)e->teams, sizeof *team_uri);
-    char **host_uri = cr_xcalloc((size_t)e->teams, sizeof *host_uri);
-    int *team_h = cr_xcalloc((size_t)e->teams, sizeof *team_h);
+    /* Each VM's host (a spread team's VMs are on several), and the
+     * distinct hosts, in the order first met. */
+    size_t n_all = 0;
+    for (int t = 0; t < e->teams; t++)
+        n_all += e->scenario->teams[t].n_vms;
+    char **host_uri = cr_xcalloc(n_all ? n_all : 1, sizeof *host_uri);
+    e->vm_host = cr_xcalloc((size_t)e->teams, sizeof *e->vm_host);
     for (int t = 0; t < e->teams; t++) {
-        team_uri[t] = cr_range_team_host(c, o->range, t + 1);
-        size_t h = 0;
-        while (h < e->n_hosts && strcmp(host_uri[h], team_uri[t]))
-            h++;
-        if (h == e->n_hosts)
-            host_uri[e->n_hosts++] = cr_xstrdup(team_uri[t]);
-        team_h[t] = (int)h;
+        const cr_team_model *tm = &e->scenario->teams[t];
+        e->vm_host[t] = cr_xcalloc(tm->n_vms ? tm->n_vms : 1, sizeof **e->vm_host);
+        for (size_t i = 0; i < tm->n_vms; i++) {
+            char *uri = cr_range_vm_host(c, o->range, t + 1, tm->vms[i].name);
+            size_t h = 0;
+            while (h < e->n_hosts && strcmp(host_uri[h], uri))
+                h++;
+            if (h == e->n_hosts)
+                host_uri[e->n_hosts++] = cr_xstrdup(uri);
+            free(uri);
+            e->vm_host[t][i] = (int)h;
+        }
     }
     e->virts = cr_xcalloc(e->n_hosts ? e->n_hosts : 1, sizeof *e->virts);
     e->actions = cr_xcalloc(e->n_hosts ? e->n_hosts : 1, sizeof *e->actions);
-    e->team_virt = cr_xcalloc((size_t)e->teams, sizeof *e->team_virt);
     cr_actionlog_limits lim = CR_ACTIONLOG_DEFAULTS;
     if (o->action_budget_kib > 0)
         lim.budget = (int64_t)o->action_budget_kib * 1024;
@@ -319,30 +329,26 @@ int cr_engine_open(cr_engine **out, const cr_config *c, const cr_engine_opts *o)
     }
     /* The collectors register libvirt's event loop: before any connection. */
     for (size_t h = 0; o->actions && rc == 0 && h < e->n_hosts; h++) {
-        size_t n = 0;
-        for (int t = 0; t < e->teams; t++)
-            n += team_h[t] == (int)h ? e->scenario->teams[t].n_vms : 0;
-        cr_actions_vm *vms = cr_xcalloc(n ? n : 1, sizeof *vms);
-        char **names = cr_xcalloc(n ? n : 1, sizeof *names);
+        cr_actions_vm *vms = cr_xcalloc(n_all ? n_all : 1, sizeof *vms);
+        char **names = cr_xcalloc(n_all ? n_all : 1, sizeof *names);
         size_t k = 0;
         for (int t = 0; t < e->teams; t++)
-            for (size_t i = 0; team_h[t] == (int)h && i < e->scenario->teams[t].n_vms; i++, k++) {
+            for (size_t i = 0; i < e->scenario->teams[t].n_vms; i++) {
+                if (e->vm_host[t][i] != (int)h)
+                    continue;
                 names[k] = cr_name_domain(o->range, t + 1, e->scenario->teams[t].vms[i].name);
                 vms[k] = (cr_actions_vm){t + 1, e->scenario->teams[t].vms[i].name, names[k]};
+                k++;
             }
-        rc = cr_actions_start(&e->actions[h], host_uri[h], e->db_path, vms, n, &lim);
-        for (size_t i = 0; i < n; i++)
+        rc = cr_actions_start(&e->actions[h], host_uri[h], e->db_path, vms, k, &lim);
+        for (size_t i = 0; i < k; i++)
             free(names[i]);
         free(names);
         free(vms);
     }
     for (size_t h = 0; rc == 0 && h < e->n_hosts; h++)
         rc = cr_virt_open(&e->virts[h], host_uri[h], (e->workers + 3) / 4);
-    for (int t = 0; rc == 0 && t < e->teams; t++)
-        e->team_virt[t] = e->virts[team_h[t]];
-    cr_strv_free(team_uri, (size_t)e->teams);
     cr_strv_free(host_uri, e->n_hosts);
-    free(team_h);
     if (rc == 0)
         rc = exercise_start(e);
     if (rc < 0)
@@ -376,9 +382,20 @@ const cr_range_row *cr_engine_range(const cr_engine *e)
     return &e->row;
 }
 
-const char *cr_engine_uri(const cr_engine *e, int team)
+cr_virt *cr_engine_vm_virt(const cr_engine *e, int team, const char *vm)
 {
-    return cr_virt_uri(e->team_virt[team >= 1 && team <= e->teams ? team - 1 : 0]);
+    if (team < 1 || team > e->teams)
+        team = 1;
+    const cr_team_model *tm = &e->scenario->teams[team - 1];
+    size_t i = 0;
+    while (i < tm->n_vms && strcmp(tm->vms[i].name, vm))
+        i++;
+    return e->virts[i < tm->n_vms ? e->vm_host[team - 1][i] : 0];
+}
+
+const char *cr_engine_uri(const cr_engine *e, int team, const char *vm)
+{
+    return cr_virt_uri(cr_engine_vm_virt(e, team, vm));
 }
 
 /* --------------------------------------------------------------- rounds */
@@ -669,7 +686,7 @@ int cr_engine_run(cr_engine *e, int interval_s, volatile sig_atomic_t *stop)
                          rep.check_ms_p95);
         }
         rounds++;
-        cr_vmwatch_poll(watch, e->team_virt, e->st[0]);
+        cr_vmwatch_poll(watch, cr_engine_vm_virt, e, e->st[0]);
         int64_t until = cr_now_ms() + (int64_t)interval_s * 1000;
         while (!*stop && cr_now_ms() < until)
             cr_sleep_ms(100);

@@ -97,11 +97,13 @@ int cr_engine_run(cr_engine *e, int interval_s, volatile sig_atomic_t *stop);
 const cr_team_model *cr_engine_team(cr_engine *e, int team);
 int cr_engine_teams(const cr_engine *e);
 /* The scenario every team's model comes from, the range's row and the
- * libvirt URI of a team's host (hosts.h); borrowed, valid until
+ * libvirt URI of a VM's host (hosts.h); borrowed, valid until
  * cr_engine_close. */
 const cr_scenario *cr_engine_scenario(const cr_engine *e);
 const cr_range_row *cr_engine_range(const cr_engine *e);
-const char *cr_engine_uri(const cr_engine *e, int team);
+const char *cr_engine_uri(const cr_engine *e, int team, const char *vm);
+/* The connection to the host of one VM (hosts.h; borrowed). */
+struct cr_virt *cr_engine_vm_virt(const cr_engine *e, int team, const char *vm);
 
 json_t *cr_round_report_json(const cr_round_report *r);
 

@@ -121,7 +121,7 @@ static bool start_revert(cr_vmwatch *w, int team, const char *vm)
     return go;
 }
 
-void cr_vmwatch_poll(cr_vmwatch *w, cr_virt *const *team_virt, cr_state *st)
+void cr_vmwatch_poll(cr_vmwatch *w, cr_vmwatch_where where, const struct cr_engine *ctx, cr_state *st)
 {
     pthread_mutex_lock(&w->lock);
     bool busy = w->busy;
@@ -142,7 +142,7 @@ void cr_vmwatch_poll(cr_vmwatch *w, cr_virt *const *team_virt, cr_state *st)
             virDomainPtr dom = NULL;
             int state = 0, reason = 0;
             const char *why = NULL;
-            if (cr_virt_domain(&dom, team_virt[t - 1], 0, name) == 0) {
+            if (cr_virt_domain(&dom, where(ctx, t, vm), 0, name) == 0) {
                 if (virDomainGetState(dom, &state, &reason, 0) == 0)
                     why = stop_reason(state, reason);
                 virDomainFree(dom);

@@ -31,10 +31,15 @@ typedef struct cr_vmwatch cr_vmwatch;
 /* The VMs of `teams` teams of scenario s (borrowed; must outlive it). */
 cr_vmwatch *cr_vmwatch_new(const cr_config *c, const char *range, const cr_scenario *s, int teams);
 
-/* One look at every VM through its team's connection (team_virt[team - 1],
- * worker 0); records through st. Errors
+struct cr_engine;
+
+/* Where a VM is: the connection to its host (borrowed). */
+typedef struct cr_virt *(*cr_vmwatch_where)(const struct cr_engine *e, int team, const char *vm);
+
+/* One look at every VM through its host's connection (where(ctx, team,
+ * vm), worker 0); records through st. Errors
  * (libvirt restarting) are logged, never fatal: the next look tries again. */
-void cr_vmwatch_poll(cr_vmwatch *w, cr_virt *const *team_virt, cr_state *st);
+void cr_vmwatch_poll(cr_vmwatch *w, cr_vmwatch_where where, const struct cr_engine *ctx, cr_state *st);
 
 /* Waits for a revert still running, then frees. NULL is fine. */
 void cr_vmwatch_free(cr_vmwatch *w);

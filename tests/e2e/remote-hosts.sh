@@ -48,13 +48,16 @@ start_remote_host() {
 
 # The PIDs (as this namespace sees them) of processes named $2 in remote
 # host $1's network namespace.
+# Both succeed whatever they find (a caller runs under set -e).
 remote_pids() {
     for p in $(pgrep -x "$2" || true); do
-        [ "$(ip netns identify "$p" 2>/dev/null)" = "$(remote_ns "$1")" ] && echo "$p"
+        if [ "$(ip netns identify "$p" 2>/dev/null)" = "$(remote_ns "$1")" ]; then echo "$p"; fi
     done
 }
 remote_ns() {
-    for e in $REMOTE_HOST_PIDS; do [ "${e%%:*}" = "$1" ] && echo "crange-t${e#*:}"; done
+    for e in $REMOTE_HOST_PIDS; do
+        if [ "${e%%:*}" = "$1" ]; then echo "crange-t${e#*:}"; fi
+    done
 }
 
 # kill_remote_libvirtd N: host N's libvirtd dies (SIGKILL, by PID); its VMs

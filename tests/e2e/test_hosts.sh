@@ -105,6 +105,9 @@ assert_eq 12 "$(printf '%s\n' "$st" | jq '[.vms[] | select(.state == "running" a
     "status: 12 VMs answer here"
 assert_eq 2 "$(crange --json events mh --kind team.moved | jq length)" "the moves are in the event log"
 assert_eq "$full" "$(score_of "$rt")" "moved team $rt keeps its score"
+again=$(crange --json up --name mh)
+assert_eq 0 "$(printf '%s\n' "$again" | jq '.changes | [.[]] | add')" \
+    "a later up, lab2 still down, changes nothing: the range is on this host now"
 ok "reschedule took $(printf '%s\n' "$re" | jq .seconds) s"
 
 out=$(expect_fail crange host remove lab2)

@@ -9,6 +9,7 @@
 #   - plan shows each VM's host and the shared VXLAN id;
 #   - each team's VMs reach each other across the hosts, and only their own
 #     team's VM answers (both teams use the same addresses: the MAC tells);
+#   - status and exec find each VM on its own host;
 #   - down leaves no VXLAN device on either host.
 . "$(dirname "$0")/lib.sh"
 track_range sp
@@ -55,6 +56,14 @@ for t in 1 2; do
     case "$arp" in *"$(mac_of "$other" b)"*) fail "team $t's a sees team $other's b" ;; esac
     ok "team $t: team $other's b, at the same address, is not reached"
 done
+
+st=$(crange --json status sp)
+assert_eq 4 "$(printf '%s\n' "$st" | jq '[.vms[] | select(.state == "running" and .agent)] | length')" \
+    "status finds every VM on its own host, agents answering"
+for t in 1 2; do
+    crange exec sp "$t" b -- true || fail "exec cannot reach team $t's b on $(host_of "$t" b)"
+done
+ok "exec reaches each VM on its own host"
 
 crange down sp >/dev/null
 [ -z "$(ip -d link show type vxlan)" ] || fail "a VXLAN device is left here: $(ip -d link show type vxlan)"

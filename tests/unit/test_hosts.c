@@ -34,15 +34,9 @@ static const char SCENARIO[] =
 
 static cr_scenario *load(char **dir, int teams)
 {
-    *dir = tu_tmpdir();
     char *text = cr_xasprintf(SCENARIO, teams);
-    tu_write(*dir, "scenario.lua", text);
+    cr_scenario *s = tu_scenario_from_text(dir, text);
     free(text);
-    cr_load_opts o = {0};
-    cr_scenario *s = NULL;
-    cr_error_clear();
-    if (cr_scenario_load(&s, *dir, &o) < 0)
-        fail_msg("loading the scenario: %s", cr_error_message());
     return s;
 }
 
@@ -306,12 +300,8 @@ static const cr_plan_net *net_on(const cr_plan *p, int team, const char *name, i
 static void test_a_spread_team_has_its_vms_and_networks_on_every_host(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir();
-    tu_write(dir, "scenario.lua", SPREAD);
-    cr_load_opts o = {0};
-    cr_scenario *s = NULL;
-    if (cr_scenario_load(&s, dir, &o) < 0)
-        fail_msg("loading: %s", cr_error_message());
+    char *dir;
+    cr_scenario *s = tu_scenario_from_text(&dir, SPREAD);
     assert_true(s->spread);
     const char *const hosts[] = {"qemu:///system", "qemu+tcp://10.77.1.2/system"};
     int home[] = {0, 1};

@@ -50,15 +50,9 @@ static cr_scenario *load_demo(int teams)
 
 static cr_scenario *load_wide(char **dir, int teams)
 {
-    *dir = tu_tmpdir();
     char *text = cr_xasprintf(WIDE_SCENARIO, teams);
-    tu_write(*dir, "scenario.lua", text);
+    cr_scenario *s = tu_scenario_from_text(dir, text);
     free(text);
-    cr_load_opts o = {0};
-    cr_scenario *s = NULL;
-    cr_error_clear();
-    if (cr_scenario_load(&s, *dir, &o) < 0)
-        fail_msg("loading the wide scenario: %s", cr_error_message());
     return s;
 }
 

@@ -5,6 +5,8 @@
 #include "testutil.h"
 
 #include "engine.h"
+#include "err.h"
+#include "scenario.h"
 #include "util.h"
 
 #include <signal.h>
@@ -102,4 +104,18 @@ pid_t tu_hold_engine_lock(const char *state_dir, const char *range)
     }
     close(p[0]);
     return pid;
+}
+
+struct cr_scenario *tu_scenario_from_text(char **dir, const char *text)
+{
+    *dir = tu_tmpdir();
+    tu_write(*dir, "scenario.lua", text);
+    cr_load_opts o = {0};
+    cr_scenario *s = NULL;
+    cr_error_clear();
+    if (cr_scenario_load(&s, *dir, &o) < 0) {
+        fprintf(stderr, "loading the scenario in %s: %s\n", *dir, cr_error_message());
+        abort();
+    }
+    return s;
 }

@@ -16,6 +16,11 @@ void tu_rmtree(const char *path);
 /* Writes dir/relpath (creating parent folders) with the given text. */
 void tu_write(const char *dir, const char *relpath, const char *text);
 
+/* A scenario loaded from text written as scenario.lua in a fresh folder
+ * (*dir, for tu_rmtree); fails the test when it does not load. */
+struct cr_scenario;
+struct cr_scenario *tu_scenario_from_text(char **dir, const char *text);
+
 /* $CRANGE_FIXTURES/relpath and $CRANGE_SOURCE/relpath. */
 char *tu_fixture(const char *relpath);
 char *tu_source(const char *relpath);
