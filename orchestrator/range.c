@@ -1138,11 +1138,14 @@ static int job_template(size_t j, int w, void *ctx)
     up_ctx *x = ctx;
     clone_group *cg = &x->groups[x->template_list[j]];
     const cr_plan_vm *pv = &x->plan->vms[cg->first];
-    const cr_image *img = find_image(x, pv->vm->image);
+    const cr_image *img = host_image(x, pv->host, pv->vm->image);
     int timeout = x->u->agent_timeout_s > 0 ? x->u->agent_timeout_s : DEFAULT_AGENT_TIMEOUT_S;
-    int rc = cr_template_ensure(&cg->t, &cg->built, x->virts[pv->host], w, x->templates_root, cg->key, x->plan, pv,
-                                cg->shared_steps, img, img->disk ? vm_backing(x, cg->first, img) : NULL, x->domtype,
-                                timeout);
+    const char *backing = img->disk ? vm_backing(x, cg->first, img) : NULL;
+    int rc = x->remote[pv->host]
+                 ? cr_template_ensure_remote(&cg->t, &cg->built, x->virts[pv->host], w, x->templates_root, cg->key,
+                                             x->plan, pv, cg->shared_steps, img, backing, x->domtype, timeout)
+                 : cr_template_ensure(&cg->t, &cg->built, x->virts[pv->host], w, x->templates_root, cg->key, x->plan,
+                                      pv, cg->shared_steps, img, backing, x->domtype, timeout);
     if (rc < 0 && x->u->clone == CR_CLONE_AUTO) {
         cr_log_warn("team %d vm '%s': no template (%s); its %zu cop%s boot instead", pv->team, pv->vm->name,
                     cr_error_message(), cg->to_clone, cg->to_clone == 1 ? "y" : "ies");
@@ -1162,7 +1165,7 @@ static int job_clone(size_t j, int w, void *ctx)
     if (!cg->t)
         return 0; /* no template: job_vm boots it */
     const cr_plan_vm *pv = &x->plan->vms[i];
-    const cr_image *img = find_image(x, pv->vm->image);
+    const cr_image *img = host_image(x, pv->host, pv->vm->image);
     char *overlay = NULL;
     int rc = 0;
     double t0 = cr_now_seconds();
@@ -1186,9 +1189,13 @@ static int job_clone(size_t j, int w, void *ctx)
     }
     if (rc == 0) {
         char *identity = cr_xml_domain(x->plan, pv, img, overlay, x->domtype);
-        char *scratch = cr_xasprintf("%s/%s.restore", x->overlay_dir, pv->volume);
-        rc = cr_template_clone(vm_virt(x, i), w, cg->t, pv->domain, identity, scratch);
-        free(scratch);
+        if (cg->t->remote) {
+            rc = cr_template_clone_remote(vm_virt(x, i), w, cg->t, pv->domain, identity);
+        } else {
+            char *scratch = cr_xasprintf("%s/%s.restore", x->overlay_dir, pv->volume);
+            rc = cr_template_clone(vm_virt(x, i), w, cg->t, pv->domain, identity, scratch);
+            free(scratch);
+        }
         free(identity);
     }
     free(overlay);
@@ -1210,26 +1217,19 @@ static int up_clones(up_ctx *x)
         x->vm_group[i] = SIZE_MAX;
     if (x->u->clone == CR_CLONE_NEVER || x->u->start_paused || x->u->no_provision || n == 0)
         return 0;
-    /* Templates are made on a local host only: a clone's save file gets
-     * its own header on disk (saveimage.h), which libvirt's remote protocol
-     * cannot do. The VMs of remote hosts boot. */
-    int th = -1;
-    for (size_t h = 0; h < x->plan->n_hosts && th < 0; h++)
-        if (!x->remote[h] && host_used(x, h))
-            th = (int)h;
-    if (th < 0)
-        return 0;
-    cr_found found;
-    int rc = cr_virt_scan(&found, x->virts[th], x->u->range);
-    if (rc < 0)
-        return rc;
+    /* Each host makes its own templates (clones never cross hosts): what
+     * each host has of the range first. */
+    size_t nh = x->plan->n_hosts;
+    cr_found *found = cr_xcalloc(nh, sizeof *found);
+    int rc = 0;
+    for (size_t h = 0; h < nh && rc == 0; h++)
+        if (host_used(x, h))
+            rc = cr_virt_scan(&found[h], x->virts[h], x->u->range);
     size_t cap = 0;
     const cr_plan_vm **same = cr_xcalloc(n, sizeof *same);
     for (size_t i = 0; i < n && rc == 0; i++) {
         const cr_plan_vm *pv = &x->plan->vms[i];
-        if (pv->host != th)
-            continue;
-        const cr_image *img = find_image(x, pv->vm->image);
+        const cr_image *img = host_image(x, pv->host, pv->vm->image);
         /* The steps every team's copy of this VM shares go in the template. */
         size_t n_same = 0;
         for (size_t j = 0; j < n; j++)
@@ -1242,25 +1242,27 @@ static int up_clones(up_ctx *x)
         if (rc < 0)
             break;
         size_t g = 0;
-        while (g < x->n_groups && strcmp(x->groups[g].key, key))
+        while (g < x->n_groups && (strcmp(x->groups[g].key, key) || x->groups[g].host != pv->host))
             g++;
         if (g == x->n_groups) {
             cr_grow(&x->groups, &cap, g + 1, sizeof *x->groups);
             memset(&x->groups[g], 0, sizeof x->groups[g]);
             memcpy(x->groups[g].key, key, sizeof key);
-            x->groups[g].host = th;
+            x->groups[g].host = pv->host;
             x->groups[g].first = i;
             x->groups[g].shared_steps = shared;
             x->n_groups++;
         }
         x->groups[g].in_plan++;
-        if (!cr_found_domain(&found, pv->domain)) {
+        if (!cr_found_domain(&found[pv->host], pv->domain)) {
             x->vm_group[i] = g;
             x->groups[g].to_clone++;
         }
     }
     free(same);
-    cr_found_free(&found);
+    for (size_t h = 0; h < nh; h++)
+        cr_found_free(&found[h]);
+    free(found);
     if (rc < 0)
         return rc;
     /* auto: only what repeats across teams is worth a template. */
@@ -1290,16 +1292,28 @@ static int up_clones(up_ctx *x)
     rc = cr_mkdir_p(x->templates_root, 0755);
     if (rc == 0 && chmod(x->templates_root, 0755) < 0)
         rc = cr_error_set(CR_ERROR, "%s: %s", x->templates_root, strerror(errno));
-    if (rc == 0)
-        rc = cr_virt_ensure_pool(x->virts[th], 0, CR_TEMPLATE_POOL, x->templates_root, &pool_changed);
+    /* Each host's pool of templates, before the templates are made in
+     * parallel. */
+    for (size_t h = 0; h < nh && rc == 0; h++) {
+        bool needed = false;
+        for (size_t k = 0; k < x->n_template_list; k++)
+            needed = needed || (size_t)x->groups[x->template_list[k]].host == h;
+        if (!needed)
+            continue;
+        if (x->remote[h]) {
+            rc = cr_virt_ensure_pool(x->virts[h], 0, CR_TEMPLATE_POOL, CR_TEMPLATE_REMOTE_PATH, &pool_changed);
+            continue;
+        }
+        rc = cr_virt_ensure_pool(x->virts[h], 0, CR_TEMPLATE_POOL, x->templates_root, &pool_changed);
+        /* Template VMs and disks an up killed while making them left behind
+         * (seen in test_kill9: 38 template VMs running after 20 kills). */
+        if (rc == 0 && cr_template_sweep(x->virts[h], x->templates_root) < 0) {
+            cr_log_warn("%s", cr_error_message());
+            cr_error_clear();
+        }
+    }
     if (rc < 0)
         return rc;
-    /* Template VMs and disks an up killed while making them left behind
-     * (seen in test_kill9: 38 template VMs running after 20 kills). */
-    if (cr_template_sweep(x->virts[th], x->templates_root) < 0) {
-        cr_log_warn("%s", cr_error_message());
-        cr_error_clear();
-    }
     rc = run_phase(x, "templates", x->n_template_list, job_template, &x->rep->failed);
     if (rc < 0)
         return rc;

@@ -64,12 +64,72 @@ void cr_saveimage_free(cr_saveimage *s)
     memset(s, 0, sizeof *s);
 }
 
+int cr_saveimage_check_header(uint32_t *data_len, const void *head, uint64_t file_size, const char *name)
+{
+    header h;
+    memcpy(&h, head, sizeof h);
+    *data_len = 0;
+    if (!memcmp(h.magic, MAGIC_PARTIAL, sizeof h.magic))
+        return cr_error_set(CR_EINVAL, "%s: an unfinished save image (libvirt was still writing it)", name);
+    if (memcmp(h.magic, MAGIC, sizeof h.magic))
+        return cr_error_set(CR_EINVAL, "%s: not a libvirt QEMU save image (bad magic)", name);
+    if (h.version != VERSION)
+        return cr_error_set(CR_EINVAL, "%s: save image version %u, crange reads version %d", name, h.version,
+                            VERSION);
+    if (h.compressed != 0)
+        return cr_error_set(CR_EINVAL, "%s: a compressed save image (format %u); crange clones raw ones only", name,
+                            h.compressed);
+    if (h.data_len == 0 || h.data_len > CR_SAVEIMAGE_MAX_DATA || file_size < CR_SAVEIMAGE_HEADER + (uint64_t)h.data_len)
+        return cr_error_set(CR_EINVAL, "%s: bad XML length %u in a file of %llu bytes", name, h.data_len,
+                            (unsigned long long)file_size);
+    if (h.cookie_offset >= h.data_len)
+        return cr_error_set(CR_EINVAL, "%s: cookie offset %u outside the %u bytes of data", name, h.cookie_offset,
+                            h.data_len);
+    *data_len = h.data_len;
+    return 0;
+}
+
+int cr_saveimage_parse(cr_saveimage *out, const void *head, uint64_t file_size, const char *name)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t data_len;
+    int rc = cr_saveimage_check_header(&data_len, head, file_size, name);
+    if (rc < 0)
+        return rc;
+    header h;
+    memcpy(&h, head, sizeof h);
+    char *data = cr_xmalloc((size_t)data_len + 1);
+    memcpy(data, (const char *)head + CR_SAVEIMAGE_HEADER, data_len);
+    data[data_len] = '\0';
+    /* The XML ends with a NUL before the cookie (or within the data when
+     * there is no cookie); the cookie ends with a NUL within the data. */
+    size_t xml_end = h.cookie_offset ? h.cookie_offset : data_len;
+    size_t xml_len = strnlen(data, xml_end);
+    if (xml_len == 0 || xml_len == xml_end)
+        rc = cr_error_set(CR_EINVAL, "%s: the domain XML is empty or not NUL-terminated", name);
+    else if (h.cookie_offset &&
+             strnlen(data + h.cookie_offset, data_len - h.cookie_offset) == data_len - h.cookie_offset)
+        rc = cr_error_set(CR_EINVAL, "%s: the cookie is not NUL-terminated", name);
+    if (rc == 0) {
+        out->version = h.version;
+        out->data_len = data_len;
+        out->was_running = h.was_running;
+        out->compressed = h.compressed;
+        out->xml = cr_xstrndup(data, xml_len);
+        out->cookie = h.cookie_offset ? cr_xstrdup(data + h.cookie_offset) : NULL;
+        out->stream_offset = CR_SAVEIMAGE_HEADER + (uint64_t)data_len;
+        out->stream_len = file_size - out->stream_offset;
+    }
+    free(data);
+    return rc;
+}
+
 int cr_saveimage_read(cr_saveimage *out, const char *path)
 {
     memset(out, 0, sizeof *out);
-    header h;
-    char *data = NULL;
+    char *buf = NULL;
     struct stat sb;
+    uint32_t data_len = 0;
     int rc = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -78,63 +138,16 @@ int cr_saveimage_read(cr_saveimage *out, const char *path)
         rc = cr_error_set(CR_ERROR, "%s: %s", path, strerror(errno));
         goto cleanup;
     }
-    if ((rc = read_at(fd, &h, sizeof h, 0, path)) < 0)
+    buf = cr_xmalloc(CR_SAVEIMAGE_HEADER);
+    if ((rc = read_at(fd, buf, CR_SAVEIMAGE_HEADER, 0, path)) < 0 ||
+        (rc = cr_saveimage_check_header(&data_len, buf, (uint64_t)sb.st_size, path)) < 0)
         goto cleanup;
-    if (!memcmp(h.magic, MAGIC_PARTIAL, sizeof h.magic)) {
-        rc = cr_error_set(CR_EINVAL, "%s: an unfinished save image (libvirt was still writing it)", path);
+    buf = cr_xrealloc(buf, CR_SAVEIMAGE_HEADER + (size_t)data_len);
+    if ((rc = read_at(fd, buf + CR_SAVEIMAGE_HEADER, data_len, CR_SAVEIMAGE_HEADER, path)) < 0)
         goto cleanup;
-    }
-    if (memcmp(h.magic, MAGIC, sizeof h.magic)) {
-        rc = cr_error_set(CR_EINVAL, "%s: not a libvirt QEMU save image (bad magic)", path);
-        goto cleanup;
-    }
-    if (h.version != VERSION) {
-        rc = cr_error_set(CR_EINVAL, "%s: save image version %u, crange reads version %d", path, h.version, VERSION);
-        goto cleanup;
-    }
-    if (h.compressed != 0) {
-        rc = cr_error_set(CR_EINVAL, "%s: a compressed save image (format %u); crange clones raw ones only", path,
-                          h.compressed);
-        goto cleanup;
-    }
-    if (h.data_len == 0 || h.data_len > CR_SAVEIMAGE_MAX_DATA ||
-        (uint64_t)sb.st_size < CR_SAVEIMAGE_HEADER + (uint64_t)h.data_len) {
-        rc = cr_error_set(CR_EINVAL, "%s: bad XML length %u in a file of %lld bytes", path, h.data_len,
-                          (long long)sb.st_size);
-        goto cleanup;
-    }
-    if (h.cookie_offset >= h.data_len) {
-        rc = cr_error_set(CR_EINVAL, "%s: cookie offset %u outside the %u bytes of data", path, h.cookie_offset,
-                          h.data_len);
-        goto cleanup;
-    }
-    data = cr_xmalloc((size_t)h.data_len + 1);
-    if ((rc = read_at(fd, data, h.data_len, CR_SAVEIMAGE_HEADER, path)) < 0)
-        goto cleanup;
-    data[h.data_len] = '\0';
-    /* The XML ends with a NUL before the cookie (or within the data when
-     * there is no cookie); the cookie ends with a NUL within the data. */
-    size_t xml_end = h.cookie_offset ? h.cookie_offset : h.data_len;
-    size_t xml_len = strnlen(data, xml_end);
-    if (xml_len == 0 || xml_len == xml_end) {
-        rc = cr_error_set(CR_EINVAL, "%s: the domain XML is empty or not NUL-terminated", path);
-        goto cleanup;
-    }
-    if (h.cookie_offset && strnlen(data + h.cookie_offset, h.data_len - h.cookie_offset) ==
-                               h.data_len - h.cookie_offset) {
-        rc = cr_error_set(CR_EINVAL, "%s: the cookie is not NUL-terminated", path);
-        goto cleanup;
-    }
-    out->version = h.version;
-    out->data_len = h.data_len;
-    out->was_running = h.was_running;
-    out->compressed = h.compressed;
-    out->xml = cr_xstrndup(data, xml_len);
-    out->cookie = h.cookie_offset ? cr_xstrdup(data + h.cookie_offset) : NULL;
-    out->stream_offset = CR_SAVEIMAGE_HEADER + (uint64_t)h.data_len;
-    out->stream_len = (uint64_t)sb.st_size - out->stream_offset;
+    rc = cr_saveimage_parse(out, buf, (uint64_t)sb.st_size, path);
 cleanup:
-    free(data);
+    free(buf);
     close(fd);
     return rc;
 }
@@ -210,6 +223,18 @@ static int build_head(char **out, size_t *len, const cr_saveimage *tmpl, const c
     if (tmpl->cookie)
         memcpy(*out + sizeof h + xml_len, tmpl->cookie, cookie_len);
     return 0;
+}
+
+int cr_saveimage_head(char **out, size_t *len, const cr_saveimage *tmpl, const char *xml, const char *name)
+{
+    int rc = build_head(out, len, tmpl, xml, name);
+    if (rc == 0 && *len != tmpl->stream_offset) {
+        free(*out);
+        *out = NULL;
+        rc = cr_error_set(CR_EINVAL, "%s: the clone's XML does not fit in the template's %u bytes", name,
+                          tmpl->data_len);
+    }
+    return rc;
 }
 
 int cr_saveimage_write(const char *dst, const cr_saveimage *tmpl, const char *src_path, const char *xml)

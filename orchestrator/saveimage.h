@@ -25,6 +25,7 @@
 #define CRANGE_SAVEIMAGE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CR_SAVEIMAGE_HEADER 92
@@ -47,6 +48,17 @@ typedef struct cr_saveimage {
  * version 2, a raw (uncompressed) stream, lengths within the file, NUL-ended
  * XML. CR_EINVAL with a message naming the file and what is wrong. */
 int cr_saveimage_read(cr_saveimage *out, const char *path);
+
+/* The same checks on bytes read some other way (a remote host's image,
+ * through libvirt's storage API; name is for messages): first the 92-byte
+ * header alone, giving data_len, then the header and data_len bytes. */
+int cr_saveimage_check_header(uint32_t *data_len, const void *head, uint64_t file_size, const char *name);
+int cr_saveimage_parse(cr_saveimage *out, const void *head, uint64_t file_size, const char *name);
+
+/* A clone's header and data part alone (*out new, *len bytes), for a copy
+ * of the template's image to be overwritten in place: CR_EINVAL when xml
+ * does not fit in the template's data_len. */
+int cr_saveimage_head(char **out, size_t *len, const cr_saveimage *tmpl, const char *xml, const char *name);
 void cr_saveimage_free(cr_saveimage *s); /* the members; NULL-safe */
 
 /* Writes dst (mode 0600, through a temporary file renamed into place): a

@@ -294,6 +294,285 @@ cleanup:
     return rc;
 }
 
+/* ------------------------------------------------ templates on remote hosts */
+
+typedef struct sink {
+    char *buf;
+    size_t len, cap;
+} sink;
+
+static int sink_add(virStreamPtr st, const char *data, size_t n, void *opaque)
+{
+    (void)st;
+    sink *k = opaque;
+    if (k->len + n > k->cap)
+        return -1; /* more than asked for: refuse */
+    memcpy(k->buf + k->len, data, n);
+    k->len += n;
+    return (int)n;
+}
+
+/* n bytes of vol from offset 0, into *out (new). */
+static int vol_read(char **out, cr_virt *v, int w, virStorageVolPtr vol, size_t n, const char *name)
+{
+    sink k = {cr_xmalloc(n ? n : 1), 0, n};
+    virStreamPtr st = virStreamNew(cr_virt_conn(v, w), 0);
+    int rc = 0;
+    if (!st || virStorageVolDownload(vol, st, 0, n, 0) < 0 || virStreamRecvAll(st, sink_add, &k) < 0 ||
+        virStreamFinish(st) < 0) {
+        rc = cr_error_set(CR_ERROR, "%s: reading %s: %s", cr_virt_uri(v), name, virGetLastErrorMessage());
+        if (st)
+            virStreamAbort(st);
+    } else if (k.len != n) {
+        rc = cr_error_set(CR_EINVAL, "%s: %s ends after %zu bytes", cr_virt_uri(v), name, k.len);
+    }
+    if (st)
+        virStreamFree(st);
+    if (rc < 0) {
+        free(k.buf);
+        return rc;
+    }
+    *out = k.buf;
+    return 0;
+}
+
+static virStorageVolPtr vol_find(virStoragePoolPtr p, const char *name)
+{
+    virStorageVolPtr vol = virStorageVolLookupByName(p, name);
+    if (!vol)
+        virResetLastError();
+    return vol;
+}
+
+static void vol_drop(virStoragePoolPtr p, const char *name)
+{
+    virStorageVolPtr vol = vol_find(p, name);
+    if (vol) {
+        virStorageVolDelete(vol, 0);
+        virStorageVolFree(vol);
+    }
+    virResetLastError();
+}
+
+/* The template's header and XML, read from the host. */
+static int read_remote(cr_template *t, cr_virt *v, int w, virStorageVolPtr mem)
+{
+    virStorageVolInfo info;
+    if (virStorageVolGetInfo(mem, &info) < 0)
+        return cr_error_set(CR_ERROR, "%s: %s: %s", cr_virt_uri(v), t->memory, virGetLastErrorMessage());
+    char *head = NULL;
+    uint32_t data_len = 0;
+    int rc = vol_read(&head, v, w, mem, CR_SAVEIMAGE_HEADER, t->memory);
+    if (rc == 0)
+        rc = cr_saveimage_check_header(&data_len, head, info.capacity, t->memory);
+    free(head);
+    head = NULL;
+    if (rc == 0)
+        rc = vol_read(&head, v, w, mem, CR_SAVEIMAGE_HEADER + (size_t)data_len, t->memory);
+    if (rc == 0)
+        rc = cr_saveimage_parse(&t->image, head, info.capacity, t->memory);
+    free(head);
+    return rc;
+}
+
+int cr_template_ensure_remote(cr_template **out, bool *built, cr_virt *v, int w, const char *lock_root,
+                              const char *key, const cr_plan *p, const cr_plan_vm *pv, size_t shared_steps,
+                              const cr_image *img, const char *backing, const char *domtype, int agent_timeout_s)
+{
+    *out = NULL;
+    *built = false;
+    bool changed = false;
+    int rc = cr_mkdir_p(lock_root, 0700);
+    if (rc < 0)
+        return rc;
+    cr_template *t = cr_xcalloc(1, sizeof *t);
+    t->lockfd = -1;
+    t->remote = true;
+    snprintf(t->key, sizeof t->key, "%s", key);
+    t->memory = cr_xasprintf(CR_TEMPLATE_REMOTE_PATH "/%s.save", key);
+    t->disk = backing ? cr_xasprintf(CR_TEMPLATE_REMOTE_PATH "/%s.qcow2", key) : NULL;
+    char *mem_vol = cr_xasprintf("%s.save", key), *ok_vol = cr_xasprintf("%s.save.ok", key);
+    char *disk_vol = cr_xasprintf("%s.qcow2", key);
+    char *lock = cr_xasprintf("%s/%s.lock", lock_root, key);
+    char *name = cr_xasprintf("crange-template-%.16s", key);
+    virStoragePoolPtr pool = virStoragePoolLookupByName(cr_virt_conn(v, w), CR_TEMPLATE_POOL);
+    virStorageVolPtr mem = NULL, ok = NULL;
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+        rc = cr_error_set(CR_ERROR, "%s: %s", lock, strerror(errno));
+        goto cleanup;
+    }
+    if (!pool) {
+        rc = cr_error_set(CR_ERROR, "%s: storage pool %s: %s", cr_virt_uri(v), CR_TEMPLATE_POOL,
+                          virGetLastErrorMessage());
+        goto cleanup;
+    }
+    virStoragePoolRefresh(pool, 0);
+    ok = vol_find(pool, ok_vol);
+    mem = ok ? vol_find(pool, mem_vol) : NULL;
+    if (mem) {
+        rc = read_remote(t, v, w, mem);
+        if (rc == 0)
+            goto cleanup;
+        cr_log_warn("remaking template %.12s on %s: %s", key, cr_virt_uri(v), cr_error_message());
+        cr_error_clear();
+        cr_saveimage_free(&t->image);
+        virStorageVolFree(mem);
+        mem = NULL;
+    }
+    cr_log_info("making template %.12s on %s from team %d vm '%s' (booted once for this host's teams)", key,
+                cr_virt_uri(v), pv->team, pv->vm->name);
+    vol_drop(pool, ok_vol);
+    vol_drop(pool, mem_vol);
+    if (t->disk) {
+        vol_drop(pool, disk_vol);
+        char *vxml = cr_xml_volume(disk_vol, backing, img->disk_virtual_size);
+        char *path = NULL;
+        rc = cr_virt_ensure_volume(v, w, CR_TEMPLATE_POOL, disk_vol, vxml, &path, &changed);
+        free(vxml);
+        if (rc == 0 && strcmp(path, t->disk)) {
+            free(t->disk);
+            t->disk = cr_xstrdup(path);
+        }
+        free(path);
+        if (rc < 0)
+            goto cleanup;
+    }
+    rc = make(v, w, name, t->disk, t->memory, p, pv, shared_steps, img, domtype, agent_timeout_s);
+    if (rc < 0)
+        goto cleanup;
+    /* libvirt wrote the file itself: the pool learns of it on a refresh. */
+    virStoragePoolRefresh(pool, 0);
+    mem = vol_find(pool, mem_vol);
+    if (!mem) {
+        rc = cr_error_set(CR_ERROR, "%s: template %.12s: the saved memory is not in pool %s", cr_virt_uri(v), key,
+                          CR_TEMPLATE_POOL);
+        goto cleanup;
+    }
+    rc = read_remote(t, v, w, mem);
+    if (rc == 0) {
+        char *okxml = cr_xasprintf("<volume><name>%s</name><capacity unit='bytes'>1</capacity>"
+                                   "<target><format type='raw'/></target></volume>",
+                                   ok_vol);
+        virStorageVolPtr made = virStorageVolCreateXML(pool, okxml, 0);
+        free(okxml);
+        if (!made)
+            rc = cr_error_set(CR_ERROR, "%s: %s: %s", cr_virt_uri(v), ok_vol, virGetLastErrorMessage());
+        else
+            virStorageVolFree(made);
+    }
+    if (rc == 0)
+        *built = true;
+cleanup:
+    if (rc == 0 && fd >= 0 && flock(fd, LOCK_SH) == 0) {
+        t->lockfd = fd;
+        fd = -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (mem)
+        virStorageVolFree(mem);
+    if (ok)
+        virStorageVolFree(ok);
+    if (pool)
+        virStoragePoolFree(pool);
+    free(mem_vol);
+    free(ok_vol);
+    free(disk_vol);
+    free(lock);
+    free(name);
+    if (rc < 0)
+        cr_template_free(t);
+    else
+        *out = t;
+    return rc;
+}
+
+int cr_template_clone_remote(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml)
+{
+    char *xml = NULL, *head = NULL, *copy_name = cr_xasprintf("%s.restore", name);
+    size_t head_len = 0;
+    virConnectPtr c = cr_virt_conn(v, w);
+    virStoragePoolPtr pool = virStoragePoolLookupByName(c, CR_TEMPLATE_POOL);
+    virStorageVolPtr src = NULL, copy = NULL;
+    virStreamPtr st = NULL;
+    int rc = cr_clone_xml(&xml, t->image.xml, identity_xml);
+    if (rc == 0)
+        rc = cr_saveimage_head(&head, &head_len, &t->image, xml, t->memory);
+    if (rc < 0)
+        goto cleanup;
+    char *mem_vol = cr_xasprintf("%s.save", t->key);
+    src = pool ? vol_find(pool, mem_vol) : NULL;
+    free(mem_vol);
+    if (!src) {
+        rc = cr_error_set(CR_ERROR, "%s: template %.12s's memory is gone", cr_virt_uri(v), t->key);
+        goto cleanup;
+    }
+    /* The copy is made on the host, from its own disk; only the new header
+     * and XML cross the network. */
+    vol_drop(pool, copy_name);
+    char *cxml = cr_xasprintf("<volume><name>%s</name><capacity unit='bytes'>%llu</capacity>"
+                              "<target><format type='raw'/></target></volume>",
+                              copy_name, (unsigned long long)(t->image.stream_offset + t->image.stream_len));
+    copy = virStorageVolCreateXMLFrom(pool, cxml, src, 0);
+    free(cxml);
+    st = copy ? virStreamNew(c, 0) : NULL;
+    if (!copy || !st || virStorageVolUpload(copy, st, 0, head_len, 0) < 0) {
+        rc = cr_error_set(CR_ERROR, "%s: a copy of template %.12s for %s: %s", cr_virt_uri(v), t->key, name,
+                          virGetLastErrorMessage());
+        goto cleanup;
+    }
+    size_t sent = 0;
+    while (rc == 0 && sent < head_len) {
+        int n = virStreamSend(st, head + sent, head_len - sent);
+        if (n <= 0)
+            rc = cr_error_set(CR_ERROR, "%s: writing %s's header: %s", cr_virt_uri(v), name, virGetLastErrorMessage());
+        else
+            sent += (size_t)n;
+    }
+    if (rc == 0 && virStreamFinish(st) < 0)
+        rc = cr_error_set(CR_ERROR, "%s: writing %s's header: %s", cr_virt_uri(v), name, virGetLastErrorMessage());
+    virStreamFree(st);
+    st = NULL;
+    if (rc < 0)
+        goto cleanup;
+    char *path = virStorageVolGetPath(copy);
+    if (!path || virDomainRestoreFlags(c, path, NULL, VIR_DOMAIN_SAVE_RUNNING) < 0)
+        rc = cr_error_set(CR_ERROR, "restoring from template %.12s on %s: %s", t->key, cr_virt_uri(v),
+                          virGetLastErrorMessage());
+    free(path);
+    if (rc < 0)
+        goto cleanup;
+    virDomainPtr d = virDomainLookupByName(c, name);
+    char *live = d ? virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE) : NULL;
+    virDomainPtr def = live ? virDomainDefineXML(c, live) : NULL;
+    if (!def)
+        rc = cr_error_set(CR_ERROR, "defining a clone of template %.12s: %s", t->key, virGetLastErrorMessage());
+    if (def)
+        virDomainFree(def);
+    if (d)
+        virDomainFree(d);
+    free(live);
+cleanup:
+    if (st) {
+        virStreamAbort(st);
+        virStreamFree(st);
+    }
+    if (copy) {
+        virStorageVolDelete(copy, 0);
+        virStorageVolFree(copy);
+    }
+    virResetLastError();
+    if (src)
+        virStorageVolFree(src);
+    if (pool)
+        virStoragePoolFree(pool);
+    free(copy_name);
+    free(head);
+    free(xml);
+    return rc;
+}
+
 /* Runs as root through the agent; stdin is 64 bytes of host randomness. The
  * MACs to give the NICs are the arguments, in NIC order; the template's are
  * in the marker, in the same order.

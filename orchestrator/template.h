@@ -49,6 +49,7 @@ typedef struct cr_template {
     char *memory;         /* <root>/<key>.save */
     cr_saveimage image;   /* memory's header and XML */
     int lockfd;           /* <key>.lock, held shared while in use (-1: none) */
+    bool remote;          /* on a remote host: disk and memory are its paths (below) */
 } cr_template;
 
 /* The template key of a VM (hex) whose first shared_steps steps go into the
@@ -73,6 +74,24 @@ void cr_template_free(cr_template *t);
  * here). The clone runs and is persistent when this returns 0. */
 int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml,
                       const char *scratch);
+
+/*
+ * The same on a remote host (hosts.h), through libvirt alone: the template's
+ * disk and memory are volumes of the host's pool CR_TEMPLATE_POOL at
+ * CR_TEMPLATE_REMOTE_PATH there (<key>.qcow2, <key>.save), and <key>.save.ok
+ * is made once the save is complete (a half-made template is made again).
+ * Its header is read through virStorageVolDownload. A clone is a copy of the
+ * memory volume made on the host (virStorageVolCreateXMLFrom) whose header
+ * and XML are overwritten in place (virStorageVolUpload at offset 0: the
+ * clone's XML must fit in the template's data part, as it does), restored,
+ * and deleted. lock_root is the local folder of the templates' lock files;
+ * the caller ensures the pool.
+ */
+#define CR_TEMPLATE_REMOTE_PATH "/var/lib/libvirt/images/crange-templates"
+int cr_template_ensure_remote(cr_template **out, bool *built, cr_virt *v, int w, const char *lock_root,
+                              const char *key, const cr_plan *p, const cr_plan_vm *pv, size_t shared_steps,
+                              const cr_image *img, const char *backing, const char *domtype, int agent_timeout_s);
+int cr_template_clone_remote(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml);
 
 /* If the guest is a clone not yet resealed (its marker is there): sets its
  * clock, gives its NICs pv's MACs and flushes its neighbours, stirs host

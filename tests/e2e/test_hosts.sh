@@ -6,7 +6,8 @@
 #   - host add/list/remove and doctor --host over the remote connection;
 #   - plan --hosts shows the placement; up --hosts places 4 demo teams, 2 on
 #     each host, sends the tiny image to lab2 through libvirt's storage API
-#     (once), and every team's VMs run and answer where they were placed;
+#     (once), each host makes its own templates and restores its teams' VMs
+#     from them, and every team's VMs run and answer where they were placed;
 #   - the reference solution scores on both hosts, the engine's round too;
 #   - lab2's libvirtd is killed: status marks it and its teams, up --reschedule
 #     rebuilds them here with their events kept (team.moved), down removes
@@ -51,6 +52,10 @@ assert_contains "$out" "no host 'nohost'" "an unknown host name is refused"
 up=$(crange --json up "$DEMO" --name mh --teams 4 --hosts here,lab2)
 assert_eq 2 "$(printf '%s\n' "$up" | jq .hosts)" "up places the range on 2 hosts"
 assert_eq 12 "$(printf '%s\n' "$up" | jq .changes.provisioned)" "all 12 VMs are provisioned"
+assert_eq 12 "$(printf '%s\n' "$up" | jq .changes.cloned)" "all 12 are instant clones"
+assert_eq 6 "$(printf '%s\n' "$up" | jq .changes.templates)" "from 3 templates made on each host"
+assert_eq 3 "$(vb vol-list crange-templates | grep -c '\.save\.ok ')" \
+    "lab2 keeps its 3 templates in its own pool, each marked complete"
 ok "up took $(printf "%s\\n" "$up" | jq .seconds) s; files sent to lab2: $(printf "%s\\n" "$up" | jq .changes.shipped) (doctor sent the tiny image before)"
 remote_teams=$(printf '%s\n' "$plan" | jq -r '.teams[] | select(.host == "'"$B"'") | .team' | tr '\n' ' ')
 local_teams=$(printf '%s\n' "$plan" | jq -r '.teams[] | select(.host == "qemu:///system") | .team' | tr '\n' ' ')
