@@ -3,14 +3,21 @@
 -- the checks all speak to the gateway through these; the checks carry their
 -- own copy in their argv. GW must be set to the gateway's address.
 return [=[
-# enc STRING: every byte as %HH, so any password survives the form encoding.
-enc() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n' | sed 's/../%&/g'; }
+# enc STRING: bytes other than letters, digits and ._- as %HH, so that any
+# password survives the form encoding (the usual ones need no process).
+enc() {
+  case $1 in
+  *[!A-Za-z0-9._-]*) printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n' | sed 's/../%&/g' ;;
+  *) printf '%s' "$1" ;;
+  esac
+}
 # vpn_post PAGE BODY: the first line of the gateway's answer, or
 # "result=unreachable" when it gave none.
 vpn_post() {
   _r=$(timeout 20 wget -qO- --post-data "$2" "http://$GW:10443/cgi-bin/$1" 2>/dev/null) &&
     [ -n "$_r" ] || { echo result=unreachable; return 0; }
-  printf '%s\n' "$_r" | head -n 1 | cut -c1-200
+  printf '%s\n' "${_r%%
+*}"
 }
 # vpn_login USER PASSWORD [CODE]
 vpn_login() { vpn_post login "user=$(enc "$1")&password=$(enc "$2")${3:+&otp=$(enc "$3")}"; }

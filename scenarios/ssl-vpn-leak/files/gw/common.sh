@@ -28,6 +28,20 @@ user_field() { awk -F: -v u="$1" -v n="$2" '$1 == u { print $n; exit }' "$USERS"
 
 conf() { sed -n "s/^$1=//p" "$CONF" | tail -n 1; }
 
+# The sign-in's lookups, with builtins only. lookup_user NAME sets U_HASH
+# and U_KEY (false when there is no such account); conf_var NAME sets
+# C_VALUE (the last line for NAME wins, as in conf).
+lookup_user() {
+  while IFS=: read -r _n _h _k; do
+    [ "$_n" = "$1" ] && { U_HASH=$_h U_KEY=$_k; return 0; }
+  done < "$USERS"
+  U_HASH= U_KEY=; return 1
+}
+conf_var() {
+  C_VALUE=
+  while IFS='=' read -r _a _b; do [ "$_a" = "$1" ] && C_VALUE=$_b; done < "$CONF"
+}
+
 # crypt_pw PASSWORD SALT: the SHA-512 crypt of PASSWORD (read from a pipe,
 # never from the command line).
 crypt_pw() { printf '%s\n' "$1" | mkpasswd -m sha512 -P 0 -S "$2"; }
