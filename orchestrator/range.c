@@ -471,9 +471,11 @@ static const char *vm_backing(const up_ctx *x, size_t i, const cr_image *img)
 static void warn_stale_backing(up_ctx *x, int w, const cr_plan_vm *pv, const char *want)
 {
     char *have = NULL;
-    size_t troot = strlen(x->templates_root);
+    /* A clone sits on a template of its host's. */
+    const char *root = x->remote[pv->host] ? CR_TEMPLATE_REMOTE_PATH : x->templates_root;
+    size_t troot = strlen(root);
     if (cr_virt_volume_backing(&have, x->virts[pv->host], w, x->plan->pool, pv->volume) == 0 && strcmp(have, want) &&
-        !(strncmp(have, x->templates_root, troot) == 0 && have[troot] == '/'))
+        !(strncmp(have, root, troot) == 0 && have[troot] == '/'))
         cr_log_warn("team %d vm '%s' runs on %s, not on %s (its image or role changed); recreate it to use the "
                     "new one (crange down, or remove the VM from the scenario and run up twice)",
                     pv->team, pv->vm->name, have, want);
