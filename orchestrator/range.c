@@ -192,6 +192,12 @@ int cr_range_place(cr_placement *out, const cr_config *c, const char *range, con
     cr_error_clear();
 
     int rc = cr_hosts_load(&hosts, c->state_dir);
+    if (rc < 0 && !hosts_spec) {
+        /* Not asked for: a broken hosts.json says so but stops nothing. */
+        cr_log_warn("%s", cr_error_message());
+        cr_error_clear();
+        rc = 0;
+    }
     if (rc < 0)
         goto cleanup;
     if (hosts_spec) {
