@@ -804,7 +804,9 @@ local function get_attack(what, t)
     local id = l[i]
     if type(id) ~= "string" then fail("%s: 'attack' must be a list of strings", what) end
     if not match(id, "^T%d%d%d%d$") and not match(id, "^T%d%d%d%d%.%d%d%d$") then
-      fail("%s: '%s' is not an ATT&CK technique id (like \"T1133\" or \"T1110.004\")", what, id)
+      -- The message stays one short line whatever the value holds.
+      local shown = (#id <= 40 and not find(id, "[%c\127]")) and format("'%s'", id) or format("attack[%d]", i)
+      fail("%s: %s is not an ATT&CK technique id (like \"T1133\" or \"T1110.004\")", what, shown)
     end
     if not host.attack_name(id) then
       fail("%s: unknown ATT&CK technique '%s' (not an Enterprise technique in crange's table, "
