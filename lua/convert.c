@@ -317,6 +317,8 @@ static void convert_objectives(lua_State *L, cr_team_model *t, int decl)
         get_text(L, e, "title", &o->title);
         o->points = (int)get_int(L, e, "points");
         get_strv(L, e, "prereqs", &o->prereqs);
+        get_strv(L, e, "attack", &o->attack);
+        get_strv(L, e, "skills", &o->skills);
         convert_hints(L, e, &o->hints, &o->n_hints);
         lua_getfield(L, e, "mode");
         const char *mode = lua_tostring(L, -1);
@@ -349,6 +351,8 @@ static void convert_flags(lua_State *L, cr_team_model *t, int decl)
         lua_pop(L, 1);
         f->answer = get_str(L, e, "answer");
         f->case_sensitive = get_bool(L, e, "case_sensitive");
+        get_strv(L, e, "attack", &f->attack);
+        get_strv(L, e, "skills", &f->skills);
         convert_hints(L, e, &f->hints, &f->n_hints);
         get_where(L, e, &f->where);
         lua_pop(L, 1);

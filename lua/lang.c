@@ -9,6 +9,7 @@
  */
 #include "lang.h"
 
+#include "attack.h"
 #include "embedded.h"
 #include "err.h"
 #include "guest.h"
@@ -61,6 +62,16 @@ static int l_ipv4(lua_State *L)
 static int l_name_valid(lua_State *L)
 {
     lua_pushboolean(L, cr_name_valid(luaL_checkstring(L, 1), (size_t)luaL_checkinteger(L, 2)));
+    return 1;
+}
+
+/* attack_name("T1133") -> "External Remote Services" | nil */
+static int l_attack_name(lua_State *L)
+{
+    const char *name = cr_attack_name(luaL_checkstring(L, 1));
+    if (!name)
+        return 0;
+    lua_pushstring(L, name);
     return 1;
 }
 
@@ -145,6 +156,7 @@ static const luaL_Reg HOST_FUNCS[] = {
     {"cidr", l_cidr},
     {"ipv4", l_ipv4},
     {"name_valid", l_name_valid},
+    {"attack_name", l_attack_name},
     {NULL, NULL},
 };
 

@@ -1,7 +1,8 @@
 -- prelude.lua: the scenario language, written in Lua and compiled into
 -- crange (cmake/embed.cmake). The C side (lang.c) runs it once per Lua state,
 -- before the scenario, with the real globals as its environment, passing:
---   host   the C helpers of lang.c (where, cidr, ipv4, name_valid, derive_*)
+--   host   the C helpers of lang.c (where, cidr, ipv4, name_valid, attack_name,
+--          derive_*)
 --          and of guest.c (exec, read_file, submit, log: exercise time only)
 --   env    the sandbox environment the scenario will see; the declarations
 --          are added to it here
@@ -789,7 +790,54 @@ local function get_hints(what, t)
   return out
 end
 
-local OBJECTIVE_KEYS = set{ "id", "title", "points", "prereqs", "hints", "mode", "check" }
+-- Tags: attack = { "T1133", "T1110.004" } (MITRE ATT&CK Enterprise technique
+-- ids, checked against the table compiled into crange, lua/attack.h) and
+-- skills = { "log analysis", ... } (free words naming what the item teaches).
+-- Reports and the portal show, per team, the tags of what it met or solved.
+local MAX_ATTACK, MAX_SKILLS, MAX_SKILL_LEN = 32, 16, 64
+
+local function get_attack(what, t)
+  local l = get_list(what, t, "attack")
+  if #l > MAX_ATTACK then fail("%s: 'attack' has %d techniques, more than the %d allowed", what, #l, MAX_ATTACK) end
+  local seen = {}
+  for i = 1, #l do
+    local id = l[i]
+    if type(id) ~= "string" then fail("%s: 'attack' must be a list of strings", what) end
+    if not match(id, "^T%d%d%d%d$") and not match(id, "^T%d%d%d%d%.%d%d%d$") then
+      -- The message stays one short line whatever the value holds.
+      local shown = (#id <= 40 and not find(id, "[%c\127]")) and format("'%s'", id) or format("attack[%d]", i)
+      fail("%s: %s is not an ATT&CK technique id (like \"T1133\" or \"T1110.004\")", what, shown)
+    end
+    if not host.attack_name(id) then
+      fail("%s: unknown ATT&CK technique '%s' (not an Enterprise technique in crange's table, "
+           .. "lua/attack-techniques.tsv)", what, id)
+    end
+    if seen[id] then fail("%s: ATT&CK technique '%s' is listed twice", what, id) end
+    seen[id] = true
+  end
+  return l
+end
+
+local function get_skills(what, t)
+  local l = get_list(what, t, "skills")
+  if #l > MAX_SKILLS then fail("%s: 'skills' has %d entries, more than the %d allowed", what, #l, MAX_SKILLS) end
+  local seen = {}
+  for i = 1, #l do
+    local s = l[i]
+    if type(s) ~= "string" then fail("%s: 'skills' must be a list of strings", what) end
+    local n = utf8len(s)
+    -- Shown in pages, CSV cells and HTML: one short line of printable text.
+    if not n or n == 0 or n > MAX_SKILL_LEN or find(s, "[%c\127]") or find(s, "^%s") or find(s, "%s$") then
+      fail("%s: skills[%d] must be printable UTF-8 text of 1 to %d characters, without control characters "
+           .. "or spaces at either end", what, i, MAX_SKILL_LEN)
+    end
+    if seen[s] then fail("%s: skill '%s' is listed twice", what, s) end
+    seen[s] = true
+  end
+  return l
+end
+
+local OBJECTIVE_KEYS = set{ "id", "title", "points", "prereqs", "hints", "mode", "check", "attack", "skills" }
 local MODES = set{ "once", "hold" }
 
 -- objective{} returns its id, so that prereqs = { o } reads well.
@@ -811,13 +859,16 @@ function env.objective(t)
     mode = mode,
     check = get_function(what, t, "check", true),
   }
+  local tagged = format("%s '%s'", what, id)
+  o.attack, o.skills = get_attack(tagged, t), get_skills(tagged, t)
   claim_id(what, id)
   o.file, o.line = here()
   decl.objectives[#decl.objectives + 1] = o
   return id
 end
 
-local FLAG_KEYS = set{ "id", "question", "points", "max_attempts", "answer", "case_sensitive", "hints" }
+local FLAG_KEYS = set{ "id", "question", "points", "max_attempts", "answer", "case_sensitive", "hints",
+                      "attack", "skills" }
 local PATTERN_KEYS = set{ "pattern" }
 
 -- The kind and text of an answer value: a string, or { pattern = "..." }.
@@ -846,6 +897,8 @@ function env.flag(t)
     case_sensitive = get_boolean(what, t, "case_sensitive", false),
     hints = get_hints(what, t),
   }
+  local tagged = format("%s '%s'", what, id)
+  f.attack, f.skills = get_attack(tagged, t), get_skills(tagged, t)
   local answer = rawget(t, "answer")
   if answer == nil then fail("flag: missing required key 'answer'") end
   if type(answer) == "function" then
@@ -1096,10 +1149,12 @@ end
 --   vars     = { { name, value (text), secret, file, line }, ... }
 --   objectives = { { id, title = {ja, en}, points, prereqs = { id, ... },
 --                    hints = { { ja, en, cost }, ... }, mode = "once"|"hold",
+--                    attack = { technique id, ... }, skills = { text, ... },
 --                    check (function), file, line }, ... }
 --   flags    = { { id, question = {ja, en}, points, max_attempts,
 --                  answer_kind = "literal"|"pattern", answer (text),
---                  answer_fn? (function), case_sensitive, hints, file, line }, ... }
+--                  answer_fn? (function), case_sensitive, hints, attack, skills,
+--                  file, line }, ... }
 --   injects  = { { id, title = {ja, en}, at (seconds, -1 with when),
 --                  when? , action? (functions), vm?, argv?, file, line }, ... }
 --   solution = { fn, file, line } | nil

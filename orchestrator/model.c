@@ -74,6 +74,8 @@ static void free_content(cr_team_model *t)
         free(o->id);
         free_text(&o->title);
         free_strv(o->prereqs);
+        free_strv(o->attack);
+        free_strv(o->skills);
         free_hints(o->hints, o->n_hints);
         free(o->where.file);
     }
@@ -83,6 +85,8 @@ static void free_content(cr_team_model *t)
         free(f->id);
         free_text(&f->question);
         free(f->answer);
+        free_strv(f->attack);
+        free_strv(f->skills);
         free_hints(f->hints, f->n_hints);
         free(f->where.file);
     }

@@ -141,6 +141,8 @@ typedef struct cr_objective {
     size_t n_hints;
     cr_objective_mode mode;
     bool has_check;    /* check = function(ctx) ... end was given */
+    char **attack;     /* ATT&CK technique ids (lua/attack.h), NULL-terminated, may be NULL */
+    char **skills;     /* learning-objective words, NULL-terminated, may be NULL */
     cr_where where;
 } cr_objective;
 
@@ -159,6 +161,8 @@ typedef struct cr_flag {
     bool case_sensitive;
     cr_hint *hints;
     size_t n_hints;
+    char **attack;     /* as cr_objective's */
+    char **skills;
     cr_where where;
 } cr_flag;
 

@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CR_STATE_SCHEMA_VERSION 4
+#define CR_STATE_SCHEMA_VERSION 5
 
 typedef struct cr_state cr_state;
 

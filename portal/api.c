@@ -8,6 +8,8 @@
  */
 #include "internal.h"
 
+#include "attack.h"
+#include "coverage.h"
 #include "err.h"
 #include "events.h"
 #include "log.h"
@@ -50,6 +52,48 @@ static json_t *hints_json(const cr_hint *h, size_t n, int taken)
     /* next_cost -1: no hint left. */
     return json_pack("{s:i, s:i, s:i}", "total", (int)n, "taken", taken, "next_cost",
                      (size_t)taken < n ? h[taken].cost : -1);
+}
+
+/* An item's ATT&CK techniques with their names: [{"id", "name"}]. */
+static json_t *attack_json(char **ids)
+{
+    json_t *a = json_array();
+    for (; ids && *ids; ids++)
+        json_array_append_new(a, json_pack("{s:s, s:s?}", "id", *ids, "name", cr_attack_name(*ids)));
+    return a;
+}
+
+static json_t *strv_json(char **v)
+{
+    json_t *a = json_array();
+    for (; v && *v; v++)
+        json_array_append_new(a, json_string(*v));
+    return a;
+}
+
+/* A team's coverage of its model's tags (coverage.h): those of the
+ * objectives counting now and the flags solved, from its board row (NULL:
+ * nothing met). The board has no times, so no met_at. */
+static json_t *coverage_json(const cr_team_model *tm, const cr_score_board_team *row)
+{
+    size_t n = 0;
+    cr_coverage_item *items = cr_xcalloc(tm->n_objectives + tm->n_flags + 1, sizeof *items);
+    for (size_t i = 0; i < tm->n_objectives; i++) {
+        const cr_objective *o = &tm->objectives[i];
+        items[n++] = (cr_coverage_item){.attack = o->attack, .skills = o->skills,
+                                        .met = cr_score_board_team_met(row, o->id)};
+    }
+    for (size_t i = 0; i < tm->n_flags; i++) {
+        const cr_flag *f = &tm->flags[i];
+        items[n++] = (cr_coverage_item){.attack = f->attack, .skills = f->skills,
+                                        .met = cr_score_board_team_solved(row, f->id)};
+    }
+    cr_coverage c;
+    cr_coverage_build(&c, items, n);
+    json_t *j = cr_coverage_json(&c);
+    cr_coverage_clear(&c);
+    free(items);
+    return j;
 }
 
 /* The exercise clock as the pages show it. */
@@ -146,10 +190,11 @@ static int team_view(struct mg_connection *conn, cr_portal *p, int team)
     for (size_t i = 0; i < tm->n_objectives; i++) {
         const cr_objective *o = &tm->objectives[i];
         json_array_append_new(
-            objs, json_pack("{s:s, s:o, s:i, s:s, s:b, s:o}", "id", o->id, "title", text_json(&o->title), "points",
-                            o->points, "mode", o->mode == CR_MODE_HOLD ? "hold" : "once", "met",
+            objs, json_pack("{s:s, s:o, s:i, s:s, s:b, s:o, s:o, s:o}", "id", o->id, "title", text_json(&o->title),
+                            "points", o->points, "mode", o->mode == CR_MODE_HOLD ? "hold" : "once", "met",
                             cr_score_board_team_met(row, o->id), "hints",
-                            hints_json(o->hints, o->n_hints, count_for(hintev, "hint.taken", o->id))));
+                            hints_json(o->hints, o->n_hints, count_for(hintev, "hint.taken", o->id)), "attack",
+                            attack_json(o->attack), "skills", strv_json(o->skills)));
     }
     json_t *flags = json_array();
     for (size_t i = 0; i < tm->n_flags; i++) {
@@ -157,10 +202,12 @@ static int team_view(struct mg_connection *conn, cr_portal *p, int team)
         int wrong = count_for(flagev, "flag.wrong", f->id);
         int left = f->max_attempts ? f->max_attempts - wrong : -1;
         json_array_append_new(
-            flags, json_pack("{s:s, s:o, s:i, s:b, s:i, s:i, s:o}", "id", f->id, "question", text_json(&f->question),
-                             "points", f->points, "solved", cr_score_board_team_solved(row, f->id),
-                             "max_attempts", f->max_attempts, "attempts_left", left < 0 && f->max_attempts ? 0 : left,
-                             "hints", hints_json(f->hints, f->n_hints, count_for(hintev, "hint.taken", f->id))));
+            flags, json_pack("{s:s, s:o, s:i, s:b, s:i, s:i, s:o, s:o, s:o}", "id", f->id, "question",
+                             text_json(&f->question), "points", f->points, "solved",
+                             cr_score_board_team_solved(row, f->id), "max_attempts", f->max_attempts, "attempts_left",
+                             left < 0 && f->max_attempts ? 0 : left, "hints",
+                             hints_json(f->hints, f->n_hints, count_for(hintev, "hint.taken", f->id)), "attack",
+                             attack_json(f->attack), "skills", strv_json(f->skills)));
     }
     /* The hints the team took, with their text: theirs to read again. */
     json_t *hints = json_array();
@@ -177,6 +224,7 @@ static int team_view(struct mg_connection *conn, cr_portal *p, int team)
         "hints", hints);
     json_object_set_new(out, "clock", clock);
     json_object_set_new(out, "topology", topology_json(tm));
+    json_object_set_new(out, "coverage", coverage_json(tm, row));
     cr_score_board_free(board);
     json_decref(flagev);
     json_decref(hintev);
@@ -394,6 +442,14 @@ static int admin_matrix(struct mg_connection *conn, cr_portal *p)
     if (load_board(p, &scores, &clock) < 0)
         return cr_http_error(conn, 500, "%s", cr_error_message());
     json_t *board = cr_score_board_json(scores);
+    /* Each team's coverage, from its own model (the same tags as team 1's
+     * unless the scenario's script made them differ). */
+    json_t *coverage = json_array();
+    for (int t = 1; t <= cr_engine_teams(p->engine); t++) {
+        json_t *cv = coverage_json(cr_engine_team(p->engine, t), cr_score_board_find(scores, t));
+        json_object_set_new(cv, "team", json_integer(t));
+        json_array_append_new(coverage, cv);
+    }
     cr_score_board_free(scores);
     const cr_team_model *tm = cr_engine_team(p->engine, 1);
     json_t *objs = json_array(), *flags = json_array(), *injects = json_array();
@@ -401,13 +457,17 @@ static int admin_matrix(struct mg_connection *conn, cr_portal *p)
         json_array_append_new(injects, json_pack("{s:s, s:o, s:i}", "id", tm->injects[i].id, "title",
                                                  text_json(&tm->injects[i].title), "at_s", tm->injects[i].at_s));
     for (size_t i = 0; i < tm->n_objectives; i++)
-        json_array_append_new(objs, json_pack("{s:s, s:o, s:i, s:s}", "id", tm->objectives[i].id, "title",
+        json_array_append_new(objs, json_pack("{s:s, s:o, s:i, s:s, s:o, s:o}", "id", tm->objectives[i].id, "title",
                                               text_json(&tm->objectives[i].title), "points",
                                               tm->objectives[i].points, "mode",
-                                              tm->objectives[i].mode == CR_MODE_HOLD ? "hold" : "once"));
+                                              tm->objectives[i].mode == CR_MODE_HOLD ? "hold" : "once", "attack",
+                                              attack_json(tm->objectives[i].attack), "skills",
+                                              strv_json(tm->objectives[i].skills)));
     for (size_t i = 0; i < tm->n_flags; i++)
-        json_array_append_new(flags, json_pack("{s:s, s:o, s:i}", "id", tm->flags[i].id, "question",
-                                               text_json(&tm->flags[i].question), "points", tm->flags[i].points));
+        json_array_append_new(flags, json_pack("{s:s, s:o, s:i, s:o, s:o}", "id", tm->flags[i].id, "question",
+                                               text_json(&tm->flags[i].question), "points", tm->flags[i].points,
+                                               "attack", attack_json(tm->flags[i].attack), "skills",
+                                               strv_json(tm->flags[i].skills)));
     pthread_mutex_lock(&p->lock);
     bool frozen = p->frozen_board != NULL;
     pthread_mutex_unlock(&p->lock);
@@ -416,6 +476,7 @@ static int admin_matrix(struct mg_connection *conn, cr_portal *p)
     json_object_set_new(board, "topology", topology_json(tm));
     json_object_set_new(board, "objective_list", objs);
     json_object_set_new(board, "flag_list", flags);
+    json_object_set_new(board, "coverage", coverage);
     json_object_set_new(board, "frozen", json_boolean(frozen));
     json_object_set_new(board, "range", json_string(p->range));
     json_object_set_new(board, "title", text_json(&p->scenario->title));

@@ -3,16 +3,22 @@
  * range row, the stored content (score.h), the scoreboard and timeline, and
  * the event log (events.h).
  *
- *   JSON  {"generated", "range", "scoreboard", "content", "timeline", "events"}
+ *   JSON  {"generated", "range", "scoreboard", "content", "coverage",
+ *         "timeline", "events"}; coverage has one entry per team
+ *         (coverage.h)
  *   CSV   RFC 4180 (CRLF, quoted where needed): team, kind, id, title_en,
  *         points, met, met_at per team and objective/flag in content order,
- *         then a row "team,total,,,<score>,,<reached>" per team. A cell a
- *         spreadsheet would run as a formula gets a leading apostrophe.
+ *         then per team a row per ATT&CK technique (kind "attack", its
+ *         name as title_en) and per skill (kind "skill") of the scenario,
+ *         met when an item carrying it is, then a row
+ *         "team,total,,,<score>,,<reached>". A cell a spreadsheet would run
+ *         as a formula gets a leading apostrophe.
  *   HTML  one file, inline <style> and <svg>, no scripts and no external
  *         URLs, so it can be mailed or archived as is; every text escaped.
  *
  * "Met" means counting now, as on the scoreboard: a hold objective that was
- * lost is not met; the time is when it started to count (load_met).
+ * lost is not met; the time is when it started to count (load_met). A
+ * technique or skill is covered when an item carrying it is met.
  *
  * The database may be a file from anywhere (`crange report FILE.db`, opened
  * read-only by the CLI): its numbers are not trusted to be sane, so the
@@ -22,6 +28,7 @@
 
 #include "catalog.h"
 
+#include "coverage.h"
 #include "err.h"
 #include "events.h"
 #include "score.h"
@@ -55,6 +62,7 @@ typedef struct citem {
     int points;
     int max_attempts;
     char *prereqs, *hints; /* JSON text */
+    char **attack, **skills; /* the tags, NULL-terminated; NULL when none */
 } citem;
 
 typedef struct met_at {
@@ -71,10 +79,18 @@ typedef struct report {
     const cr_score_board_team **by_team; /* board rows by team - 1 (borrowed) */
     cr_score_timeline *timeline;
     met_at *met;        /* [team - 1][item] */
+    cr_coverage *coverage; /* [team - 1], borrowing the items' tags */
     json_t *sessions;   /* console.detach events that name a recording (the portal's) */
     int64_t t0, t1;     /* the plotted span */
     int64_t generated_ms;
 } report;
+
+static void strv_free(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
 
 static void report_free(report *r)
 {
@@ -88,7 +104,12 @@ static void report_free(report *r)
         free(c->mode);
         free(c->prereqs);
         free(c->hints);
+        strv_free(c->attack);
+        strv_free(c->skills);
     }
+    for (int t = 0; r->coverage && t < r->teams; t++)
+        cr_coverage_clear(&r->coverage[t]);
+    free(r->coverage);
     free(r->items);
     cr_score_board_free(r->board);
     free(r->by_team);
@@ -103,12 +124,40 @@ static char *col_text(sqlite3_stmt *q, int i)
     return t ? cr_xstrdup((const char *)t) : NULL;
 }
 
+/* The strings of a stored JSON array, NULL-terminated; NULL when there are
+ * none. Whatever else a forged file holds there is passed over. */
+static char **strv_from_json(const char *text)
+{
+    json_t *a = text ? json_loads(text, 0, NULL) : NULL;
+    char **v = NULL;
+    size_t n = 0, i;
+    json_t *e;
+    if (json_is_array(a)) {
+        v = cr_xcalloc(json_array_size(a) + 1, sizeof *v);
+        json_array_foreach(a, i, e) if (json_is_string(e)) v[n++] = cr_xstrdup(json_string_value(e));
+    }
+    json_decref(a);
+    if (v && n == 0) {
+        free(v);
+        v = NULL;
+    }
+    return v;
+}
+
+static json_t *strv_json(char **v)
+{
+    json_t *a = json_array();
+    for (; v && *v; v++)
+        json_array_append_new(a, json_string(*v));
+    return a;
+}
+
 static int load_content(report *r, sqlite3 *db)
 {
     sqlite3_stmt *q = NULL;
     size_t cap = 0;
-    const char *sql = "SELECT kind, id, title_ja, title_en, mode, points, max_attempts, prereqs, hints"
-                      " FROM content ORDER BY seq, id";
+    const char *sql = "SELECT kind, id, title_ja, title_en, mode, points, max_attempts, prereqs, hints,"
+                      " attack, skills FROM content ORDER BY seq, id";
     if (sqlite3_prepare_v3(db, sql, -1, 0, &q, NULL) != SQLITE_OK)
         return cr_error_set(CR_ERROR, "report: content: %s", sqlite3_errmsg(db));
     int step;
@@ -124,6 +173,8 @@ static int load_content(report *r, sqlite3 *db)
         c->max_attempts = sqlite3_column_int(q, 6);
         c->prereqs = col_text(q, 7);
         c->hints = col_text(q, 8);
+        c->attack = strv_from_json((const char *)sqlite3_column_text(q, 9));
+        c->skills = strv_from_json((const char *)sqlite3_column_text(q, 10));
     }
     int rc = step == SQLITE_DONE ? 0 : cr_error_set(CR_ERROR, "report: content: %s", sqlite3_errmsg(db));
     sqlite3_finalize(q);
@@ -150,6 +201,22 @@ static int load_met(report *r, cr_state *st)
         }
     }
     return rc;
+}
+
+/* Each team's coverage of the items' tags, from what it met (load_met). */
+static void load_coverage(report *r)
+{
+    r->coverage = cr_xcalloc((size_t)r->teams + 1, sizeof *r->coverage);
+    cr_coverage_item *items = cr_xcalloc(r->n_items + 1, sizeof *items);
+    for (int t = 1; t <= r->teams; t++) {
+        for (size_t i = 0; i < r->n_items; i++) {
+            const met_at *m = &r->met[(size_t)(t - 1) * r->n_items + i];
+            items[i] = (cr_coverage_item){.attack = r->items[i].attack, .skills = r->items[i].skills,
+                                          .met = m->met, .met_ms = m->met ? m->ms : 0};
+        }
+        cr_coverage_build(&r->coverage[t - 1], items, r->n_items);
+    }
+    free(items);
 }
 
 /* 9999-12-31T23:59:59.999Z: no real event is later. */
@@ -195,6 +262,8 @@ static int report_load(report *r, cr_state *st)
     if (rc == 0)
         rc = load_met(r, st);
     if (rc == 0)
+        load_coverage(r);
+    if (rc == 0)
         rc = cr_events_query(&r->sessions, st, 0, 0, "console.detach");
     if (rc < 0)
         return rc;
@@ -229,21 +298,31 @@ static int render_json(char **out, cr_state *st, const report *r)
     for (size_t i = 0; i < r->n_items; i++) {
         const citem *c = &r->items[i];
         json_array_append_new(content,
-                              json_pack("{s:s, s:s, s:{s:s?, s:s?}, s:i, s:s?, s:i, s:o, s:o}", "kind", c->kind, "id",
-                                        c->id, "title", "ja", c->title_ja, "en", c->title_en, "points", c->points,
-                                        "mode", c->mode, "max_attempts", c->max_attempts, "prereqs",
-                                        json_text_or_raw(c->prereqs), "hints", json_text_or_raw(c->hints)));
+                              json_pack("{s:s, s:s, s:{s:s?, s:s?}, s:i, s:s?, s:i, s:o, s:o, s:o, s:o}", "kind",
+                                        c->kind, "id", c->id, "title", "ja", c->title_ja, "en", c->title_en, "points",
+                                        c->points, "mode", c->mode, "max_attempts", c->max_attempts, "prereqs",
+                                        json_text_or_raw(c->prereqs), "hints", json_text_or_raw(c->hints), "attack",
+                                        strv_json(c->attack), "skills", strv_json(c->skills)));
+    }
+    /* Per team: the tags of what it met, against all the scenario has. */
+    json_t *coverage = json_array();
+    for (int t = 1; t <= r->teams; t++) {
+        json_t *cv = cr_coverage_json(&r->coverage[t - 1]);
+        if (cv)
+            json_object_set_new(cv, "team", json_integer(t));
+        json_array_append_new(coverage, cv ? cv : json_null());
     }
     char gen[32], created[32];
     cr_iso8601(gen, r->generated_ms);
     cr_iso8601(created, r->range.created_ms);
     json_t *doc = json_pack(
-        "{s:s, s:I, s:{s:s?, s:s?, s:s, s:I, s:i, s:{s:s?, s:{s:s?, s:s?}, s:s?}}, s:o, s:o, s:o, s:o}", "generated",
+        "{s:s, s:I, s:{s:s?, s:s?, s:s, s:I, s:i, s:{s:s?, s:{s:s?, s:s?}, s:s?}}, s:o, s:o, s:o, s:o, s:o}",
+        "generated",
         gen, "generated_ms", (json_int_t)r->generated_ms, "range", "name", r->range.name, "status", r->range.status,
         "created", created, "created_ms", (json_int_t)r->range.created_ms, "teams", r->teams, "scenario", "id",
         r->range.scenario_id, "title", "ja", r->range.title_ja, "en", r->range.title_en, "digest",
-        r->range.scenario_digest, "scoreboard", cr_score_board_json(r->board), "content", content, "timeline",
-        cr_score_timeline_json(r->timeline), "events", events);
+        r->range.scenario_digest, "scoreboard", cr_score_board_json(r->board), "content", content, "coverage",
+        coverage, "timeline", cr_score_timeline_json(r->timeline), "events", events);
     if (!doc)
         return cr_error_set(CR_ERROR, "report: cannot build the JSON document (invalid UTF-8 in a text?)");
     json_t *prov = r->range.provenance ? json_loads(r->range.provenance, 0, NULL) : NULL;
@@ -348,6 +427,24 @@ static int render_csv(char **out, const report *r)
             csv_field(&b, num, false);
             csv_field(&b, m->met ? "yes" : "no", false);
             csv_field(&b, m->met ? iso : "", true);
+        }
+        /* Coverage: a row per technique and skill of the scenario, met
+         * when an item carrying it is, at the earliest such time. */
+        const cr_coverage *cv = &r->coverage[t - 1];
+        for (int pass = 0; pass < 2; pass++) {
+            const cr_coverage_tag *g = pass ? cv->skills : cv->attack;
+            size_t n = pass ? cv->n_skills : cv->n_attack;
+            for (size_t i = 0; i < n; i++) {
+                if (g[i].met && g[i].met_ms)
+                    cr_iso8601(iso, g[i].met_ms);
+                csv_field(&b, team, false);
+                csv_field(&b, pass ? "skill" : "attack", false);
+                csv_field(&b, g[i].id, false);
+                csv_field(&b, g[i].name, false);
+                csv_field(&b, "", false);
+                csv_field(&b, g[i].met ? "yes" : "no", false);
+                csv_field(&b, g[i].met && g[i].met_ms ? iso : "", true);
+            }
         }
         const cr_score_board_team *row = r->by_team[t - 1];
         bool reached = row && row->scored;
@@ -511,7 +608,97 @@ static const char *const css =
     ".wide{overflow-x:auto}svg{max-width:100%;height:auto}"
     "svg .grid{stroke:#e5e5e5}svg .axis{stroke:#333}svg .zero{stroke:#999;stroke-dasharray:4 3}"
     "svg .tick{font-size:12px;fill:#333}"
-    "svg .label{font-size:13px;fill:#222}";
+    "svg .label{font-size:13px;fill:#222}"
+    ".tags{font-size:.85em;color:#555}td.yes{color:#2a7a2a}";
+
+/* An item's tags under its title: technique ids, then skills. */
+static void render_tags(cr_buf *b, const citem *c)
+{
+    if (!c->attack && !c->skills)
+        return;
+    cr_buf_add(b, "<br><span class=\"tags\">");
+    const char *sep = "";
+    for (char **p = c->attack; p && *p; p++, sep = " · ") {
+        cr_buf_add(b, sep);
+        cr_buf_add(b, "<code>");
+        esc(b, *p);
+        cr_buf_add(b, "</code>");
+    }
+    for (char **p = c->skills; p && *p; p++, sep = " · ") {
+        cr_buf_add(b, sep);
+        esc(b, *p);
+    }
+    cr_buf_add(b, "</span>");
+}
+
+/* One table of coverage: a row per technique (PASS 0) or skill (1) of the
+ * scenario, a column per team, and a last row with each team's count. Every
+ * team's coverage lists the same tags in the same order: they come from the
+ * same items. */
+static void render_coverage_table(cr_buf *b, const report *r, int pass)
+{
+    const cr_coverage *c0 = &r->coverage[0];
+    size_t n = pass ? c0->n_skills : c0->n_attack;
+    char iso[32], el[32];
+    cr_buf_add(b, pass ? "<div class=\"wide\"><table>\n<tr><th>スキル / skill</th>"
+                       : "<div class=\"wide\"><table>\n<tr><th>ID</th><th>テクニック / technique</th>");
+    for (int t = 1; t <= r->teams; t++)
+        cr_buf_addf(b, "<th>チーム / team %d</th>", t);
+    cr_buf_add(b, "</tr>\n");
+    for (size_t i = 0; i < n; i++) {
+        const cr_coverage_tag *g0 = pass ? &c0->skills[i] : &c0->attack[i];
+        cr_buf_add(b, "<tr>");
+        if (!pass) {
+            cr_buf_add(b, "<td><code>");
+            esc(b, g0->id);
+            cr_buf_add(b, "</code></td><td>");
+            esc(b, g0->name);
+        } else {
+            cr_buf_add(b, "<td>");
+            esc(b, g0->id);
+        }
+        cr_buf_add(b, "</td>");
+        for (int t = 1; t <= r->teams; t++) {
+            const cr_coverage *c = &r->coverage[t - 1];
+            const cr_coverage_tag *g = pass ? &c->skills[i] : &c->attack[i];
+            if (!g->met) {
+                cr_buf_add(b, "<td class=\"no\">—</td>");
+            } else if (g->met_ms) {
+                cr_iso8601(iso, g->met_ms);
+                elapsed(el, g->met_ms, r->t0);
+                cr_buf_addf(b, "<td class=\"yes\" title=\"%s\">✓ %s</td>", iso, el);
+            } else {
+                cr_buf_add(b, "<td class=\"yes\">✓</td>");
+            }
+        }
+        cr_buf_add(b, "</tr>\n");
+    }
+    cr_buf_addf(b, "<tr><th colspan=\"%d\">計 / covered</th>", pass ? 1 : 2);
+    for (int t = 1; t <= r->teams; t++) {
+        const cr_coverage *c = &r->coverage[t - 1];
+        cr_buf_addf(b, "<td class=\"num\">%zu / %zu</td>", pass ? c->n_skills_met : c->n_attack_met, n);
+    }
+    cr_buf_add(b, "</tr>\n</table></div>\n");
+}
+
+/* Which of the scenario's ATT&CK techniques and skills each team covered:
+ * those of the objectives it met and the flags it solved. */
+static void render_coverage(cr_buf *b, const report *r)
+{
+    if (r->teams < 1 || (!r->coverage[0].n_attack && !r->coverage[0].n_skills))
+        return;
+    cr_buf_add(b, "<h2>ATT&amp;CK とスキルの網羅 / ATT&amp;CK and skills coverage</h2>\n"
+                  "<p class=\"meta\">達成した目標と正解したフラグのタグ / the tags of the objectives met and the flags "
+                  "solved</p>\n");
+    if (r->coverage[0].n_attack) {
+        cr_buf_add(b, "<h3>MITRE ATT&amp;CK テクニック / techniques</h3>\n");
+        render_coverage_table(b, r, 0);
+    }
+    if (r->coverage[0].n_skills) {
+        cr_buf_add(b, "<h3>スキル / skills</h3>\n");
+        render_coverage_table(b, r, 1);
+    }
+}
 
 static int render_html(char **out, const report *r)
 {
@@ -583,7 +770,9 @@ static int render_html(char **out, const report *r)
         esc(&b, c->title_ja);
         cr_buf_add(&b, "<br><span lang=\"en\">");
         esc(&b, c->title_en);
-        cr_buf_addf(&b, "</span></td><td class=\"num\">%d</td>", c->points);
+        cr_buf_add(&b, "</span>");
+        render_tags(&b, c);
+        cr_buf_addf(&b, "</td><td class=\"num\">%d</td>", c->points);
         for (int t = 1; t <= r->teams; t++) {
             const met_at *m = &r->met[(size_t)(t - 1) * r->n_items + k];
             if (!m->met) {
@@ -598,6 +787,7 @@ static int render_html(char **out, const report *r)
     }
     cr_buf_add(&b, "</table></div>\n<p class=\"meta\">時刻は開始からの経過時間（時:分:秒） / times are elapsed since the "
                    "start (h:mm:ss)</p>\n");
+    render_coverage(&b, r);
 
     /* Console sessions recorded by the portal: each links to its replay
      * file (asciicast v2), served to the instructor by the portal. */

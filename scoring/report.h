@@ -3,8 +3,9 @@
  * CSV (one row per team and objective/flag, with the time it was met), and
  * a self-contained HTML page (inline CSS and SVG, no scripts from a CDN):
  * the scoreboard, a per-team score timeline plot, and every objective and
- * flag with the time each team met it. Texts are shown in Japanese and
- * English.
+ * flag with the time each team met it; and each team's coverage of the
+ * scenario's ATT&CK techniques and skills (coverage.h). Texts are shown in
+ * Japanese and English.
  */
 #ifndef CRANGE_REPORT_H
 #define CRANGE_REPORT_H

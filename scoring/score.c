@@ -69,7 +69,8 @@ static json_t *hints_json(const cr_hint *h, size_t n)
     return a;
 }
 
-static json_t *prereqs_json(char **p)
+/* A NULL-terminated list of ids or words (prereqs, attack, skills). */
+static json_t *strv_json(char **p)
 {
     json_t *a = json_array();
     for (; p && *p; p++)
@@ -79,10 +80,12 @@ static json_t *prereqs_json(char **p)
 
 static int insert_content(sqlite3 *db, sqlite3_stmt *q, int seq, const char *kind, const char *id,
                           const cr_text *title, int points, const char *mode, int max_attempts, json_t *prereqs,
-                          json_t *hints)
+                          json_t *hints, json_t *attack, json_t *skills)
 {
     char *p = json_dumps(prereqs, JSON_COMPACT);
     char *h = json_dumps(hints, JSON_COMPACT);
+    char *a = json_dumps(attack, JSON_COMPACT);
+    char *k = json_dumps(skills, JSON_COMPACT);
     sqlite3_reset(q);
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, seq);
@@ -94,14 +97,20 @@ static int insert_content(sqlite3 *db, sqlite3_stmt *q, int seq, const char *kin
     sqlite3_bind_int(q, 8, max_attempts);
     sqlite3_bind_text(q, 9, p, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 10, h, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 11, a, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 12, k, -1, SQLITE_STATIC);
     int rc = 0;
     if (sqlite3_step(q) != SQLITE_DONE)
         rc = cr_error_set(CR_ERROR, "scoring: save %s '%s': %s", kind, id ? id : "?", sqlite3_errmsg(db));
     sqlite3_reset(q);
     free(p);
     free(h);
+    free(a);
+    free(k);
     json_decref(prereqs);
     json_decref(hints);
+    json_decref(attack);
+    json_decref(skills);
     return rc;
 }
 
@@ -115,7 +124,7 @@ int cr_score_save_content(cr_state *st, const cr_scenario *s)
     if (sqlite3_prepare_v3(db, "DELETE FROM content", -1, 0, &del, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(db,
                            "INSERT INTO content (id, seq, kind, title_ja, title_en, points, mode, max_attempts,"
-                           " prereqs, hints) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           " prereqs, hints, attack, skills) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            -1, 0, &ins, NULL) != SQLITE_OK) {
         rc = db_error(db, "save content");
         goto cleanup;
@@ -129,12 +138,14 @@ int cr_score_save_content(cr_state *st, const cr_scenario *s)
     for (size_t i = 0; rc == 0 && tm && i < tm->n_objectives; i++) {
         const cr_objective *o = &tm->objectives[i];
         rc = insert_content(db, ins, seq++, "objective", o->id, &o->title, o->points, mode_name(o->mode), 0,
-                            prereqs_json(o->prereqs), hints_json(o->hints, o->n_hints));
+                            strv_json(o->prereqs), hints_json(o->hints, o->n_hints), strv_json(o->attack),
+                            strv_json(o->skills));
     }
     for (size_t i = 0; rc == 0 && tm && i < tm->n_flags; i++) {
         const cr_flag *f = &tm->flags[i];
         rc = insert_content(db, ins, seq++, "flag", f->id, &f->question, f->points, NULL, f->max_attempts,
-                            json_array(), hints_json(f->hints, f->n_hints));
+                            json_array(), hints_json(f->hints, f->n_hints), strv_json(f->attack),
+                            strv_json(f->skills));
     }
 cleanup:
     sqlite3_finalize(del);

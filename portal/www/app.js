@@ -39,6 +39,8 @@ const I18N = {
     'admin.injects': 'インジェクト', 'admin.fire': '今すぐ発生', 'admin.fired': '発生させました',
     'admin.already_fired': 'すでに発生済みです', 'admin.answers': '解答 (このチーム)', 'admin.report': 'レポート',
     'topology': '構成図', 'flag.paused': '演習は一時停止中です',
+    'coverage.title': 'ATT&CK とスキルの網羅', 'coverage.admin': 'チーム × ATT&CK テクニック・スキル',
+    'coverage.attack': 'ATT&CK テクニック', 'coverage.skills': 'スキル', 'coverage.count': '{met} / {total} 達成',
   },
   en: {
     'nav.scoreboard': 'Scoreboard', 'nav.logout': 'Log out',
@@ -71,6 +73,8 @@ const I18N = {
     'admin.injects': 'Injects', 'admin.fire': 'Fire now', 'admin.fired': 'fired',
     'admin.already_fired': 'had already fired', 'admin.answers': 'Answer key (this team)', 'admin.report': 'Report',
     'topology': 'Topology', 'flag.paused': 'The exercise is paused',
+    'coverage.title': 'ATT&CK and skills coverage', 'coverage.admin': 'Teams × ATT&CK techniques and skills',
+    'coverage.attack': 'ATT&CK techniques', 'coverage.skills': 'Skills', 'coverage.count': '{met} of {total} covered',
   },
 };
 
@@ -404,7 +408,7 @@ function renderFlags(flags) {
     const li = el('li', {'data-id': f.id, 'data-key': key, class: f.solved ? 'done' : ''},
                   el('span', {class: 'badge ' + (f.solved ? 'ok' : '')}, f.solved ? t('flag.solved') : f.id), ' ',
                   el('strong', {}, tx(f.question)), ` (${f.points} ${t('points')}${left}) `, hintButton(f),
-                  f.solved ? null : form, out);
+                  tagList(f), f.solved ? null : form, out);
     if (oldInput && !input.disabled) {
       input.value = oldInput.value;
       li.refocus = document.activeElement === oldInput;
@@ -421,6 +425,31 @@ function renderFlags(flags) {
   for (const li of items) {
     if (li.refocus) { li.querySelector('input').focus(); delete li.refocus; }
   }
+}
+
+/* An objective's or flag's tags: technique ids (their names as tooltips),
+ * then skills. */
+function tagList(item) {
+  const attack = item.attack || [], skills = item.skills || [];
+  if (!attack.length && !skills.length) return null;
+  return el('span', {class: 'tags'},
+            ...attack.map(a => el('code', {class: 'tag', title: a.name || ''}, a.id)),
+            ...skills.map(k => el('span', {class: 'tag skill'}, k)));
+}
+
+/* The team's coverage: each technique and skill of the scenario, marked
+ * when an objective met or a flag solved carries it. */
+function renderCoverage(c) {
+  const card = $('team-coverage-card');
+  card.hidden = !c || (!c.attack_total && !c.skills_total);
+  if (card.hidden) return;
+  const part = (title, list, met, total, label) => list.length ? [
+    el('h3', {}, `${title} — ${t('coverage.count', {met, total})}`),
+    el('ul', {class: 'coverage'}, ...list.map(x => el('li', {class: x.met ? 'done' : ''},
+      el('span', {class: 'badge ' + (x.met ? 'ok' : '')}, x.met ? '✓' : '·'), ' ', ...label(x))))] : [];
+  $('team-coverage').replaceChildren(
+    ...part(t('coverage.attack'), c.attack, c.attack_met, c.attack_total, x => [el('code', {}, x.id), ' ', x.name || '']),
+    ...part(t('coverage.skills'), c.skills, c.skills_met, c.skills_total, x => [x.skill]));
 }
 
 function renderTeam(v) {
@@ -442,8 +471,10 @@ function renderTeam(v) {
                                t('vm.console')) : ''))));
   $('team-objectives').replaceChildren(...v.objectives.map(o => el('li', {class: o.met ? 'done' : ''},
     el('span', {class: 'badge ' + (o.met ? 'ok' : '')}, o.met ? t('obj.met') : t('obj.notmet')), ' ',
-    el('strong', {}, tx(o.title)), ` (${o.points} ${t('points')}, ${t('obj.' + o.mode)}) `, hintButton(o))));
+    el('strong', {}, tx(o.title)), ` (${o.points} ${t('points')}, ${t('obj.' + o.mode)}) `, hintButton(o),
+    tagList(o))));
   renderFlags(v.flags);
+  renderCoverage(v.coverage);
   $('team-hints').replaceChildren(...v.hints.map(h => el('li', {},
     el('span', {class: 'badge'}, `${h.id} #${h.index + 1} −${h.cost}`), ' ', tx(h.text))));
 }
@@ -488,11 +519,30 @@ function renderMatrix(m) {
     ...m.objective_list.map(o => cell(tm.objectives.includes(o.id))),
     ...m.flag_list.map(f => cell(tm.flags.includes(f.id)))));
   $('admin-matrix').replaceChildren(el('thead', {}, head), el('tbody', {}, ...rows));
+  renderAdminCoverage(m.coverage || []);
   const sel = $('admin-team');
   if (sel.options.length !== m.teams.length) {
     sel.replaceChildren(...m.teams.map(x => x.team).sort((a, b) => a - b).map(n => el('option', {value: n}, 'T' + n)));
     sel.value = state.adminTeam;
   }
+}
+
+/* Teams × the scenario's techniques and skills: which each team covered
+ * (the tags of the objectives it met and the flags it solved). */
+function renderAdminCoverage(list) {
+  const first = list[0];
+  const card = $('admin-coverage-card');
+  card.hidden = !first || (!first.attack_total && !first.skills_total);
+  if (card.hidden) return;
+  const head = el('tr', {}, el('th', {}, t('admin.team')),
+                  ...first.attack.map(a => el('th', {title: a.name || ''}, a.id)),
+                  ...first.skills.map(k => el('th', {class: 'flagcol'}, k.skill)),
+                  el('th', {}, t('coverage.attack')), el('th', {}, t('coverage.skills')));
+  const rows = list.map(c => el('tr', {'data-team': c.team}, el('td', {}, 'T' + c.team),
+    ...c.attack.map(a => cell(a.met)), ...c.skills.map(k => cell(k.met)),
+    el('td', {class: 'num'}, `${c.attack_met}/${c.attack_total}`),
+    el('td', {class: 'num'}, `${c.skills_met}/${c.skills_total}`)));
+  $('admin-coverage').replaceChildren(el('thead', {}, head), el('tbody', {}, ...rows));
 }
 
 function cell(ok) {

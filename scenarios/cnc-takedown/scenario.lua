@@ -217,6 +217,8 @@ flag {
     en = "What is the IP address of the C&C server that commands the bots? (find it in the flow records)",
   },
   points = 20,
+  attack = { "T1071.001", "T1584.005" },
+  skills = { "flow analysis", "nfdump" },
   max_attempts = 3,
   answer = function(vars) return vars.cnc end,
   hints = {
@@ -241,6 +243,8 @@ local block = objective {
     en = "Block traffic to the C&C server with nftables on the edge router (a rule with a counter)",
   },
   points = 30,
+  attack = { "T1071.001" },
+  skills = { "nftables", "C2 blocking" },
   mode = "hold",
   hints = {
     { ja = "例: nft add table inet isp; nft add chain inet isp forward '{ type filter hook forward priority 0; }'; "
@@ -270,6 +274,8 @@ objective {
     en = "The DDoS stops (the target receives no more of it)",
   },
   points = 10,
+  attack = { "T1498.001" },
+  skills = { "DDoS mitigation" },
   prereqs = { block },
   hints = {
     { ja = "ボットは実行中の攻撃 (約 10 秒) を終えてから次の指令を取りに行く。少し待つこと",
@@ -292,6 +298,7 @@ objective {
       .. "(portal, cloud, shop)",
   },
   points = 20,
+  skills = { "service continuity" },
   mode = "hold",
   prereqs = { block },
   hints = {
@@ -315,6 +322,7 @@ objective {
     en = "No legitimate address (portal, cloud, shop) is on the blocklist",
   },
   points = 10,
+  skills = { "nftables", "false-positive avoidance" },
   mode = "hold",
   prereqs = { block },
   hints = {
@@ -338,6 +346,8 @@ objective {
     en = "List exactly the infected customers' addresses, to warn them, in /root/notify.txt",
   },
   points = 10,
+  attack = { "T1584.005" },
+  skills = { "flow analysis", "incident notification" },
   hints = {
     { ja = "C&C と通信した送信元を集計する: nfdump -R /var/cache/nfdump -A srcip 'dst ip <C&C>'",
       en = "Count the sources that talked to the C&C: nfdump -R /var/cache/nfdump -A srcip 'dst ip <C&C>'",

@@ -81,6 +81,8 @@ flag {
     en = "Which token does the intranet portal (10.20.0.20) publish at /token.txt?",
   },
   points = 10,
+  attack = { "T1552.001" },   -- MITRE ATT&CK: Unsecured Credentials: Credentials In Files
+  skills = { "web reconnaissance" },
   max_attempts = 5,
   answer = function(vars) return vars.token end,
   hints = {
@@ -96,6 +98,8 @@ objective {
     en = "Take the exposed token off the web server (keep the service up)",
   },
   points = 20,
+  attack = { "T1552.001" },
+  skills = { "web server hardening" },
   mode = "hold",
   prereqs = { "token" },
   hints = {
@@ -116,6 +120,7 @@ objective {
     en = "Put a login warning banner (/etc/motd) on the router",
   },
   points = 10,
+  skills = { "system hardening" },
   hints = {
     { ja = "「許可された利用者以外のアクセスを禁止します」または \"authorized\" を含めます。",
       en = "Include \"authorized\" (or 「許可」) in the banner", cost = 2 },

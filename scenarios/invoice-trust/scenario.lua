@@ -293,6 +293,8 @@ flag {
       .. "Give its invoice number (e.g. SKR-123456)",
   },
   points = 20,
+  attack = { "T1565.002", "T1656" },
+  skills = { "e-seal verification", "time stamp verification", "openssl" },
   max_attempts = 3,
   answer = function(_)
     -- with or without the supplier's prefix
@@ -324,6 +326,8 @@ objective {
     en = "Sort the first 10 invoices: those that verify to /srv/ap/accepted, the tampered one to /srv/ap/rejected",
   },
   points = 10,
+  attack = { "T1565.002", "T1657" },
+  skills = { "e-seal verification", "time stamp verification" },
   hints = {
     { ja = "請求書は .p7s と .tsr と一緒に移します (mv NAME.json NAME.json.p7s NAME.json.tsr /srv/ap/accepted/)。",
       en = "Move each invoice together with its .p7s and .tsr (mv NAME.json NAME.json.p7s NAME.json.tsr /srv/ap/accepted/).",
@@ -350,6 +354,8 @@ objective {
       .. "accepted or rejected",
   },
   points = 30,
+  attack = { "T1656", "T1657" },
+  skills = { "automation", "systemd", "e-seal verification" },
   mode = "hold",
   hints = {
     { ja = "ap-verify.path に PathExistsGlob=/srv/ap/inbox/*.json と書くと、請求書が届くたびに "

@@ -292,6 +292,8 @@ objective {
     en = "Turn the firewall on: drop what comes in from the WAN by default (23, 2323, 80, 7547, 52869/tcp filtered)",
   },
   points = 20,
+  attack = { "T1190", "T1133", "T1595" },
+  skills = { "firewall configuration", "nftables", "attack surface reduction" },
   mode = "hold",
   hints = {
     { ja = "nftables の input チェーンを policy drop にし、lo・LAN (eth1)・確立済みの通信 (ct state established,related) だけを許可します。",
@@ -318,6 +320,7 @@ objective {
     en = "Turn NAT on: the PC reaches the web site on the internet, seen from there as the router's WAN address",
   },
   points = 10,
+  skills = { "NAT", "nftables" },
   mode = "hold",
   hints = {
     { ja = "nftables の nat テーブルに postrouting チェーンを作り、oifname \"eth0\" masquerade を追加します。",
@@ -338,6 +341,8 @@ objective {
     en = "DNS filtering: the malicious domain of the notice resolves to 0.0.0.0 at the router, normal domains still resolve",
   },
   points = 15,
+  attack = { "T1071", "T1583.001" },
+  skills = { "DNS filtering", "dnsmasq" },
   mode = "hold",
   hints = {
     { ja = "ルーターの DNS は dnsmasq です (/etc/dnsmasq.d/)。address=/ドメイン/0.0.0.0 を追加して再起動します。",
@@ -357,6 +362,8 @@ objective {
     en = "Turn UPnP off: stop and disable miniupnpd, so that 52869/tcp is closed",
   },
   points = 15,
+  attack = { "T1190" },
+  skills = { "service hardening", "UPnP" },
   mode = "hold",
   hints = {
     { ja = "ss -ltnp で 52869 番を待ち受けているプロセスを確認します。",
@@ -391,6 +398,8 @@ objective {
     en = "Enforce a minimum password length of 12 or more (pam_pwquality)",
   },
   points = 10,
+  attack = { "T1110", "T1110.001" },
+  skills = { "password policy", "PAM" },
   hints = {
     { ja = "libpam-pwquality は導入済みです。/etc/security/pwquality.conf の minlen を設定します。",
       en = "libpam-pwquality is installed. Set minlen in /etc/security/pwquality.conf.", cost = 3 },
@@ -419,6 +428,8 @@ objective {
     en = "Change the admin password from the one it came with (login attempts with common passwords all fail)",
   },
   points = 15,
+  attack = { "T1078.001", "T1110.001" },
+  skills = { "credential hygiene" },
   hints = {
     { ja = "PC の /root/memo.txt に今のパスワードがあります。買ったときのままです。",
       en = "The current password is in /root/memo.txt on the PC: it came that way from the shop.", cost = 2 },
@@ -438,6 +449,8 @@ objective {
     en = "Remove the VPN (WireGuard) peer the attacker added (keep the company's VPN)",
   },
   points = 15,
+  attack = { "T1133", "T1584.008" },
+  skills = { "WireGuard", "configuration review" },
   mode = "hold",
   hints = {
     { ja = "wg show と /etc/wireguard/wg0.conf を見比べます。コメントのない [Peer] が攻撃者のものです。",
@@ -465,6 +478,8 @@ objective {
     en = "Stop and disable the dynamic DNS client the attacker set up",
   },
   points = 10,
+  attack = { "T1568", "T1584.008" },
+  skills = { "service inventory", "systemd" },
   mode = "hold",
   hints = {
     { ja = "systemctl list-units --type=service で、ルーターに不要なサービスを探します。",
@@ -484,6 +499,8 @@ flag {
     en = "Which dynamic DNS host name did the attacker configure on the router?",
   },
   points = 10,
+  attack = { "T1568" },
+  skills = { "configuration review" },
   max_attempts = 5,
   answer = function(vars) return vars.ddns_word .. "-" .. vars.ddns_tag .. ".dyn.example.net" end,
   hints = {
@@ -501,6 +518,8 @@ flag {
     en = "What is the public key (PublicKey) of the VPN (WireGuard) peer the attacker added?",
   },
   points = 10,
+  attack = { "T1133" },
+  skills = { "WireGuard", "configuration review" },
   max_attempts = 5,
   case_sensitive = true,   -- base64
   answer = function(vars) return hex_b64(vars.attacker_key) end,

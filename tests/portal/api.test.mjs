@@ -102,6 +102,29 @@ test('a state-changing request needs the CSRF token', async () => {
   assert.equal(view.hints_cost, 0, 'no hint was taken by the refused requests');
 });
 
+test('the team view and the matrix carry the tags and each team\'s coverage', async () => {
+  const t = await session({team: 1, token: TOKENS[1]});
+  const view = await (await t.get('/api/team')).json();
+  const token = view.flags.find((f) => f.id === 'token');
+  assert.deepEqual(token.attack, [{id: 'T1552.001', name: 'Credentials In Files'}]);
+  assert.deepEqual(token.skills, ['web reconnaissance']);
+  assert.deepEqual(view.objectives.find((o) => o.id === 'banner').skills, ['system hardening']);
+  const c = view.coverage;
+  assert.equal(c.attack_total, 1);
+  assert.equal(c.skills_total, 3);
+  assert.equal(c.attack[0].id, 'T1552.001');
+  assert.equal(c.attack[0].met, token.solved || view.objectives.find((o) => o.id === 'remove_token').met,
+               'a technique is covered when an item carrying it is met');
+  assert.equal(c.skills.find((k) => k.skill === 'web reconnaissance').met, token.solved);
+
+  const admin = await session({password: ADMIN});
+  const m = await (await admin.get('/api/admin/matrix')).json();
+  assert.equal(m.coverage.length, 2);
+  assert.deepEqual(m.coverage.map((x) => x.team), [1, 2]);
+  assert.deepEqual(m.coverage[0].attack, c.attack, 'the instructor sees what the team sees');
+  assert.deepEqual(m.flag_list.find((f) => f.id === 'token').attack, token.attack);
+});
+
 test('a trainee sees only its own team, and no answer, check or secret var', async () => {
   const admin = await session({password: ADMIN});
   const answers = await (await admin.get('/api/admin/answers?team=1')).json();

@@ -4,8 +4,9 @@
 //   1. team 1 logs in, switches language, opens the attacker's console and
 //      runs commands there (ASCII and Japanese), and the output shows in the page;
 //   2. submits a wrong flag, then the right one read off the console, and
-//      sees its score change;
-//   3. the instructor sees team 1's change in the matrix and the command in
+//      sees its score change and the flag's ATT&CK technique covered;
+//   3. the instructor sees team 1's change in the matrix (and its coverage)
+//      and the command in
 //      team 1's timeline without reloading, and watches team 1's console
 //      read-only while team 1 types;
 //   4. team 2's session cannot open team 1's console (the server refuses).
@@ -140,6 +141,11 @@ test('2. a wrong flag, then the right one read off the console, changes the scor
   await team1.locator('#team-flags li[data-id="token"] button[type=submit]').click();
   await team1.locator('#team-flags li[data-id="token"] .verdict.ok').waitFor();
   await team1.waitForFunction(() => document.getElementById('team-score').textContent === '10');
+  // The flag's ATT&CK technique and skill are now covered on the team's page.
+  await team1.waitForFunction(() => {
+    const done = [...document.querySelectorAll('#team-coverage li.done')].map((li) => li.textContent);
+    return done.some((t) => t.includes('T1552.001')) && done.some((t) => t.includes('web reconnaissance'));
+  }, null, {timeout: 30000});
   await shot(team1, '05-team-right-flag');
 });
 
@@ -151,6 +157,12 @@ test('3. the instructor sees the change live and watches team 1 type', async () 
     return r && r.children[2].textContent === '10';
   }, null, {timeout: 30000});
   assert.equal(await row.locator('td.cell.ok').count(), 1, 'one cell of team 1 is done');
+  // Coverage: team 1 has the flag's technique and skill, team 2 nothing.
+  await admin.waitForFunction(() => {
+    const r = document.querySelector('#admin-coverage tbody tr[data-team="1"]');
+    return r && r.querySelectorAll('td.cell.ok').length === 2;
+  }, null, {timeout: 30000});
+  assert.equal(await admin.locator('#admin-coverage tbody tr[data-team="2"] td.cell.ok').count(), 0);
   // Team 1's timeline shows, without a reload, the flag answer and the
   // command typed in the browser console (through the guest's action channel).
   await admin.waitForFunction(() => {

@@ -231,6 +231,46 @@ static void test_for_loop_declares_ten_vms(void **state)
     free(dir);
 }
 
+/* attack = { ... } and skills = { ... } reach the model in order, on
+ * objectives and flags alike; without them the lists are NULL. */
+static void test_objective_and_flag_tags_reach_the_model(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    cr_scenario *s = load_body(dir,
+                               "objective{ id = \"fw\", title = { ja = \"防\", en = \"FW\" }, points = 5,\n"
+                               "  check = function(ctx) return true end,\n"
+                               "  attack = { \"T1190\", \"T1133\" }, skills = { \"nftables\", \"ファイアウォール設定\" } }\n"
+                               "objective{ id = \"plain\", title = { ja = \"無\", en = \"None\" }, points = 1,\n"
+                               "  check = function(ctx) return true end, attack = {}, skills = {} }\n"
+                               "flag{ id = \"ddns\", question = { ja = \"問\", en = \"Q\" }, points = 3, answer = \"x\",\n"
+                               "  attack = { \"T1568\" }, skills = { \"log analysis\" } }\n"
+                               "flag{ id = \"bare\", question = { ja = \"問\", en = \"Q\" }, points = 3, answer = \"y\" }\n",
+                               NULL);
+    const cr_team_model *t = &s->teams[0];
+    assert_int_equal(t->n_objectives, 2);
+    const cr_objective *fw = &t->objectives[0];
+    assert_string_equal(fw->attack[0], "T1190");
+    assert_string_equal(fw->attack[1], "T1133");
+    assert_null(fw->attack[2]);
+    assert_string_equal(fw->skills[0], "nftables");
+    assert_string_equal(fw->skills[1], "ファイアウォール設定");
+    assert_null(fw->skills[2]);
+    /* An empty list is no tags, as an absent one. */
+    assert_true(!t->objectives[1].attack || !t->objectives[1].attack[0]);
+    assert_true(!t->objectives[1].skills || !t->objectives[1].skills[0]);
+    const cr_flag *ddns = cr_team_flag(t, "ddns");
+    assert_string_equal(ddns->attack[0], "T1568");
+    assert_null(ddns->attack[1]);
+    assert_string_equal(ddns->skills[0], "log analysis");
+    const cr_flag *bare = cr_team_flag(t, "bare");
+    assert_true(!bare->attack || !bare->attack[0]);
+    assert_true(!bare->skills || !bare->skills[0]);
+    cr_scenario_free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void test_require_loads_a_helper_from_the_folder(void **state)
 {
     (void)state;
@@ -573,6 +613,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_scenario_loads_into_the_expected_model),
         cmocka_unit_test(test_for_loop_declares_ten_vms),
+        cmocka_unit_test(test_objective_and_flag_tags_reach_the_model),
         cmocka_unit_test(test_require_loads_a_helper_from_the_folder),
         cmocka_unit_test(test_network_host_gives_the_dotted_address),
         cmocka_unit_test(test_vars_are_deterministic_for_the_same_secret),

@@ -284,6 +284,139 @@ static void test_report_csv_cells_cannot_be_formulas(void **state)
     free(text);
 }
 
+/* Coverage: the tags of what each team met against all the scenario has,
+ * in every format. Team 1 met o_find (T1110, T1110.004, "log analysis")
+ * and lost o_block; team 2 solved f_pw (T1110.004, "password policy");
+ * team 3 nothing. A technique is covered at the earliest time an item
+ * carrying it was met. */
+static char *tag_block[] = {"T1133", "T1110", NULL};
+static char *skill_block[] = {"nftables", NULL};
+static char *tag_find[] = {"T1110", "T1110.004", NULL};
+static char *skill_find[] = {"log analysis", "ログ解析", NULL};
+static char *tag_pw[] = {"T1110.004", NULL};
+static char *skill_pw[] = {"password policy", "log analysis", NULL};
+
+static void save_tagged(fixture *f)
+{
+    static cr_objective objs[] = {
+        {.id = "o_block", .title = {"遮断", "Block"}, .points = 10, .mode = CR_MODE_HOLD, .attack = tag_block,
+         .skills = skill_block},
+        {.id = "o_find", .title = {"発見", "Find"}, .points = 5, .mode = CR_MODE_ONCE, .attack = tag_find,
+         .skills = skill_find},
+    };
+    static cr_flag flg[] = {
+        {.id = "f_pw", .question = {"パスワード", "Password"}, .points = 20, .answer_kind = CR_ANSWER_LITERAL,
+         .answer = "hunter2", .attack = tag_pw, .skills = skill_pw},
+    };
+    cr_team_model tm = {.number = 1, .objectives = objs, .n_objectives = 2, .flags = flg, .n_flags = 1};
+    cr_scenario s = {.id = "demo", .teams = &tm, .n_teams = 1};
+    assert_int_equal(cr_score_save_content(f->st, &s), 0);
+}
+
+static json_t *find_tag(json_t *list, const char *key, const char *value)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) if (!strcmp(json_string_value(json_object_get(e, key)), value)) return e;
+    fail_msg("no %s '%s'", key, value);
+    return NULL;
+}
+
+static void test_report_json_has_each_teams_coverage(void **state)
+{
+    fixture *f = *state;
+    save_tagged(f);
+    char *text = write_report(f, "json", "tags.json");
+    json_t *doc = json_loads(text, 0, NULL);
+    assert_non_null(doc);
+    /* The content keeps each item's tags. */
+    json_t *c1 = json_array_get(json_object_get(doc, "content"), 1);
+    assert_string_equal(json_string_value(json_object_get(c1, "id")), "o_find");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(c1, "attack"), 1)), "T1110.004");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(c1, "skills"), 1)), "ログ解析");
+
+    json_t *cov = json_object_get(doc, "coverage");
+    assert_int_equal(json_array_size(cov), 3);
+    json_t *t1 = json_array_get(cov, 0);
+    assert_int_equal(json_integer_value(json_object_get(t1, "team")), 1);
+    assert_int_equal(json_integer_value(json_object_get(t1, "attack_total")), 3);
+    assert_int_equal(json_integer_value(json_object_get(t1, "attack_met")), 2);
+    assert_int_equal(json_integer_value(json_object_get(t1, "skills_total")), 4);
+    assert_int_equal(json_integer_value(json_object_get(t1, "skills_met")), 2);
+    /* Sorted by id, with names; T1133 only on the lost hold objective. */
+    json_t *attack = json_object_get(t1, "attack");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(attack, 0), "id")), "T1110");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(attack, 2), "id")), "T1133");
+    json_t *stuffing = find_tag(attack, "id", "T1110.004");
+    assert_string_equal(json_string_value(json_object_get(stuffing, "name")), "Credential Stuffing");
+    assert_true(json_is_true(json_object_get(stuffing, "met")));
+    assert_string_equal(json_string_value(json_object_get(stuffing, "met_at")), "2023-11-14T22:17:20Z");
+    assert_true(json_is_false(json_object_get(find_tag(attack, "id", "T1133"), "met")));
+    assert_null(json_object_get(find_tag(attack, "id", "T1133"), "met_at"));
+    /* Skills in the order the content first names them. */
+    json_t *skills = json_object_get(t1, "skills");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(skills, 0), "skill")), "nftables");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(skills, 3), "skill")), "password policy");
+    assert_true(json_is_true(json_object_get(find_tag(skills, "skill", "log analysis"), "met")));
+
+    json_t *t2 = json_array_get(cov, 1);
+    assert_int_equal(json_integer_value(json_object_get(t2, "attack_met")), 1);
+    assert_int_equal(json_integer_value(json_object_get(t2, "skills_met")), 2);
+    assert_true(json_is_false(json_object_get(find_tag(json_object_get(t2, "attack"), "id", "T1110"), "met")));
+    json_t *t3 = json_array_get(cov, 2);
+    assert_int_equal(json_integer_value(json_object_get(t3, "attack_met")), 0);
+    assert_int_equal(json_integer_value(json_object_get(t3, "skills_met")), 0);
+    json_decref(doc);
+    free(text);
+}
+
+static void test_report_csv_and_html_show_coverage(void **state)
+{
+    fixture *f = *state;
+    save_tagged(f);
+    char *text = write_report(f, "csv", "tags.csv");
+    /* 1 header + 3 teams x (3 items + 3 techniques + 4 skills + 1 total). */
+    assert_int_equal(count(text, "\r\n"), 1 + 3 * 11);
+    assert_non_null(strstr(text, "\r\n1,attack,T1110,Brute Force,,yes,2023-11-14T22:17:20Z\r\n"));
+    assert_non_null(strstr(text, "\r\n1,attack,T1133,External Remote Services,,no,\r\n"));
+    assert_non_null(strstr(text, "\r\n1,skill,ログ解析,,,yes,2023-11-14T22:17:20Z\r\n"));
+    assert_non_null(strstr(text, "\r\n2,attack,T1110.004,Credential Stuffing,,yes,2023-11-14T22:15:20Z\r\n"));
+    assert_non_null(strstr(text, "\r\n2,skill,password policy,,,yes,2023-11-14T22:15:20Z\r\n"));
+    assert_non_null(strstr(text, "\r\n3,skill,nftables,,,no,\r\n"));
+    /* The totals still close each team's rows. */
+    assert_non_null(strstr(text, "\r\n3,skill,password policy,,,no,\r\n3,total,,,0,,\r\n"));
+    free(text);
+
+    text = write_report(f, "html", "tags.html");
+    assert_non_null(strstr(text, "ATT&amp;CK and skills coverage"));
+    assert_non_null(strstr(text, "<td><code>T1110.004</code></td><td>Credential Stuffing</td>"));
+    assert_non_null(strstr(text, "<td class=\"yes\" title=\"2023-11-14T22:15:20Z\">✓ +0:02:00</td>"));
+    /* Team 1: 2 of 3 techniques; team 3: none of 4 skills. */
+    assert_non_null(strstr(text, "<td class=\"num\">2 / 3</td><td class=\"num\">1 / 3</td><td class=\"num\">0 / 3</td>"));
+    assert_non_null(strstr(text, "<td class=\"num\">0 / 4</td></tr>"));
+    /* The tags under each item's title. */
+    assert_non_null(strstr(text, "<span class=\"tags\"><code>T1133</code> · <code>T1110</code> · nftables</span>"));
+    free(text);
+}
+
+/* Without tags there is no coverage section or rows (the fixture's
+ * content has none). */
+static void test_report_without_tags_has_no_coverage_section(void **state)
+{
+    fixture *f = *state;
+    char *text = write_report(f, "html", "plain.html");
+    assert_null(strstr(text, "coverage"));
+    assert_null(strstr(text, "class=\"tags\""));
+    free(text);
+    text = write_report(f, "json", "plain.json");
+    json_t *doc = json_loads(text, 0, NULL);
+    json_t *t1 = json_array_get(json_object_get(doc, "coverage"), 0);
+    assert_int_equal(json_integer_value(json_object_get(t1, "attack_total")), 0);
+    assert_int_equal(json_array_size(json_object_get(t1, "skills")), 0);
+    json_decref(doc);
+    free(text);
+}
+
 /* Runs SQL on the fixture's database through its read-write handle. */
 static void sql(fixture *f, const char *text)
 {
@@ -392,6 +525,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_html_is_self_contained_escaped_and_bilingual, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_of_a_database_without_a_range_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_csv_cells_cannot_be_formulas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_json_has_each_teams_coverage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_csv_and_html_show_coverage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_without_tags_has_no_coverage_section, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_of_a_forged_file_runs_none_of_its_sql, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_of_a_forged_file_with_extreme_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_read_only_open_of_a_non_database_names_the_file, setup,

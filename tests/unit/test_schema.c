@@ -2,8 +2,8 @@
  * test_schema.c: schema migrations of the range database (state.c). A
  * genuine version 1 file, built here with the version 1 statements as they
  * were released, is migrated in place by cr_state_open to the current
- * version without losing a row; a file newer than this crange is refused
- * and left as it was.
+ * version without losing a row; a version 4 file's content gains empty
+ * tags; a file newer than this crange is refused and left as it was.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -142,7 +142,7 @@ static void test_schema_v1_database_migrates_in_place_keeping_its_rows(void **st
         fail_msg("open: %s", cr_error_message());
     sqlite3 *db = cr_state_db(st);
     assert_int_equal(scalar(db, "PRAGMA user_version"), CR_STATE_SCHEMA_VERSION);
-    assert_int_equal(CR_STATE_SCHEMA_VERSION, 4);
+    assert_int_equal(CR_STATE_SCHEMA_VERSION, 5);
 
     /* Every row is still there. */
     cr_range_row r;
@@ -169,6 +169,10 @@ static void test_schema_v1_database_migrates_in_place_keeping_its_rows(void **st
                                 " AND name IN ('events_dedupe', 'events_kind_team', 'events_action_spool')"),
                      3);
     assert_int_equal(scalar(db, "SELECT count(*) FROM content"), 0);
+    /* v5's tag columns, empty lists unless a scenario says otherwise. */
+    assert_int_equal(scalar(db, "SELECT count(*) FROM pragma_table_info('content')"
+                                " WHERE name IN ('attack', 'skills') AND dflt_value = '''[]'''"),
+                     2);
     /* The dedupe key works on the migrated file, next to the old NULL keys. */
     bool inserted = false;
     assert_int_equal(cr_event_add(st, 0, 1, "web", "console.detach", NULL, "k1", &inserted), 0);
@@ -198,6 +202,31 @@ static void test_schema_empty_v1_database_migrates(void **state)
     cr_state_close(st);
 }
 
+/* A version 4 file with content rows (as `up` of a version 4 crange saved
+ * them) gains the tag columns with empty lists; its rows stay. The v4
+ * layout is made from the current one by dropping the columns v5 added. */
+static void test_schema_v4_content_gains_empty_tags(void **state)
+{
+    fixture *f = *state;
+    make_db(f->path, 1, true);
+    cr_state *st = NULL;
+    assert_int_equal(cr_state_open(&st, f->dir, "old", false), 0);
+    sqlite3 *db = cr_state_db(st);
+    exec_or_fail(db, "INSERT INTO content (id, seq, kind, title_ja, title_en, points, mode, prereqs, hints)"
+                     " VALUES ('fw', 0, 'objective', 'ファイアウォール', 'Firewall', 10, 'hold', '[]', '[]');"
+                     "ALTER TABLE content DROP COLUMN attack; ALTER TABLE content DROP COLUMN skills;"
+                     "PRAGMA user_version = 4");
+    cr_state_close(st);
+
+    assert_int_equal(cr_state_open(&st, f->dir, "old", false), 0);
+    db = cr_state_db(st);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), CR_STATE_SCHEMA_VERSION);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM content WHERE id = 'fw' AND points = 10"
+                                " AND attack = '[]' AND skills = '[]'"),
+                     1);
+    cr_state_close(st);
+}
+
 static void test_schema_newer_than_known_is_refused_and_left_alone(void **state)
 {
     fixture *f = *state;
@@ -222,6 +251,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema_v1_database_migrates_in_place_keeping_its_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_empty_v1_database_migrates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_v4_content_gains_empty_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_newer_than_known_is_refused_and_left_alone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
