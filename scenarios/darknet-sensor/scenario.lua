@@ -41,7 +41,8 @@ local capture = require "lib.capture"
 local v = vars {
   seed      = random.int(1, 2000000000, { secret = true }),   -- the capture
   mirai     = random.int(40, 90, { secret = true }),          -- Mirai-like bots in it
-  campaign  = random.choice(capture.CAMPAIGN_PORTS, { unique = false, secret = true }),
+  -- Distinct between teams while there are ports enough, shared beyond.
+  campaign  = random.choice(capture.CAMPAIGN_PORTS, { unique = team.count <= #capture.CAMPAIGN_PORTS, secret = true }),
   wave_off  = random.int(1, #capture.CAMPAIGN_PORTS - 1, { unique = false, secret = true }),
   wave_seed = random.int(1, 2000000000, { secret = true }),   -- the second wave (inject)
   holdout   = random.int(1, 2000000000, { secret = true }),   -- the detection rule's test traffic
