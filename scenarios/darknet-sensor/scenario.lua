@@ -41,8 +41,8 @@ local capture = require "lib.capture"
 local v = vars {
   seed      = random.int(1, 2000000000, { secret = true }),   -- the capture
   mirai     = random.int(40, 90, { secret = true }),          -- Mirai-like bots in it
-  campaign  = random.choice(capture.CAMPAIGN_PORTS, { unique = false, secret = true }),
-  wave_off  = random.int(1, #capture.CAMPAIGN_PORTS - 1, { unique = false, secret = true }),
+  -- Distinct between teams while there are ports enough, shared beyond.
+  campaign  = random.choice(capture.CAMPAIGN_PORTS, { unique = team.count <= #capture.CAMPAIGN_PORTS, secret = true }),
   wave_seed = random.int(1, 2000000000, { secret = true }),   -- the second wave (inject)
   holdout   = random.int(1, 2000000000, { secret = true }),   -- the detection rule's test traffic
 }
@@ -55,12 +55,13 @@ local RULE = "/root/detect.awk"
 local campaign = tonumber(v.campaign)
 local main = capture.generate(tonumber(v.seed), { mirai = tonumber(v.mirai), campaign = campaign })
 
--- The second wave targets another exploit port.
+-- The second wave targets another exploit port: the campaign's, three places
+-- on in the list, so that teams with distinct campaigns get distinct waves.
 local function wave_port_of(vars)
   local c = tonumber(vars.campaign)
   local i = 1
   while capture.CAMPAIGN_PORTS[i] ~= c do i = i + 1 end
-  return capture.CAMPAIGN_PORTS[(i - 1 + tonumber(vars.wave_off)) % #capture.CAMPAIGN_PORTS + 1]
+  return capture.CAMPAIGN_PORTS[(i + 2) % #capture.CAMPAIGN_PORTS + 1]
 end
 local wave_port = wave_port_of(v)
 if main.top_port ~= campaign then error("capture: the busiest port is " .. main.top_port .. ", not " .. campaign) end
@@ -315,7 +316,7 @@ end
 local wave
 local function deliver_wave(ctx)
   wave = wave or capture.generate(tonumber(ctx.vars.wave_seed), {
-    mirai = 15 + tonumber(ctx.vars.wave_off) * 2, campaign = wave_port, research = main.research,
+    mirai = 15 + tonumber(ctx.vars.wave_seed) % 11, campaign = wave_port, research = main.research,
     scale = 0.6, date = "2019-11-05", start_hour = 10, minutes = 30,
   })
   if wave.top_port ~= wave_port then error("wave: the busiest port is " .. wave.top_port) end

@@ -4,10 +4,11 @@
 # capture in which Mirai's signature, seq = destination address, marks some
 # sources, a research scanner sweeps many ports, and Telnet scanners without
 # the signature make a port-only rule wrong) and the teams' numbers differ;
-# both teams score 0; a port-only detection rule on team 2's sensor fails the
-# held-out test on its precision; the reference solution gives team 1 full
-# marks and team 2 nothing; removing team 1's rule loses the detect_rule hold
-# objective, and only its points.
+# both teams score 0; port-only detection rules on team 2's sensor fail the
+# held-out test (the research scanner flagged; without it, the precision);
+# the reference solution gives team 1 full marks and team 2 nothing;
+# removing team 1's rule loses the detect_rule hold objective, and only its
+# points.
 . "$(dirname "$0")/lib.sh"
 R=darknet
 track_range $R
@@ -63,8 +64,16 @@ NAIVE='$6 == "tcp" && ($5 == 23 || $5 == 2323) && !seen[$2]++ { print $2 }'
 ex 2 sensor -- sh -c 'printf "%s\n" "$1" > /root/detect.awk' sh "$NAIVE"
 round
 reason=$(crange --json events $R --team 2 --kind objective.failing | jq -r '[.[] | select(.data.id == "detect_rule")][-1].data.reason')
-case $reason in *"research scanner"* | *precision*) ok "a port-only rule fails the held-out test: $reason" ;;
-*) fail "a port-only rule was not refused for its precision: $reason" ;; esac
+assert_contains "$reason" "research scanner" "a port-only rule fails the held-out test: it flags the research scanner"
+# Port-only, the research scanner left out (it sweeps many ports): the
+# Telnet scanners without Mirai's signature still sink its precision.
+NAIVE2='$7 == "S" && !(($2, $5) in s) { s[$2, $5] = 1; n[$2]++ }
+$6 == "tcp" && ($5 == 23 || $5 == 2323) { t[$2] = 1 }
+END { for (a in t) if (n[a] < 10) print a }'
+ex 2 sensor -- sh -c 'printf "%s\n" "$1" > /root/detect.awk' sh "$NAIVE2"
+round
+reason=$(crange --json events $R --team 2 --kind objective.failing | jq -r '[.[] | select(.data.id == "detect_rule")][-1].data.reason')
+assert_contains "$reason" "precision" "without the research scanner, a port-only rule fails on its precision ($reason)"
 assert_eq 0 "$(score_of 2)" "team 2 scores nothing for it"
 
 # The reference solution: full marks for team 1, nothing more for team 2.
