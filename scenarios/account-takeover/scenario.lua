@@ -337,6 +337,8 @@ end
 
 flag {
   id = "attacker_ip",
+  attack = { "T1110.003" },
+  skills = { "log analysis", "incident scoping" },
   question = {
     ja = "多数の口座に同じ暗証番号でログインを試した接続元の IP アドレスは?",
     en = "From which IP address were sign-ins tried against many accounts with the same PIN?",
@@ -353,6 +355,8 @@ flag {
 
 flag {
   id = "first_sprayed",
+  attack = { "T1110.003", "T1078" },
+  skills = { "log analysis", "account takeover triage" },
   question = {
     ja = "その接続元が同じ暗証番号を試して、最初にログインに成功した (乗っ取った) 口座の口座番号は?",
     en = "Which account (number) did that address first sign in to (take over) by trying the same PIN?",
@@ -369,6 +373,8 @@ flag {
 
 flag {
   id = "reset_account",
+  attack = { "T1098" },
+  skills = { "log analysis", "password reset abuse" },
   question = {
     ja = "登録されていないメールアドレスに再設定メールが送られ、乗っ取られた口座の口座番号は?",
     en = "Which account (number) was taken over through a reset mail sent to an address that is not its registered one?",
@@ -384,6 +390,8 @@ flag {
 
 objective {
   id = "stop_spray",
+  attack = { "T1110.003", "T1110.001" },
+  skills = { "rate limiting", "account lockout" },
   title = {
     ja = "同じ攻撃 (1 つの暗証番号を口座の一覧に試す) を再現しても乗っ取られる口座が 0、正規のお客様はスマートフォンからログインできる",
     en = "Replaying the attack (one PIN tried against the list of accounts) takes over no account, and the genuine customer still signs in from the phone",
@@ -423,6 +431,8 @@ objective {
 
 objective {
   id = "reset_registered",
+  attack = { "T1098" },
+  skills = { "secure password reset", "web application security" },
   title = {
     ja = "暗証番号の再設定メールは登録済みのアドレスにだけ届く: 攻撃者のアドレスには届かず、お客様の再設定は使える",
     en = "PIN reset mail reaches only the registered address: none reaches the attacker's, and the customer's own reset works",

@@ -86,6 +86,8 @@ vm {
 
 flag {
   id = "mirai_sources",
+  attack = { "T1595.001", "T1584.005" },
+  skills = { "darknet analysis", "packet analysis" },
   question = {
     ja = "観測記録の中で、Mirai 型のスキャン (TCP シーケンス番号 = 宛先 IP アドレス) を送っている送信元はいくつ?",
     en = "How many source addresses in the capture send Mirai-like scans (TCP sequence number = destination IP address)?",
@@ -105,6 +107,8 @@ flag {
 
 flag {
   id = "research_scanner",
+  attack = { "T1595.001" },
+  skills = { "darknet analysis", "scanner attribution" },
   question = {
     ja = "インターネット全体を調べている調査目的のスキャナー (1 台) の IP アドレスは?",
     en = "What is the IP address of the research scanner (one host) that surveys the whole internet?",
@@ -123,6 +127,8 @@ flag {
 
 flag {
   id = "share_23",
+  attack = { "T1046", "T1595.001" },
+  skills = { "darknet analysis", "traffic statistics" },
   question = {
     ja = "NICTER の集計と同じく調査スキャナーのパケットを除いたとき、全パケットのうち 23/TCP 宛ての割合は何 % か? "
       .. "(小数点以下 1 桁。例: 24.2)",
@@ -141,6 +147,8 @@ flag {
 
 flag {
   id = "top_port",
+  attack = { "T1046" },
+  skills = { "darknet analysis", "traffic statistics" },
   question = {
     ja = "Telnet (23/TCP と 2323/TCP) を除くと、最も多くのパケットが届いている TCP の宛先ポートは?",
     en = "Telnet (23/TCP and 2323/TCP) aside, which TCP destination port receives the most packets?",
@@ -166,6 +174,8 @@ local CVE_HINTS = {
 
 flag {
   id = "top_port_cve",
+  attack = { "T1190" },
+  skills = { "vulnerability mapping", "CVE research" },
   question = {
     ja = "そのポート (前問) へのスキャンが狙っている既知の脆弱性の CVE 番号は? (例: CVE-2017-17215)",
     en = "Which known vulnerability do the scans of that port (previous question) target? Give its CVE id "
@@ -183,6 +193,8 @@ flag {
 
 flag {
   id = "wave_cve",
+  attack = { "T1190" },
+  skills = { "vulnerability mapping", "CVE research" },
   question = {
     ja = "新しいスキャンの波 (" .. WAVE .. ") で急増したポートが狙う脆弱性の CVE 番号は?",
     en = "Which vulnerability (CVE id) does the port that surges in the new scan wave (" .. WAVE .. ") target?",
@@ -201,6 +213,8 @@ local F1_MIN, PRECISION_MIN, RECALL_MIN = 0.9, 0.95, 0.9
 
 objective {
   id = "infected_list",
+  attack = { "T1584.005" },
+  skills = { "infection notification", "darknet analysis" },
   title = {
     ja = "注意喚起のため、観測記録の Mirai 型スキャン元のアドレスを " .. INFECTED .. " に 1 行 1 つずつ書く (F1 値 0.9 以上)",
     en = "For notification, list the Mirai-like sources of the capture in " .. INFECTED .. ", one address a line "
@@ -232,6 +246,8 @@ local rule_round = 0
 
 objective {
   id = "detect_rule",
+  attack = { "T1595.001", "T1584.005" },
+  skills = { "detection engineering", "precision and recall" },
   title = {
     ja = "検知ルール " .. RULE .. " を書く: awk -F, -f " .. RULE .. " が標準入力の観測記録 (同じ CSV 形式) から Mirai 型の"
       .. "送信元を 1 行 1 つ出力し、新しい通信に対して適合率 0.95 以上・再現率 0.9 以上で、調査スキャナーを含めない",

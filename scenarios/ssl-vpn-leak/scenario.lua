@@ -322,6 +322,8 @@ end
 
 flag {
   id = "leaked_account",
+  attack = { "T1078", "T1133", "T1589.001" },
+  skills = { "log analysis", "credential leak triage" },
   question = {
     ja = "ファームウェア更新の後に、流出したパスワードで攻撃者がログインしたアカウント名は?",
     en = "Which account did the attacker sign in with, using a leaked password, after the firmware update?",
@@ -340,6 +342,8 @@ flag {
 
 flag {
   id = "attacker_ip",
+  attack = { "T1078", "T1133" },
+  skills = { "log analysis", "incident scoping" },
   question = {
     ja = "攻撃者の接続元 IP アドレスは?",
     en = "From which IP address does the attacker connect?",
@@ -356,6 +360,8 @@ flag {
 
 objective {
   id = "reset_leaked",
+  attack = { "T1078", "T1110.004" },
+  skills = { "password reset", "credential hygiene" },
   title = {
     ja = "一覧に載った (今もある) アカウントすべてのパスワードを変更する: 流出したパスワードでのログインがゲートウェイに拒否される",
     en = "Change the password of every listed account that still exists: the gateway refuses the leaked passwords",
@@ -388,6 +394,8 @@ objective {
 
 objective {
   id = "mfa",
+  attack = { "T1078", "T1133" },
+  skills = { "multi-factor authentication", "TOTP" },
   title = {
     ja = "二要素認証 (TOTP) を全アカウントで必須にし、在宅勤務者は PC の認証アプリで引き続き接続できる",
     en = "Require a second factor (TOTP) for every account, and keep the teleworker connecting with the authenticator on the PC",
@@ -416,6 +424,8 @@ objective {
 
 objective {
   id = "cut_session",
+  attack = { "T1563", "T1133" },
+  skills = { "session management", "containment" },
   title = {
     ja = "攻撃者のセッションを切断する (攻撃者が持つセッションがすべて無効になる)",
     en = "End the attacker's sessions (every session the attacker holds is refused)",
