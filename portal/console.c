@@ -292,16 +292,6 @@ static void hub_unref_locked(cr_console_hub *h)
     free(h);
 }
 
-/* Called by libvirt once the stream callback is removed and not running. */
-static void hub_stream_released(void *opaque)
-{
-    cr_console_hub *h = opaque;
-    cr_portal *p = h->p;
-    pthread_mutex_lock(&p->lock);
-    hub_unref_locked(h);
-    pthread_mutex_unlock(&p->lock);
-}
-
 static void on_stream(virStreamPtr st, int events, void *opaque)
 {
     cr_console_hub *h = opaque;
@@ -365,7 +355,7 @@ static cr_console_hub *hub_get(cr_portal *p, int team, const char *vm)
     h->st = h->dom ? virStreamNew(conn, VIR_STREAM_NONBLOCK) : NULL;
     if (!h->st || virDomainOpenConsole(h->dom, NULL, h->st, 0) < 0 ||
         virStreamEventAddCallback(h->st, VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP,
-                                  on_stream, h, hub_stream_released) < 0) {
+                                  on_stream, h, NULL) < 0) {
         cr_error_set(CR_ERROR, "console of %s: %s", domain, virGetLastErrorMessage());
         if (h->st)
             virStreamFree(h->st);
@@ -375,7 +365,7 @@ static cr_console_hub *hub_get(cr_portal *p, int team, const char *vm)
         free(h);
         h = NULL;
     } else {
-        h->refs = 1; /* the stream callback's, released by hub_stream_released */
+        h->refs = 1; /* the stream callback's, dropped by hub_close_timer */
         h->next = p->hubs;
         p->hubs = h;
     }
@@ -383,6 +373,42 @@ static cr_console_hub *hub_get(cr_portal *p, int team, const char *vm)
     virConnectClose(conn);
     free(domain);
     return h;
+}
+
+/*
+ * The event-loop thread: takes the stream callback off a hub nobody is
+ * attached to, closes its stream and drops the callback's reference.
+ *
+ * This runs on the event loop's own thread because that is where libvirt
+ * calls on_stream (a remote stream's events come from a timer of the loop):
+ * once the callback is removed here, on_stream is not running and will not
+ * run again, so the hub can go. The reference is not handed back through
+ * virStreamEventAddCallback's free function: libvirt's remote driver never
+ * calls it (remoteStreamCallbackFree tests a callback pointer that is never
+ * NULL; a fix was proposed upstream in June 2025, after Debian 12's 9.0), and
+ * every hub of a serve's life leaked, as test_valgrind.sh showed. When the
+ * removal fails (libvirt refuses it on a stream that holds an error), the
+ * callback stays and so does its reference: the hub is kept rather than
+ * freed under a callback that may still fire.
+ */
+static void hub_close_timer(int timer, void *opaque)
+{
+    cr_console_hub *h = opaque;
+    cr_portal *p = h->p;
+    virEventRemoveTimeout(timer);
+    bool removed = virStreamEventRemoveCallback(h->st) == 0;
+    pthread_mutex_lock(&p->lock);
+    virStreamPtr st = h->st;
+    virDomainPtr dom = h->dom;
+    h->st = NULL;
+    h->dom = NULL;
+    if (removed)
+        hub_unref_locked(h);
+    p->hubs_closing--;
+    pthread_mutex_unlock(&p->lock);
+    virStreamAbort(st);
+    virStreamFree(st);
+    virDomainFree(dom);
 }
 
 /* Under p->lock: closes the hub's stream once nobody is attached. */
@@ -397,15 +423,28 @@ static void hub_release_locked(cr_portal *p, cr_console_hub *h)
             *pp = h->next;
             break;
         }
-    virStreamPtr st = h->st;
-    virDomainPtr dom = h->dom;
-    h->st = NULL;
-    h->dom = NULL;
-    hub_unref_locked(h); /* the client's; the callback's goes with the callback */
-    virStreamEventRemoveCallback(st);
-    virStreamAbort(st);
-    virStreamFree(st);
-    virDomainFree(dom);
+    hub_unref_locked(h); /* the client's; the callback's goes in hub_close_timer */
+    if (virEventAddTimeout(0, hub_close_timer, h, NULL) < 0) {
+        /* No timer, no safe moment to free: the hub stays, closed. */
+        cr_log_warn("console of team %d vm %s: cannot close its stream: %s", h->team, h->vm,
+                    virGetLastErrorMessage());
+        return;
+    }
+    p->hubs_closing++;
+}
+
+/* Waits, at most 5 s, for the event loop to close the hubs released last. */
+void cr_console_wait_closed(cr_portal *p)
+{
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&p->lock);
+        int left = p->hubs_closing;
+        pthread_mutex_unlock(&p->lock);
+        if (left == 0)
+            return;
+        cr_sleep_ms(10);
+    }
+    cr_log_warn("%d console streams were still closing when the portal stopped", p->hubs_closing);
 }
 
 /* ------------------------------------------------------ civetweb hooks */

@@ -51,6 +51,7 @@ struct cr_portal {
     int64_t *flag_refill_ms;
     json_t *frozen_board;            /* the public scoreboard as frozen, or NULL */
     cr_console_hub *hubs;
+    int hubs_closing;                /* released hubs the event loop has yet to close */
     pthread_mutex_t admin_lock;      /* one argon2id verification at a time (64 MiB each) */
     pthread_mutex_t report_lock;     /* one report written at a time */
     bool stopping;
@@ -104,6 +105,7 @@ int cr_api_handle(struct mg_connection *conn, cr_portal *p);
 
 void cr_console_register(cr_portal *p);
 void cr_console_close_all(cr_portal *p);
+void cr_console_wait_closed(cr_portal *p);
 /* Console sessions now open, for the health view: [{"team","vm","clients","watchers"}]. */
 json_t *cr_console_list(cr_portal *p);
 

@@ -164,6 +164,7 @@ void cr_portal_stop(cr_portal *p)
         mg_stop(p->ctx); /* waits for every connection: consoles close, streams end */
         if (p->revert_started)
             pthread_join(p->revert_thread, NULL); /* a revert under way finishes */
+        cr_console_wait_closed(p); /* before the event loop that closes them stops */
         mg_exit_library();
         cr_evloop_release();
     }
