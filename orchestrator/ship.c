@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,5 +319,138 @@ int cr_ship_layer(char **remote_path, bool *sent, cr_virt *v, int w, const char 
     layer_copy lc = {layer_disk, remote_base, cr_virt_uri(v)};
     int rc = ship_named(remote_path, sent, v, w, name, NULL, make_layer_copy, &lc);
     free(name);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- prune */
+
+/* A volume's backing file, new string, or NULL. */
+static char *vol_backing(virStorageVolPtr vol)
+{
+    char *xml = virStorageVolGetXMLDesc(vol, 0);
+    xmlDocPtr d = xml ? xmlReadMemory(xml, (int)strlen(xml), "volume", NULL, XML_PARSE_NONET) : NULL;
+    xmlXPathContextPtr ctx = d ? xmlXPathNewContext(d) : NULL;
+    xmlXPathObjectPtr r = ctx ? xmlXPathEvalExpression((const xmlChar *)"string(/volume/backingStore/path)", ctx)
+                              : NULL;
+    char *out = r && r->stringval && *r->stringval ? cr_xstrdup((const char *)r->stringval) : NULL;
+    xmlXPathFreeObject(r);
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(d);
+    free(xml);
+    return out;
+}
+
+/* What names a file on the host, one per line: the backing file of every
+ * volume outside the image pool, and every domain's XML (disks, kernels). */
+static int host_references(cr_buf *out, virConnectPtr c)
+{
+    virStoragePoolPtr *pools = NULL;
+    int n = virConnectListAllStoragePools(c, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+    if (n < 0)
+        return cr_error_set(CR_ERROR, "listing storage pools: %s", virGetLastErrorMessage());
+    for (int i = 0; i < n; i++) {
+        const char *name = virStoragePoolGetName(pools[i]);
+        virStorageVolPtr *vols = NULL;
+        int nv = name && strcmp(name, CR_SHIP_POOL) ? virStoragePoolListAllVolumes(pools[i], &vols, 0) : 0;
+        for (int k = 0; k < nv; k++) {
+            char *b = vol_backing(vols[k]);
+            if (b)
+                cr_buf_addf(out, "%s\n", b);
+            free(b);
+            virStorageVolFree(vols[k]);
+        }
+        free(vols);
+        virStoragePoolFree(pools[i]);
+    }
+    free(pools);
+    virDomainPtr *doms = NULL;
+    int nd = virConnectListAllDomains(c, &doms, 0);
+    if (nd < 0)
+        return cr_error_set(CR_ERROR, "listing domains: %s", virGetLastErrorMessage());
+    for (int i = 0; i < nd; i++) {
+        char *xml = virDomainGetXMLDesc(doms[i], 0);
+        if (xml)
+            cr_buf_addf(out, "%s\n", xml);
+        free(xml);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    virResetLastError();
+    return 0;
+}
+
+typedef struct shipped {
+    char *name, *path, *backing;
+    bool keep;
+} shipped;
+
+int cr_ship_prune(char ***removed, size_t *n, cr_virt *v, bool dry_run)
+{
+    *removed = NULL;
+    *n = 0;
+    virConnectPtr c = cr_virt_conn(v, 0);
+    virStoragePoolPtr pool = virStoragePoolLookupByName(c, CR_SHIP_POOL);
+    if (!pool) {
+        virResetLastError();
+        return 0; /* nothing was ever shipped there */
+    }
+    int rc = 0;
+    virStorageVolPtr *vols = NULL;
+    int nv = 0;
+    if (virStoragePoolIsActive(pool) == 1) {
+        virStoragePoolRefresh(pool, 0);
+        nv = virStoragePoolListAllVolumes(pool, &vols, 0);
+        if (nv < 0)
+            rc = lv_fail(v, "listing pool", CR_SHIP_POOL);
+    }
+    shipped *sv = cr_xcalloc((size_t)(nv > 0 ? nv : 1), sizeof *sv);
+    size_t ns = 0, cap = 0;
+    for (int i = 0; i < nv; i++) {
+        const char *name = virStorageVolGetName(vols[i]);
+        size_t l = name ? strlen(name) : 0;
+        if (l && !(l > 3 && !strcmp(name + l - 3, ".ok"))) {
+            sv[ns].name = cr_xstrdup(name);
+            sv[ns].path = virStorageVolGetPath(vols[i]);
+            sv[ns].backing = vol_backing(vols[i]);
+            ns++;
+        }
+        virStorageVolFree(vols[i]);
+    }
+    free(vols);
+    cr_buf refs = {0};
+    if (rc == 0 && ns)
+        rc = host_references(&refs, c);
+    /* Kept: what something outside the pool names, then what a kept volume
+     * sits on (a layer's base disk), until nothing changes. */
+    for (size_t i = 0; rc == 0 && i < ns; i++)
+        sv[i].keep = !sv[i].path || (refs.data && strstr(refs.data, sv[i].path));
+    for (bool more = true; rc == 0 && more;) {
+        more = false;
+        for (size_t i = 0; i < ns; i++)
+            for (size_t k = 0; sv[i].keep && sv[i].backing && k < ns; k++)
+                if (!sv[k].keep && sv[k].path && !strcmp(sv[k].path, sv[i].backing))
+                    more = sv[k].keep = true;
+    }
+    for (size_t i = 0; rc == 0 && i < ns; i++) {
+        if (sv[i].keep)
+            continue;
+        if (!dry_run) {
+            char *ok = cr_xasprintf("%s.ok", sv[i].name);
+            drop_vol(pool, ok); /* first: a volume without its .ok is sent again, never used */
+            drop_vol(pool, sv[i].name);
+            free(ok);
+        }
+        cr_grow(removed, &cap, *n + 2, sizeof **removed);
+        (*removed)[(*n)++] = cr_xstrdup(sv[i].name);
+        (*removed)[*n] = NULL;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        free(sv[i].name);
+        free(sv[i].path);
+        free(sv[i].backing);
+    }
+    free(sv);
+    cr_buf_free(&refs);
+    virStoragePoolFree(pool);
     return rc;
 }

@@ -48,4 +48,14 @@ int cr_ship_image(cr_image **out, size_t *sent, cr_virt *v, int w, const cr_imag
 int cr_ship_layer(char **remote_path, bool *sent, cr_virt *v, int w, const char *layer_disk, const char *key,
                   const char *remote_base);
 
+/*
+ * Removes from the host's image pool what nothing on the host uses: no
+ * volume outside the pool sits on it (overlays, templates), no domain's XML
+ * names it (disks, kernels), and no kept volume of the pool sits on it (a
+ * layer's base). *removed lists the volumes (NULL-terminated, new strings).
+ * dry_run: only list them. Run it after the templates' prune, whose disks
+ * sit on these.
+ */
+int cr_ship_prune(char ***removed, size_t *n, cr_virt *v, bool dry_run);
+
 #endif

@@ -860,3 +860,108 @@ int cr_template_prune(char ***removed, size_t *n, cr_virt *v, const char *root, 
     cr_buf_free(&used);
     return rc;
 }
+
+/* ------------------------------------------------ pruning a remote host */
+
+/* "<64 hex>.<suffix>": the template key a volume of the pool belongs to. */
+static bool volume_key(char key[65], const char *name)
+{
+    if (strlen(name) < 66 || name[64] != '.')
+        return false;
+    for (int i = 0; i < 64; i++)
+        if (!strchr("0123456789abcdef", name[i]))
+            return false;
+    memcpy(key, name, 64);
+    key[64] = '\0';
+    return true;
+}
+
+int cr_template_prune_remote(char ***removed, size_t *n, cr_virt *v, const char *lock_root, bool dry_run)
+{
+    *removed = NULL;
+    *n = 0;
+    virConnectPtr c = cr_virt_conn(v, 0);
+    virStoragePoolPtr pool = virStoragePoolLookupByName(c, CR_TEMPLATE_POOL);
+    if (!pool) {
+        virResetLastError();
+        return 0; /* no template was ever made there */
+    }
+    int rc = cr_mkdir_p(lock_root, 0700);
+    virStorageVolPtr *vols = NULL;
+    int nv = 0;
+    if (rc == 0 && virStoragePoolIsActive(pool) == 1) {
+        virStoragePoolRefresh(pool, 0);
+        nv = virStoragePoolListAllVolumes(pool, &vols, 0);
+        if (nv < 0)
+            rc = cr_error_set(CR_ERROR, "%s: listing pool %s: %s", cr_virt_uri(v), CR_TEMPLATE_POOL,
+                              virGetLastErrorMessage());
+    }
+    char **keys = NULL;
+    size_t nk = 0, cap = 0, rcap = 0;
+    for (int i = 0; i < nv; i++) {
+        char key[65];
+        const char *name = virStorageVolGetName(vols[i]);
+        bool seen = false;
+        if (name && volume_key(key, name)) {
+            for (size_t k = 0; k < nk && !seen; k++)
+                seen = !strcmp(keys[k], key);
+            if (!seen) {
+                cr_grow(&keys, &cap, nk + 1, sizeof *keys);
+                keys[nk++] = cr_xstrdup(key);
+            }
+        }
+        virStorageVolFree(vols[i]);
+    }
+    free(vols);
+    cr_buf used = {0};
+    if (rc == 0 && nk)
+        rc = backing_files(&used, c);
+    for (size_t k = 0; rc == 0 && k < nk; k++) {
+        /* The template's disk, wherever the pool keeps it, is what the
+         * clones' overlays name as their backing file. */
+        char *disk_vol = cr_xasprintf("%s.qcow2", keys[k]);
+        virStorageVolPtr disk = vol_find(pool, disk_vol);
+        char *path = disk ? virStorageVolGetPath(disk) : NULL;
+        char *line = path ? cr_xasprintf("%s\n", path) : NULL;
+        bool in_use = line && used.data && strstr(used.data, line);
+        free(line);
+        free(path);
+        if (disk)
+            virStorageVolFree(disk);
+        char *lock = cr_xasprintf("%s/%s.lock", lock_root, keys[k]);
+        int fd = in_use ? -1 : open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        /* An up making or cloning it holds its lock: it stays. */
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            if (!dry_run) {
+                /* A template VM an up left running on its disk goes first. */
+                char *name = cr_xasprintf("crange-template-%.16s", keys[k]);
+                virDomainPtr d = virDomainLookupByName(c, name);
+                if (d) {
+                    virDomainDestroy(d);
+                    virDomainFree(d);
+                }
+                virResetLastError();
+                free(name);
+                char *ok_vol = cr_xasprintf("%s.save.ok", keys[k]), *mem_vol = cr_xasprintf("%s.save", keys[k]);
+                vol_drop(pool, ok_vol); /* first: a template cut short here is remade, never used */
+                vol_drop(pool, mem_vol);
+                vol_drop(pool, disk_vol);
+                free(mem_vol);
+                free(ok_vol);
+            }
+            cr_grow(removed, &rcap, *n + 2, sizeof **removed);
+            (*removed)[(*n)++] = cr_xstrdup(keys[k]);
+            (*removed)[*n] = NULL;
+        }
+        if (fd >= 0)
+            close(fd);
+        free(lock);
+        free(disk_vol);
+    }
+    for (size_t k = 0; k < nk; k++)
+        free(keys[k]);
+    free(keys);
+    cr_buf_free(&used);
+    virStoragePoolFree(pool);
+    return rc;
+}

@@ -108,6 +108,12 @@ int cr_template_list(char ***keys, size_t *n, const char *root);
  * their keys (NULL-terminated, new strings). dry_run: only list them. */
 int cr_template_prune(char ***removed, size_t *n, cr_virt *v, const char *root, bool dry_run);
 
+/* The same on a remote host (hosts.h) through libvirt: the templates in the
+ * host's pool CR_TEMPLATE_POOL that no overlay of the host sits on and no up
+ * holds (their locks are under lock_root, as when they are made), with a
+ * template VM an up left running on one. */
+int cr_template_prune_remote(char ***removed, size_t *n, cr_virt *v, const char *lock_root, bool dry_run);
+
 /* Removes what an up killed while making a template left behind, for every
  * template of root no up is making or using now (its lock is free): the
  * template's running domain (crange-template-<key>), and for a template that was never

@@ -190,11 +190,15 @@ const cr_command cr_commands[] = {
      NULL},
     {"image verify", cr_cmd_image_verify, "image verify NAME", "Check a built image's files against its checksums.",
      NULL},
-    {"image prune", cr_cmd_image_prune, "image prune [--dry-run]",
+    {"image prune", cr_cmd_image_prune, "image prune [--dry-run] [--hosts all|NAME,...]",
      "Remove the instant-clone templates (<state>/templates) that no range's VMs sit on; `down` keeps them so "
      "that the next `up` of the same scenario boots nothing. Also removes template VMs and disks that an `up` "
-     "stopped while making them left behind (each `up` that makes templates does too).",
+     "stopped while making them left behind (each `up` that makes templates does too). With --hosts, also on "
+     "those hosts (crange host list): their templates no VM there sits on, then the shipped images and layers "
+     "nothing there uses. A host that does not answer is named, and the exit status is 1.",
      "Options:\n"
-     "  --dry-run        only list what would be removed\n"},
+     "  --dry-run        only list what would be removed (on a host, the images its unused\n"
+     "                   templates sit on are listed once those templates are gone)\n"
+     "  --hosts SPEC     also prune these hosts: all, or names separated by commas\n"},
     {NULL, NULL, NULL, NULL, NULL},
 };

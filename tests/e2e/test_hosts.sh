@@ -13,7 +13,8 @@
 #     rebuilds them here with their events kept (team.moved), down removes
 #     what it reaches, keeps the record and says what it could not; once
 #     lab2's libvirtd is back a second down finishes, leaving nothing on
-#     either host.
+#     either host; image prune --hosts then removes lab2's templates and the
+#     images shipped there, keeping them while VMs there sit on them.
 . "$(dirname "$0")/lib.sh"
 track_range mh
 
@@ -115,6 +116,8 @@ assert_eq 0 "$(printf '%s\n' "$again" | jq '.changes | [.[]] | add')" \
     "a later up, lab2 still down, changes nothing: the range is on this host now"
 ok "reschedule took $(printf '%s\n' "$re" | jq .seconds) s"
 
+out=$(expect_fail crange image prune --hosts lab2 --dry-run)
+assert_contains "$out" "host lab2:" "image prune names the host it cannot reach, and fails"
 out=$(expect_fail crange host remove lab2)
 assert_contains "$out" "holds ranges (mh)" "host remove refuses a host a range still uses"
 out=$(expect_fail crange down mh)
@@ -123,9 +126,23 @@ assert_eq 0 "$(count_domains mh)" "down removed everything here"
 [ -e "$CRANGE_STATE/ranges/mh" ] || [ -n "$(crange --json status mh | jq -r .scenario)" ] || fail "the record is gone"
 restart_remote_libvirtd 1
 assert_eq 6 "$(vb list --name | grep -c '^crange\.mh\.')" "lab2's new libvirtd still has the 6 old VMs"
+pr=$(crange --json image prune --hosts lab2 --dry-run)
+assert_eq 0 "$(printf '%s\n' "$pr" | jq '.hosts[0].templates | length')" \
+    "image prune keeps lab2's templates while VMs there sit on them"
 crange down mh >/dev/null
 assert_eq 0 "$(vb list --all --name | grep -c '^crange\.mh\.' || true)" "a second down leaves no VM on lab2"
 assert_eq 0 "$(vb net-list --all --name | grep -c '^crange\.mh\.' || true)" "nor a network"
 assert_eq 0 "$(vb pool-list --all --name | grep -c '^crange\.mh$' || true)" "nor a storage pool"
+# Templates and shipped images stay after down, for the next up; prune
+# removes them on lab2, through libvirt.
+pr=$(crange --json image prune --hosts lab2 --dry-run)
+assert_eq 3 "$(printf '%s\n' "$pr" | jq '.hosts[0].templates | length')" "a dry run lists lab2's 3 templates"
+assert_eq 3 "$(vb vol-list crange-templates | grep -c '\.save\.ok ')" "and removes none"
+pr=$(crange --json image prune --hosts lab2)
+assert_eq 3 "$(printf '%s\n' "$pr" | jq '.hosts[0].templates | length')" "image prune --hosts lab2 removes its 3 templates"
+assert_eq 0 "$(vb vol-list crange-templates | grep -c . || true)" "leaving lab2's template pool empty"
+[ "$(printf '%s\n' "$pr" | jq '[.hosts[0].images[] | select(test("^tiny-.*[.]kernel$"))] | length')" = 1 ] ||
+    fail "image prune did not remove the tiny kernel shipped to lab2: $pr"
+assert_eq 0 "$(vb vol-list crange-images | grep -c . || true)" "and the images shipped there, nothing using them"
 crange host remove lab2 >/dev/null
 assert_eq 1 "$(crange --json host list | jq length)" "host remove leaves one host"
