@@ -7,6 +7,17 @@
 # with -9 and restarted loses and duplicates no events; a VM whose QEMU is
 # killed is brought back; libvirtd restarted during `run` is reconnected.
 . "$(dirname "$0")/lib.sh"
+
+# Stops the engine started in the background as $run. An engine that is
+# already gone ended by itself, which it must never do: say how, with its log.
+stop_run() {
+    if ! kill "$run" 2>/dev/null; then
+        st=0
+        wait "$run" 2>/dev/null || st=$?
+        fail "crange run ended by itself (status $st): $(grep -v debug "$1" | tail -n 8)"
+    fi
+    wait "$run" 2>/dev/null || true
+}
 track_range sc
 
 crange image build tiny >/dev/null
@@ -154,8 +165,7 @@ wait $run 2>/dev/null || true
 "$CRANGE_BIN" run sc --interval 2 >"$WORK/run3.log" 2>&1 &
 run=$!
 sleep 6
-kill $run
-wait $run 2>/dev/null || true
+stop_run "$WORK/run3.log"
 for m in one two three; do
     assert_eq 1 "$(count_events action. "[.[] | select(.data.command == \"echo marker-$m\")] | length")" \
         "'echo marker-$m' is stored exactly once across engine kills"
@@ -192,8 +202,7 @@ printf 'echo marker-beside-flood\n' | crange console sc 1 attacker --linger 2 >/
 flooded() { crange --json events sc --kind action.dropped | jq -c '[.[] | select(.team == 2 and .vm == "victim") | .data] | add'; }
 i=0
 until [ "$(flooded | jq '.budget.lines // 0')" -ge 15 ] || [ $i -ge 120 ]; do sleep 0.5; i=$((i + 1)); done
-kill $run
-wait $run 2>/dev/null || true
+stop_run "$WORK/run4.log"
 stored=$(count_events action.command '[.[] | select(.team == 2 and .vm == "victim" and (.data.command | startswith("flood-")))] | length')
 [ "$stored" -ge 6 ] && [ "$stored" -le 8 ] || fail "128 KiB of 16 KB lines is about 8 lines, not $stored"
 assert_eq "$((24 - stored))" "$(flooded | jq '.budget.lines')" "a flood is stored up to the VM's budget ($stored lines), the rest dropped and counted"
@@ -234,8 +243,7 @@ i=0
 until grep -q "commands typed on crange.sc.t1.attacker are recorded again" "$WORK/run4.log" || [ $i -ge 20 ]; do
     sleep 0.5; i=$((i + 1))
 done
-kill $run
-wait $run 2>/dev/null || true
+stop_run "$WORK/run4.log"
 grep -q "are recorded again" "$WORK/run4.log" || fail "the collector did not take the channel back once free"
 ok "an action channel that cannot be opened for 10 s is reported, and taken back once free"
 
@@ -252,8 +260,7 @@ stopped() { crange --json events sc --team 2 --kind vm. | jq -c '[.[] | select(.
 reverted() { crange --json events sc --team 2 --kind vm.revert. | jq -r '[.[] | select(.vm == "victim")][0].kind // empty'; }
 i=0
 until [ -n "$(reverted)" ] || [ $i -ge 240 ]; do sleep 0.5; i=$((i + 1)); done
-kill $run
-wait $run 2>/dev/null || true
+stop_run "$WORK/run5.log"
 ev=$(stopped)
 [ -n "$ev" ] || fail "no vm.stopped event for team 2's killed victim: $(tail -n 5 "$WORK/run5.log")"
 printf '%s\n' "$ev" | jq -e '.data.revert == true and (.data.reason == "crashed" or .data.reason == "destroyed" or .data.reason == "failed")' >/dev/null ||
@@ -299,8 +306,7 @@ met=$(met_again)
 crange exec sc 1 victim -- rm -f /srv/www/token.txt
 i=0
 until [ "$(met_again)" -gt "$met" ] || [ $i -ge 60 ]; do sleep 0.5; i=$((i + 1)); done
-kill $run
-wait $run 2>/dev/null || true
+stop_run "$WORK/run6.log"
 [ "$(met_again)" -gt "$met" ] ||
     fail "the engine saw no change after libvirtd came back: $(tail -n +"$((mark + 1))" "$WORK/run6.log" | grep -v debug | tail -n 5)"
 ok "the engine checks the VMs again after libvirtd restarted"
