@@ -20,7 +20,7 @@ chmod 0755 "$WORK"
 export CRANGE_STATE=$WORK/state CRANGE_ACCEL=tcg
 fail() { echo "bench/hosts.sh: $*" >&2; exit 1; }
 . "$CRANGE_SOURCE/tests/e2e/remote-hosts.sh"
-trap 'for r in $(ls "$CRANGE_STATE/ranges" 2>/dev/null); do "$b" down "$r" --purge >/dev/null 2>&1; done; stop_remote_hosts; rm -rf "$WORK"' EXIT
+trap 'for r in $(ls "$CRANGE_STATE/ranges" 2>/dev/null); do "$b" down "$r" --purge >/dev/null 2>&1 || true; done; stop_remote_hosts; rm -rf "$WORK"' EXIT
 log() { echo "bench: $*" >&2; }
 demo=$CRANGE_SOURCE/scenarios/demo
 "$b" image build tiny >/dev/null 2>&1
