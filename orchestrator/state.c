@@ -95,8 +95,8 @@ static const char *const migrations[] = {
     /* 4 -> 5: the tags of each objective and flag, JSON arrays of text:
      * the MITRE ATT&CK technique ids and the skills it teaches, so that
      * reports show each team's coverage from this file alone. */
-    "ALTER TABLE content ADD COLUMN attack TEXT NOT NULL DEFAULT '[]';"
-    "ALTER TABLE content ADD COLUMN skills TEXT NOT NULL DEFAULT '[]';",
+    ("ALTER TABLE content ADD COLUMN attack TEXT NOT NULL DEFAULT '[]';"
+     "ALTER TABLE content ADD COLUMN skills TEXT NOT NULL DEFAULT '[]';"),
 };
 
 static int db_error(sqlite3 *db, const char *what)
