@@ -863,6 +863,15 @@ static int resolve_source(char **dir, cr_provenance *prov, bool *have_prov, cons
 /* Takes the range's lock and reads its record, if it has one. */
 static int up_open_record(up_ctx *x)
 {
+    /* Without a scenario, only a range with a record can come up: ask
+     * before the lock and the database are made, which would leave an
+     * empty range behind. */
+    char *db = cr_range_db_path(x->c->state_dir, x->u->range);
+    bool known = cr_path_exists(db);
+    free(db);
+    if (!x->u->path && !known)
+        return cr_error_set(CR_ENOTFOUND, "range '%s' does not exist; name a scenario: crange up PATH --name %s",
+                            x->u->range, x->u->range);
     int rc = cr_range_lock(&x->lockfd, x->c->state_dir, x->u->range);
     if (rc == 0)
         rc = cr_state_open(&x->st, x->c->state_dir, x->u->range, true);

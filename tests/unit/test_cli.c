@@ -419,6 +419,25 @@ static void test_cli_list_on_the_test_driver_exits_0(void **state)
     result_free(&r);
 }
 
+/* `up --name X` of a range that does not exist says so, and leaves no
+ * empty range behind for `list` to show (it used to make its folder, lock
+ * and database first). */
+static void test_cli_up_of_an_unknown_range_leaves_nothing(void **state)
+{
+    (void)state;
+    run_result r = RUN("--connect", "test:///default", "up", "--name", "nosuch");
+    expect_code(&r, 1);
+    assert_non_null(strstr(r.err, "range 'nosuch' does not exist; name a scenario"));
+    result_free(&r);
+    char *dir = cr_path_join(g_state, "ranges/nosuch");
+    assert_false(cr_path_exists(dir));
+    free(dir);
+    r = RUN("--connect", "test:///default", "list");
+    expect_code(&r, 0);
+    assert_string_equal(r.out, "no ranges\n");
+    result_free(&r);
+}
+
 static void test_cli_list_reports_an_unreachable_libvirt(void **state)
 {
     (void)state;
@@ -688,6 +707,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cli_bad_accel_fails_with_a_clear_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_list_on_the_test_driver_exits_0, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_up_of_an_unknown_range_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_list_reports_an_unreachable_libvirt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_every_range_command_refuses_a_path_as_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_report_of_a_file_leaves_the_file_untouched, setup, teardown),
