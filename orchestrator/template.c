@@ -839,9 +839,15 @@ int cr_template_prune(char ***removed, size_t *n, cr_virt *v, const char *root, 
                 char *qcow = cr_xasprintf("%s/%s.qcow2", root, keys[i]);
                 if (cr_virt_remove_volume(v, 0, CR_TEMPLATE_POOL, vol) < 0)
                     cr_error_clear(); /* no pool (libvirtd restarted): the file goes below */
+                /* The console log of its one boot goes with it. */
+                char *dom = cr_xasprintf("crange-template-%.16s", keys[i]);
+                char *log = cr_console_log_path(dom);
                 unlink(save);
                 unlink(qcow);
                 unlink(lock);
+                unlink(log);
+                free(log);
+                free(dom);
                 free(qcow);
                 free(save);
                 free(vol);

@@ -119,5 +119,9 @@ crange down cl --purge >/dev/null
 crange down cl3 --purge >/dev/null
 assert_eq 3 "$(crange --json image prune --dry-run | jq '.templates | length')" "with no range left, 3 are unused"
 assert_eq 3 "$(ls "$templates"/*.save | wc -l)" "--dry-run removes nothing"
+ls /var/log/libvirt/qemu/crange-template-*.console.log >/dev/null 2>&1 ||
+    fail "no template console log to prune (the test would prove nothing)"
 crange image prune >/dev/null
 assert_eq 0 "$(ls "$templates" | grep -c '\.save$\|\.qcow2$' || true)" "image prune removes the unused templates"
+assert_eq 0 "$(ls /var/log/libvirt/qemu | grep -c '^crange-template-.*\.console\.log$' || true)" \
+    "and the console logs of their boots"
