@@ -344,8 +344,11 @@ int cr_place_teams(int *team_host, const cr_scenario *s, cr_place_host *hosts, s
                             (unsigned long long)mib_left(&hosts[h]));
             int rc = cr_error_set(CR_ELIMIT,
                                   "team %zu needs %llu MiB, and no host has it free (%s); add a host (crange host "
-                                  "add) or run fewer teams",
-                                  t + 1, (unsigned long long)mib, b.data ? b.data : "");
+                                  "add), run fewer teams%s",
+                                  t + 1, (unsigned long long)mib, b.data ? b.data : "",
+                                  n_hosts > 1 ? ", or let each team spread over the hosts (spread = true in the "
+                                                "scenario; docs/HOSTS.md)"
+                                              : "");
             cr_buf_free(&b);
             return rc;
         }

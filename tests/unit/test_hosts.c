@@ -130,6 +130,7 @@ static void test_a_team_that_fits_nowhere_says_what_each_host_has_left(void **st
     assert_non_null(strstr(m, "team 3 needs 576 MiB"));
     assert_non_null(strstr(m, "qemu+tcp://a/system: 0 MiB"));
     assert_non_null(strstr(m, "qemu+tcp://b/system: 124 MiB"));
+    assert_non_null(strstr(m, "spread = true"));
     cr_error_clear();
     cr_scenario_free(s);
     tu_rmtree(dir);
