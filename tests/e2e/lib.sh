@@ -55,6 +55,11 @@ trap cleanup EXIT
 # A range this test creates; removed on exit whatever happens.
 track_range() { RANGES_TO_REMOVE="$RANGES_TO_REMOVE $1"; }
 
+# TEAM's score in RANGE.
+team_score() { crange --json score "$1" | jq ".teams[] | select(.team == $2) | .score"; }
+# One scoring round of RANGE; a check may take 60 s (guest tools under TCG).
+score_round() { crange run "$1" --once --check-timeout 60 >/dev/null 2>&1; }
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }
 

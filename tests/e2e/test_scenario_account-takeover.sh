@@ -25,8 +25,6 @@ ok "up of 2 teams took $(printf '%s\n' "$out" | jq .seconds) s"
 assert_eq 6 "$(printf '%s\n' "$out" | jq .changes.provisioned)" "6 VMs are up and provisioned"
 
 ex() { crange exec --timeout 120 $R "$@"; }
-round() { crange run $R --once --check-timeout 60 >/dev/null 2>&1; }
-score_of() { crange --json score $R | jq ".teams[] | select(.team == $1) | .score"; }
 full=$(crange --json score $R | jq .full_marks)
 assert_eq 80 "$full" "full marks are 80"
 
@@ -64,15 +62,15 @@ ok "each team has its own attacker address ($addr1, $addr2), reset account ($acc
 expect_fail crange submit $R 1 reset_account "$acc2" >/dev/null
 ok "team 2's reset account is a wrong answer for team 1"
 
-round
-assert_eq 0 "$(score_of 1)" "a fresh range scores 0 for team 1"
-assert_eq 0 "$(score_of 2)" "a fresh range scores 0 for team 2"
+score_round $R
+assert_eq 0 "$(team_score $R 1)" "a fresh range scores 0 for team 1"
+assert_eq 0 "$(team_score $R 2)" "a fresh range scores 0 for team 2"
 
 # The reference solution: full marks for team 1, nothing for team 2.
 crange solve $R 1 >/dev/null
-round
-assert_eq "$full" "$(score_of 1)" "solve gives team 1 full marks ($full)"
-assert_eq 0 "$(score_of 2)" "team 2 still has 0"
+score_round $R
+assert_eq "$full" "$(team_score $R 1)" "solve gives team 1 full marks ($full)"
+assert_eq 0 "$(team_score $R 2)" "team 2 still has 0"
 
 # What changed, seen with the guests' own tools.
 assert_eq "taken over: 0" "$(ex 1 attacker -- pin-spray)" "team 1: replaying the spray takes over nothing"
@@ -95,8 +93,8 @@ ok "team 2's service still falls to the spray"
 # points go.
 ex 1 pay -- sed -i 's/^login_limit=.*/login_limit=0/; s/^login_2fa=.*/login_2fa=off/' /etc/pay/pay.conf
 assert_contains "$(ex 1 pay -- cat /etc/pay/pay.conf)" "lockout=5" "team 1 keeps the account lock-out"
-round
-assert_eq "$((full - 30))" "$(score_of 1)" "turning the limit and the second step off loses stop_spray's 30 points"
+score_round $R
+assert_eq "$((full - 30))" "$(team_score $R 1)" "turning the limit and the second step off loses stop_spray's 30 points"
 lost=$(crange --json events $R --kind objective.lost | jq -r '[.[] | select(.team == 1) | .data.id] | join(",")')
 assert_eq "stop_spray" "$lost" "stop_spray is the only objective lost"
-assert_eq 0 "$(score_of 2)" "team 2 still has 0"
+assert_eq 0 "$(team_score $R 2)" "team 2 still has 0"

@@ -24,8 +24,6 @@ ok "up of 2 teams took $(printf '%s\n' "$out" | jq .seconds) s"
 assert_eq 2 "$(printf '%s\n' "$out" | jq .changes.provisioned)" "2 VMs are up and provisioned"
 
 ex() { crange exec --timeout 120 $R "$@"; }
-round() { crange run $R --once --check-timeout 60 >/dev/null 2>&1; }
-score_of() { crange --json score $R | jq ".teams[] | select(.team == $1) | .score"; }
 full=$(crange --json score $R | jq .full_marks)
 assert_eq 110 "$full" "full marks are 110"
 
@@ -55,14 +53,14 @@ ok "each team has its own capture ($mirai1 and $mirai2 Mirai-like sources)"
 expect_fail crange submit $R 1 mirai_sources "$mirai2" >/dev/null
 ok "team 2's count is a wrong answer for team 1"
 
-round
-assert_eq 0 "$(score_of 1)" "a fresh range scores 0 for team 1"
-assert_eq 0 "$(score_of 2)" "a fresh range scores 0 for team 2"
+score_round $R
+assert_eq 0 "$(team_score $R 1)" "a fresh range scores 0 for team 1"
+assert_eq 0 "$(team_score $R 2)" "a fresh range scores 0 for team 2"
 
 # A rule on the port alone, on team 2's sensor: the held-out test fails it.
 NAIVE='$6 == "tcp" && ($5 == 23 || $5 == 2323) && !seen[$2]++ { print $2 }'
 ex 2 sensor -- sh -c 'printf "%s\n" "$1" > /root/detect.awk' sh "$NAIVE"
-round
+score_round $R
 reason=$(crange --json events $R --team 2 --kind objective.failing | jq -r '[.[] | select(.data.id == "detect_rule")][-1].data.reason')
 assert_contains "$reason" "research scanner" "a port-only rule fails the held-out test: it flags the research scanner"
 # Port-only, the research scanner left out (it sweeps many ports): the
@@ -71,16 +69,16 @@ NAIVE2='$7 == "S" && !(($2, $5) in s) { s[$2, $5] = 1; n[$2]++ }
 $6 == "tcp" && ($5 == 23 || $5 == 2323) { t[$2] = 1 }
 END { for (a in t) if (n[a] < 10) print a }'
 ex 2 sensor -- sh -c 'printf "%s\n" "$1" > /root/detect.awk' sh "$NAIVE2"
-round
+score_round $R
 reason=$(crange --json events $R --team 2 --kind objective.failing | jq -r '[.[] | select(.data.id == "detect_rule")][-1].data.reason')
 assert_contains "$reason" "precision" "without the research scanner, a port-only rule fails on its precision ($reason)"
-assert_eq 0 "$(score_of 2)" "team 2 scores nothing for it"
+assert_eq 0 "$(team_score $R 2)" "team 2 scores nothing for it"
 
 # The reference solution: full marks for team 1, nothing more for team 2.
 crange solve $R 1 >/dev/null
-round
-assert_eq "$full" "$(score_of 1)" "solve gives team 1 full marks ($full)"
-assert_eq 0 "$(score_of 2)" "team 2 still has 0"
+score_round $R
+assert_eq "$full" "$(team_score $R 1)" "solve gives team 1 full marks ($full)"
+assert_eq 0 "$(team_score $R 2)" "team 2 still has 0"
 assert_eq "$mirai1" "$(ex 1 sensor -- sh -c 'grep -c . /root/infected.txt')" "team 1's list holds its $mirai1 Mirai-like sources"
 ex 2 sensor -- test ! -e /root/infected.txt || fail "team 2 has a list"
 ex 2 sensor -- test ! -e /var/log/darknet/wave2.csv || fail "team 1's solution brought team 2's second wave"
@@ -88,8 +86,8 @@ ok "team 2's sensor is untouched"
 
 # Undo the hold fix: the rule goes. Only detect_rule's 30 points go.
 ex 1 sensor -- rm /root/detect.awk
-round
-assert_eq "$((full - 30))" "$(score_of 1)" "removing the rule loses detect_rule's 30 points"
+score_round $R
+assert_eq "$((full - 30))" "$(team_score $R 1)" "removing the rule loses detect_rule's 30 points"
 lost=$(crange --json events $R --kind objective.lost | jq -r '[.[] | select(.team == 1) | .data.id] | join(",")')
 assert_eq "detect_rule" "$lost" "detect_rule is the only objective lost"
 crange submit $R 2 research_scanner "$research2" >/dev/null || fail "team 2's research scanner is not accepted"

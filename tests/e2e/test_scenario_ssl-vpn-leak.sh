@@ -24,8 +24,6 @@ ok "up of 2 teams took $(printf '%s\n' "$out" | jq .seconds) s"
 assert_eq 6 "$(printf '%s\n' "$out" | jq .changes.provisioned)" "6 VMs are up and provisioned"
 
 ex() { crange exec --timeout 120 $R "$@"; }
-round() { crange run $R --once --check-timeout 60 >/dev/null 2>&1; }
-score_of() { crange --json score $R | jq ".teams[] | select(.team == $1) | .score"; }
 full=$(crange --json score $R | jq .full_marks)
 assert_eq 85 "$full" "full marks are 85"
 
@@ -59,15 +57,15 @@ ok "each team has its own leaked account ($user1, $user2), attacker address ($ad
 expect_fail crange submit $R 1 attacker_ip "$addr2" >/dev/null
 ok "team 2's attacker address is a wrong answer for team 1"
 
-round
-assert_eq 0 "$(score_of 1)" "a fresh range scores 0 for team 1"
-assert_eq 0 "$(score_of 2)" "a fresh range scores 0 for team 2"
+score_round $R
+assert_eq 0 "$(team_score $R 1)" "a fresh range scores 0 for team 1"
+assert_eq 0 "$(team_score $R 2)" "a fresh range scores 0 for team 2"
 
 # The reference solution: full marks for team 1, nothing for team 2.
 crange solve $R 1 >/dev/null
-round
-assert_eq "$full" "$(score_of 1)" "solve gives team 1 full marks ($full)"
-assert_eq 0 "$(score_of 2)" "team 2 still has 0"
+score_round $R
+assert_eq "$full" "$(team_score $R 1)" "solve gives team 1 full marks ($full)"
+assert_eq 0 "$(team_score $R 2)" "team 2 still has 0"
 
 # What changed, seen from the attacker and the PC (the guests' own tools).
 ex 1 attacker -- vpn-attack
@@ -85,8 +83,8 @@ ex 1 pc -- vpn-connect --logout >/dev/null
 
 # Undo a hold fix: the second factor off. Only mfa's 25 points go.
 ex 1 vpn -- vpnctl require-otp off >/dev/null
-round
-assert_eq "$((full - 25))" "$(score_of 1)" "turning the second factor off loses mfa's 25 points"
+score_round $R
+assert_eq "$((full - 25))" "$(team_score $R 1)" "turning the second factor off loses mfa's 25 points"
 lost=$(crange --json events $R --kind objective.lost | jq -r '[.[] | select(.team == 1) | .data.id] | join(",")')
 assert_eq "mfa" "$lost" "mfa is the only objective lost"
-assert_eq 0 "$(score_of 2)" "team 2 still has 0"
+assert_eq 0 "$(team_score $R 2)" "team 2 still has 0"
