@@ -307,54 +307,179 @@ static double host_load(const cr_place_host *h, uint64_t mib, unsigned vcpus)
     return mem > cpu ? mem : cpu;
 }
 
-int cr_place_teams(int *team_host, const cr_scenario *s, cr_place_host *hosts, size_t n_hosts, const int *keep)
+size_t cr_place_vm_count(const cr_scenario *s)
+{
+    size_t n = 0;
+    for (size_t t = 0; t < s->n_teams; t++)
+        n += s->teams[t].n_vms;
+    return n;
+}
+
+static uint64_t vm_mib(const cr_vm *vm)
+{
+    return vm->memory_mib + CR_PLACE_VM_OVERHEAD_MIB;
+}
+
+static unsigned vm_vcpus(const cr_vm *vm)
+{
+    return vm->vcpus ? vm->vcpus : 1;
+}
+
+static void take(cr_place_host *h, uint64_t mib, unsigned vcpus)
+{
+    h->used_mib += mib;
+    h->used_vcpus += vcpus;
+}
+
+/* "a: 512 MiB left; b: 0 MiB left", for errors (a new string). */
+static char *left_text(const cr_place_host *hosts, size_t n_hosts)
+{
+    cr_buf b = {0};
+    for (size_t h = 0; h < n_hosts; h++)
+        cr_buf_addf(&b, "%s%s: %llu MiB left", h ? "; " : "", hosts[h].uri, (unsigned long long)mib_left(&hosts[h]));
+    return b.data ? cr_buf_steal(&b) : cr_xstrdup("");
+}
+
+/* The host for one VM of a team that spreads: among those with its memory
+ * free, one the team already uses if any (fewer tunnels), the least loaded
+ * after it; -1 when none has room. */
+static int host_for_vm(const cr_place_host *hosts, size_t n_hosts, const bool *team_uses, const cr_vm *vm)
+{
+    int best = -1;
+    bool best_used = false;
+    double best_load = 0;
+    for (size_t h = 0; h < n_hosts; h++) {
+        if (mib_left(&hosts[h]) < vm_mib(vm))
+            continue;
+        double load = host_load(&hosts[h], vm_mib(vm), vm_vcpus(vm));
+        bool used = team_uses[h];
+        if (best < 0 || (used && !best_used) || (used == best_used && load < best_load)) {
+            best = (int)h;
+            best_used = used;
+            best_load = load;
+        }
+    }
+    return best;
+}
+
+/* A spread scenario's team: VM v on host (home + v) mod n_hosts (plan.h),
+ * the hosts' memory checked once every team is placed. */
+static void place_round_robin(int *vm_host, cr_place_host *hosts, size_t n_hosts, const cr_team_model *tm, int home)
+{
+    for (size_t v = 0; v < tm->n_vms; v++) {
+        if (vm_host[v] >= 0)
+            continue;
+        vm_host[v] = (int)(((size_t)home + v) % n_hosts);
+        take(&hosts[vm_host[v]], vm_mib(&tm->vms[v]), vm_vcpus(&tm->vms[v]));
+    }
+}
+
+/* A team's VMs not placed yet, one by one, largest first (first-fit
+ * decreasing packs best), with hosts the team already uses first. */
+static int place_one_by_one(int *vm_host, cr_place_host *hosts, size_t n_hosts, const cr_team_model *tm,
+                            bool *team_uses)
+{
+    for (;;) {
+        size_t pick = SIZE_MAX;
+        for (size_t v = 0; v < tm->n_vms; v++)
+            if (vm_host[v] < 0 && (pick == SIZE_MAX || tm->vms[v].memory_mib > tm->vms[pick].memory_mib))
+                pick = v;
+        if (pick == SIZE_MAX)
+            return 0;
+        const cr_vm *vm = &tm->vms[pick];
+        int h = host_for_vm(hosts, n_hosts, team_uses, vm);
+        if (h < 0) {
+            char *left = left_text(hosts, n_hosts);
+            int rc = cr_error_set(CR_ELIMIT,
+                                  "team %d: vm '%s' needs %llu MiB, and no host has it free (%s); add a host (crange "
+                                  "host add) or run fewer teams",
+                                  tm->number, vm->name, (unsigned long long)vm_mib(vm), left);
+            free(left);
+            return rc;
+        }
+        vm_host[pick] = h;
+        team_uses[h] = true;
+        take(&hosts[h], vm_mib(vm), vm_vcpus(vm));
+    }
+}
+
+int cr_place_vms(int *vm_host, const cr_scenario *s, cr_place_host *hosts, size_t n_hosts, const int *keep)
 {
     if (n_hosts == 0)
         return cr_error_set(CR_EINVAL, "no libvirt host to place the range on");
-    /* Teams that stay first: what they hold is not free for the others. */
-    for (size_t t = 0; t < s->n_teams; t++) {
-        team_host[t] = -1;
-        if (keep && keep[t] >= 0 && (size_t)keep[t] < n_hosts) {
-            team_host[t] = keep[t];
-            hosts[keep[t]].used_mib += cr_place_team_mib(&s->teams[t]);
-            hosts[keep[t]].used_vcpus += cr_place_team_vcpus(&s->teams[t]);
-        }
-    }
-    for (size_t t = 0; t < s->n_teams; t++) {
-        if (team_host[t] >= 0)
-            continue;
-        uint64_t mib = cr_place_team_mib(&s->teams[t]);
-        unsigned vcpus = cr_place_team_vcpus(&s->teams[t]);
-        int best = -1;
-        double best_load = 0;
-        for (size_t h = 0; h < n_hosts; h++) {
-            uint64_t left = mib_left(&hosts[h]);
-            if (left < mib)
-                continue;
-            double load = host_load(&hosts[h], mib, vcpus);
-            if (best < 0 || load < best_load) {
-                best = (int)h;
-                best_load = load;
+    /* VMs that stay first: what they hold is not free for the others. */
+    for (size_t t = 0, i = 0; t < s->n_teams; t++)
+        for (size_t v = 0; v < s->teams[t].n_vms; v++, i++) {
+            vm_host[i] = -1;
+            if (keep && keep[i] >= 0 && (size_t)keep[i] < n_hosts) {
+                vm_host[i] = keep[i];
+                take(&hosts[keep[i]], vm_mib(&s->teams[t].vms[v]), vm_vcpus(&s->teams[t].vms[v]));
             }
         }
-        if (best < 0) {
-            cr_buf b = {0};
-            for (size_t h = 0; h < n_hosts; h++)
-                cr_buf_addf(&b, "%s%s: %llu MiB left", h ? "; " : "", hosts[h].uri,
-                            (unsigned long long)mib_left(&hosts[h]));
-            int rc = cr_error_set(CR_ELIMIT,
-                                  "team %zu needs %llu MiB, and no host has it free (%s); add a host (crange host "
-                                  "add), run fewer teams%s",
-                                  t + 1, (unsigned long long)mib, b.data ? b.data : "",
-                                  n_hosts > 1 ? ", or let each team spread over the hosts (spread = true in the "
-                                                "scenario; docs/HOSTS.md)"
-                                              : "");
-            cr_buf_free(&b);
-            return rc;
+    bool *uses = cr_xcalloc(n_hosts, sizeof *uses);
+    int rc = 0;
+    for (size_t t = 0, first = 0; t < s->n_teams && rc == 0; first += s->teams[t].n_vms, t++) {
+        const cr_team_model *tm = &s->teams[t];
+        int *team = &vm_host[first];
+        memset(uses, 0, n_hosts * sizeof *uses);
+        size_t placed = 0;
+        int home = -1;
+        for (size_t v = 0; v < tm->n_vms; v++)
+            if (team[v] >= 0) {
+                uses[team[v]] = true;
+                placed++;
+                if (home < 0)
+                    home = team[v];
+            }
+        if (placed == tm->n_vms)
+            continue;
+        if (s->spread) {
+            place_round_robin(team, hosts, n_hosts, tm, home >= 0 ? home : (int)(t % n_hosts));
+            continue;
         }
-        team_host[t] = best;
-        hosts[best].used_mib += mib;
-        hosts[best].used_vcpus += vcpus;
+        if (placed == 0) {
+            /* A whole team on one host: the least loaded with its memory free. */
+            uint64_t mib = cr_place_team_mib(tm);
+            unsigned vcpus = cr_place_team_vcpus(tm);
+            int best = -1;
+            double best_load = 0;
+            for (size_t h = 0; h < n_hosts; h++) {
+                if (mib_left(&hosts[h]) < mib)
+                    continue;
+                double load = host_load(&hosts[h], mib, vcpus);
+                if (best < 0 || load < best_load) {
+                    best = (int)h;
+                    best_load = load;
+                }
+            }
+            if (best >= 0) {
+                for (size_t v = 0; v < tm->n_vms; v++)
+                    team[v] = best;
+                take(&hosts[best], mib, vcpus);
+                continue;
+            }
+            if (n_hosts == 1) {
+                char *left = left_text(hosts, n_hosts);
+                rc = cr_error_set(CR_ELIMIT,
+                                  "team %zu needs %llu MiB, and no host has it free (%s); add a host (crange host "
+                                  "add) or run fewer teams",
+                                  t + 1, (unsigned long long)mib, left);
+                free(left);
+                break;
+            }
+        }
+        /* No host holds the team whole (or part of it lives somewhere
+         * already): its VMs go where there is room, joined by VXLAN. */
+        rc = place_one_by_one(team, hosts, n_hosts, tm, uses);
     }
-    return 0;
+    free(uses);
+    if (rc == 0 && s->spread)
+        for (size_t h = 0; h < n_hosts && rc == 0; h++)
+            if (hosts[h].used_mib + CR_PLACE_HOST_RESERVE_MIB > hosts[h].memory_mib)
+                rc = cr_error_set(CR_ELIMIT, "the spread teams need %llu MiB on %s, which has %llu MiB for them",
+                                  (unsigned long long)hosts[h].used_mib, hosts[h].uri,
+                                  (unsigned long long)(hosts[h].memory_mib > CR_PLACE_HOST_RESERVE_MIB
+                                                           ? hosts[h].memory_mib - CR_PLACE_HOST_RESERVE_MIB
+                                                           : 0));
+    return rc;
 }

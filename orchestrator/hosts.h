@@ -70,7 +70,7 @@ typedef struct cr_place_host {
     const char *uri;     /* borrowed */
     uint64_t memory_mib; /* capacity */
     unsigned cpus;
-    uint64_t used_mib;   /* already taken (filled by cr_place_teams) */
+    uint64_t used_mib;   /* already taken (filled by cr_place_vms) */
     unsigned used_vcpus;
 } cr_place_host;
 
@@ -82,19 +82,32 @@ unsigned cr_place_team_vcpus(const cr_team_model *tm);
 #define CR_PLACE_HOST_RESERVE_MIB 1024 /* for the host itself and libvirtd */
 #define CR_PLACE_VCPU_PER_CPU 8       /* vCPUs a host CPU counts for: guests idle most of the time */
 
+/* The VMs of the scenario, every team's: the length of cr_place_vms's
+ * arrays, which count VMs team by team in the scenario's order. */
+size_t cr_place_vm_count(const cr_scenario *s);
+
 /*
- * Places each team of s on a host: team_host[t] (t from 0) gets an index
- * into hosts. keep[t], when not NULL and >= 0, is where team t already
- * lives, and it stays there (reconcile never moves a running team). Every
- * other team goes, among the hosts with its memory free (capacity less
- * CR_PLACE_HOST_RESERVE_MIB), to the one least loaded after it: load is the
- * larger of memory taken and vCPUs taken (against CR_PLACE_VCPU_PER_CPU per
- * CPU), each as a share, so hosts fill in proportion to what they offer;
- * ties go to the earlier host. vCPUs are never a hard limit (TCG guests
- * idle; one host takes any number, as before hosts existed). A team that
- * fits nowhere is CR_ELIMIT, the message saying what it needs and what each
- * host has left.
+ * Places each VM of s on a host: vm_host[i] gets an index into hosts, i
+ * counting the VMs team by team. keep, when not NULL, is laid out alike:
+ * keep[i] >= 0 is where VM i already lives, and it stays there (reconcile
+ * never moves a running VM). Then, team by team:
+ *   - a spread scenario's team goes round-robin, VM v on host (home + v)
+ *     mod n_hosts, home being its first kept VM's host or team t's t mod
+ *     n_hosts (plan.h); the hosts' memory is checked for the total;
+ *   - another team with no VM placed goes whole to the host least loaded
+ *     after it among those with its memory free (capacity less
+ *     CR_PLACE_HOST_RESERVE_MIB): load is the larger of memory taken and
+ *     vCPUs taken (against CR_PLACE_VCPU_PER_CPU per CPU), each as a share,
+ *     so hosts fill in proportion to what they offer; ties go to the
+ *     earlier host;
+ *   - a team no host holds whole, or one with some VMs placed already,
+ *     spreads: its remaining VMs, largest first, each to a host with room,
+ *     hosts the team already uses first, then the least loaded. Its
+ *     networks are then joined by VXLAN like a spread scenario's.
+ * vCPUs are never a hard limit (TCG guests idle; one host takes any
+ * number, as before hosts existed). A VM that fits nowhere is CR_ELIMIT,
+ * the message saying what it needs and what each host has left.
  */
-int cr_place_teams(int *team_host, const cr_scenario *s, cr_place_host *hosts, size_t n_hosts, const int *keep);
+int cr_place_vms(int *vm_host, const cr_scenario *s, cr_place_host *hosts, size_t n_hosts, const int *keep);
 
 #endif

@@ -64,6 +64,16 @@ static uint32_t vni_for(const cr_plan *p, const char *range, int team, const cha
     }
 }
 
+/* Whether some VM of the team has a NIC on its network n. */
+static bool net_attached(const cr_team_model *tm, size_t n)
+{
+    for (size_t v = 0; v < tm->n_vms; v++)
+        for (size_t k = 0; k < tm->vms[v].n_nics; k++)
+            if (!strcmp(tm->vms[v].nics[k].network, tm->networks[n].name))
+                return true;
+    return false;
+}
+
 static bool mac_taken(const cr_plan *p, const char *mac)
 {
     for (size_t i = 0; i < p->n_vms; i++)
@@ -101,7 +111,7 @@ void cr_plan_free(cr_plan *p)
 }
 
 int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const char *const *hosts,
-                  size_t n_hosts, const int *team_host)
+                  size_t n_hosts, const int *vm_host)
 {
     *out = NULL;
     if (!cr_range_name_valid(range))
@@ -127,49 +137,55 @@ int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const 
         total_nets += s->teams[t].n_networks;
         total_vms += s->teams[t].n_vms;
     }
-    /* A spread team's network may have an entry on every host. */
-    bool spread = s->spread && n_hosts > 1;
-    p->nets = cr_xcalloc(total_nets * (spread ? n_hosts : 1) + 1, sizeof *p->nets);
-    p->vms = cr_xcalloc(total_vms, sizeof *p->vms);
+    /* A team over several hosts has a network entry on each. */
+    p->nets = cr_xcalloc(total_nets * n_hosts + 1, sizeof *p->nets);
+    p->vms = cr_xcalloc(total_vms + 1, sizeof *p->vms);
+    int *where = cr_xcalloc(total_vms + 1, sizeof *where);
 
     unsigned char rh[3];
     hash_parts(rh, sizeof rh, range, 0, "bridge", 0);
     char rhex[7];
     cr_hex(rhex, rh, sizeof rh);
 
-    for (size_t t = 0; t < s->n_teams; t++) {
+    for (size_t t = 0, first = 0; t < s->n_teams; first += s->teams[t].n_vms, t++) {
         const cr_team_model *tm = &s->teams[t];
-        int host = team_host ? team_host[t] : (int)((size_t)(tm->number - 1) % n_hosts);
-        if (host < 0 || (size_t)host >= n_hosts) {
-            cr_plan_free(p);
-            return cr_error_set(CR_EINVAL, "team %d: no host placed", tm->number);
+        /* Without a placement: team by team round-robin, a spread
+         * scenario's VMs round-robin from there. */
+        int home = (int)((size_t)(tm->number - 1) % n_hosts);
+        for (size_t v = 0; v < tm->n_vms; v++) {
+            where[first + v] = vm_host                  ? vm_host[first + v]
+                               : s->spread && n_hosts > 1 ? (int)(((size_t)home + v) % n_hosts)
+                                                          : home;
+            if (where[first + v] < 0 || (size_t)where[first + v] >= n_hosts) {
+                free(where);
+                cr_plan_free(p);
+                return cr_error_set(CR_EINVAL, "team %d vm '%s': no host placed", tm->number, tm->vms[v].name);
+            }
         }
+        const int *team_where = &where[first];
         size_t first_net = p->n_nets;
         for (size_t n = 0; n < tm->n_networks; n++) {
-            /* A spread team: the network on each host a VM of it is on. */
+            /* The network on each host a VM of the team is attached to it
+             * on (a team with no VM on it: on the team's first host). */
             uint32_t vni = 0;
             size_t made = 0;
-            for (size_t h = 0; h < (spread ? n_hosts : 1); h++) {
-                int on = spread ? (int)h : host;
-                bool used = !spread;
+            for (size_t h = 0; h < n_hosts; h++) {
+                bool used = false;
                 for (size_t v = 0; !used && v < tm->n_vms; v++)
                     for (size_t k = 0; !used && k < tm->vms[v].n_nics; k++)
-                        used = (int)((size_t)(host + (int)v) % n_hosts) == on &&
-                               !strcmp(tm->vms[v].nics[k].network, tm->networks[n].name);
-                if (!used)
+                        used = team_where[v] == (int)h && !strcmp(tm->vms[v].nics[k].network, tm->networks[n].name);
+                if (!used && !(h == (size_t)(tm->n_vms ? team_where[0] : home) && !net_attached(tm, n)))
                     continue;
                 cr_plan_net *pn = &p->nets[p->n_nets++];
                 pn->team = tm->number;
                 pn->net = &tm->networks[n];
                 pn->libvirt_name = cr_name_network(range, tm->number, pn->net->name);
                 pn->bridge = cr_xasprintf("cr%st%dn%zu", rhex, tm->number, n);
-                pn->host = on;
+                pn->host = (int)h;
                 made++;
-                if (spread) {
-                    if (!vni)
-                        vni = vni_for(p, range, tm->number, pn->net->name);
-                    pn->vni = vni;
-                }
+                if (!vni)
+                    vni = vni_for(p, range, tm->number, pn->net->name);
+                pn->vni = vni;
             }
             /* On one host only, it is a plain bridge. */
             if (made == 1)
@@ -183,7 +199,7 @@ int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const 
             pv->tm = tm;
             pv->domain = cr_name_domain(range, tm->number, vm->name);
             pv->volume = cr_xasprintf("t%d.%s.qcow2", tm->number, vm->name);
-            pv->host = spread ? (int)((size_t)(host + (int)v) % n_hosts) : host;
+            pv->host = team_where[v];
             pv->nics = cr_xcalloc(vm->n_nics, sizeof *pv->nics);
             for (size_t k = 0; k < vm->n_nics; k++) {
                 cr_plan_nic *pnic = &pv->nics[k];
@@ -192,6 +208,7 @@ int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const 
                     if (!strcmp(p->nets[n].net->name, vm->nics[k].network) && p->nets[n].host == pv->host)
                         pnic->pnet = &p->nets[n];
                 if (!pnic->pnet) {
+                    free(where);
                     cr_plan_free(p);
                     return cr_model_error(&vm->nics[k].where, "vm '%s': unknown network '%s'", vm->name,
                                           vm->nics[k].network);
@@ -215,6 +232,7 @@ int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const 
             p->n_vms++;
         }
     }
+    free(where);
     *out = p;
     return 0;
 }
@@ -320,16 +338,26 @@ void cr_plan_print(const cr_plan *p, FILE *out, bool show_secrets)
             if (pn->team != tm->number)
                 continue;
             cr_ipv4_format(addr, pn->net->addr);
-            fprintf(out, "  network %-12s %s/%-3d bridge %-15s %s\n", pn->net->name, addr, pn->net->prefix,
+            fprintf(out, "  network %-12s %s/%-3d bridge %-15s %s", pn->net->name, addr, pn->net->prefix,
                     pn->bridge, pn->libvirt_name);
+            /* With several hosts, where each piece is (a team over several
+             * hosts has a network on each, joined by VXLAN). */
+            if (p->n_hosts > 1)
+                fprintf(out, "  on %s", p->hosts[pn->host]);
+            if (pn->vni)
+                fprintf(out, ", VXLAN %u", pn->vni);
+            fputc('\n', out);
         }
         for (size_t i = 0; i < p->n_vms; i++) {
             const cr_plan_vm *pv = &p->vms[i];
             if (pv->team != tm->number)
                 continue;
-            fprintf(out, "  vm %-12s image %s%s%s, %u MiB, %u vcpu%s%s  %s\n", pv->vm->name, pv->vm->image,
+            fprintf(out, "  vm %-12s image %s%s%s, %u MiB, %u vcpu%s%s  %s", pv->vm->name, pv->vm->image,
                     pv->vm->role ? ", role " : "", pv->vm->role ? pv->vm->role : "", pv->vm->memory_mib,
                     pv->vm->vcpus, pv->vm->vcpus == 1 ? "" : "s", pv->vm->entry ? ", entry" : "", pv->domain);
+            if (p->n_hosts > 1)
+                fprintf(out, "  on %s", p->hosts[pv->host]);
+            fputc('\n', out);
             for (size_t k = 0; k < pv->n_nics; k++) {
                 if (pv->nics[k].nic->addr)
                     cr_ipv4_format(addr, pv->nics[k].nic->addr);

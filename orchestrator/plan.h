@@ -12,13 +12,13 @@
  *   pool     crange.<range>         volume  t<team>.<vm>.qcow2
  *   MAC      52:54:00 + 3 bytes of hash(range, team, vm, nic), unique in the range
  *
- * Placement: every team lives on one host (its networks are bridges local to
- * that host): the one team_host names (hosts.h places them by capacity), or,
- * without team_host, round-robin over the hosts given. A scenario that says
- * spread = true puts each team's VMs round-robin over all the hosts,
- * starting at team_host: each of its networks then has an entry on every
- * host one of its VMs is attached on, sharing a VXLAN id (vni) unique in
- * the range, and the bridges are joined by VXLAN (docs/HOSTS.md).
+ * Placement: each VM is on the host vm_host names (hosts.h places them by
+ * capacity: a team on one host when one holds it, and a spread scenario's
+ * teams round-robin over all the hosts), or, without vm_host, each team on
+ * one host round-robin (a spread scenario's VMs round-robin from there). A
+ * team whose VMs are on several hosts has, for each network, an entry on
+ * every host one of its VMs is attached on, sharing a VXLAN id (vni)
+ * unique in the range, and the bridges are joined by VXLAN (docs/HOSTS.md).
  *
  * Ownership: the plan owns its strings and arrays; it borrows the scenario,
  * which must outlive it. cr_plan_free accepts NULL.
@@ -80,10 +80,11 @@ typedef struct cr_plan {
 bool cr_range_name_valid(const char *name);
 
 /* Builds the plan for every team of the scenario. hosts has n_hosts >= 1
- * URIs; team_host, when not NULL, the host index of each team (from 0).
- * Returns 0 or CR_EINVAL with the message set. */
+ * URIs; vm_host, when not NULL, the host index of each VM, counted team by
+ * team in the scenario's order (hosts.h, cr_place_vms). Returns 0 or
+ * CR_EINVAL with the message set. */
 int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const char *const *hosts,
-                  size_t n_hosts, const int *team_host);
+                  size_t n_hosts, const int *vm_host);
 void cr_plan_free(cr_plan *p);
 
 const cr_plan_vm *cr_plan_find_vm(const cr_plan *p, int team, const char *vm);

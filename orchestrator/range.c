@@ -99,6 +99,7 @@ void cr_placement_free(cr_placement *p)
         cr_strv_free(p->addrs, p->n_uris);
     cr_strv_free(p->lost, p->n_lost);
     free(p->team_host);
+    free(p->vm_host);
     free(p->moved_from);
     memset(p, 0, sizeof *p);
 }
@@ -161,21 +162,51 @@ static bool host_answers(const char *uri)
     return ok;
 }
 
+/* Where each VM of s lives, as the range recorded it: per VM (counted as
+ * cr_place_vms counts them) a new string or NULL. */
+static char **recorded_vm_hosts(cr_state *st, const cr_scenario *s, size_t n_vms)
+{
+    char **per = cr_xcalloc(n_vms ? n_vms : 1, sizeof *per);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v3(cr_state_db(st), "SELECT team, name, host FROM vms", -1, 0, &q, NULL) != SQLITE_OK) {
+        cr_log_warn("range database: %s", sqlite3_errmsg(cr_state_db(st)));
+        return per;
+    }
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int team = sqlite3_column_int(q, 0);
+        const char *name = (const char *)sqlite3_column_text(q, 1);
+        const char *host = (const char *)sqlite3_column_text(q, 2);
+        if (!name || !host || team < 1 || (size_t)team > s->n_teams)
+            continue;
+        size_t i = 0;
+        for (size_t t = 0; t < (size_t)team - 1; t++)
+            i += s->teams[t].n_vms;
+        const cr_team_model *tm = &s->teams[team - 1];
+        for (size_t v = 0; v < tm->n_vms; v++)
+            if (!strcmp(tm->vms[v].name, name) && !per[i + v])
+                per[i + v] = cr_xstrdup(host);
+    }
+    sqlite3_finalize(q);
+    return per;
+}
+
 int cr_range_place(cr_placement *out, const cr_config *c, const char *range, const cr_scenario *s,
                    const char *hosts_spec, bool reschedule)
 {
     memset(out, 0, sizeof *out);
-    size_t nt = s->n_teams;
+    size_t nt = s->n_teams, nv = cr_place_vm_count(s);
     out->n_teams = nt;
+    out->n_vms = nv;
     out->team_host = cr_xcalloc(nt ? nt : 1, sizeof *out->team_host);
+    out->vm_host = cr_xcalloc(nv ? nv : 1, sizeof *out->vm_host);
     out->moved_from = cr_xcalloc(nt ? nt : 1, sizeof *out->moved_from);
-    int *keep = cr_xcalloc(nt ? nt : 1, sizeof *keep);
+    int *keep = cr_xcalloc(nv ? nv : 1, sizeof *keep);
     char **recorded = NULL, **before = NULL;
     size_t n_before = 0;
     cr_hosts hosts = {0};
     cr_place_host *ph = NULL;
 
-    /* What the range has: each team's host, and every host it used. */
+    /* What the range has: each VM's host, and every host it used. */
     cr_state *st = NULL;
     cr_range_row row;
     if (cr_state_open(&st, c->state_dir, range, false) == 0 && cr_state_get_range(st, &row) == 0) {
@@ -185,8 +216,7 @@ int cr_range_place(cr_placement *out, const cr_config *c, const char *range, con
         json_array_foreach(hj, i, hv) if (json_is_string(hv)) push_uri(&before, &n_before, json_string_value(hv));
         json_decref(hj);
         cr_range_row_free(&row);
-        if (cr_state_team_hosts(&recorded, st, nt) < 0)
-            cr_log_warn("%s", cr_error_message());
+        recorded = recorded_vm_hosts(st, s, nv);
     }
     cr_state_close(st);
     cr_error_clear();
@@ -210,11 +240,11 @@ int cr_range_place(cr_placement *out, const cr_config *c, const char *range, con
             push_uri(&out->uris, &out->n_uris, sel[i]);
         cr_strv_free(sel, n_sel);
     } else if (n_before) {
-        /* The hosts its teams are on (a host the range only used before,
+        /* The hosts its VMs are on (a host the range only used before,
          * a lost one its teams left, is kept for down, not placed on). */
         for (size_t i = 0; i < n_before; i++)
-            for (size_t t = 0; recorded && t < nt; t++)
-                if (recorded[t] && !strcmp(recorded[t], before[i])) {
+            for (size_t v = 0; recorded && v < nv; v++)
+                if (recorded[v] && !strcmp(recorded[v], before[i])) {
                     push_uri(&out->uris, &out->n_uris, before[i]);
                     break;
                 }
@@ -238,10 +268,10 @@ int cr_range_place(cr_placement *out, const cr_config *c, const char *range, con
             out->n_uris--;
         }
         /* A recorded host missing from the list and not answering is lost too. */
-        for (size_t t = 0; recorded && t < nt; t++)
-            if (recorded[t] && uri_index(out->uris, out->n_uris, recorded[t]) < 0 &&
-                uri_index(out->lost, out->n_lost, recorded[t]) < 0 && !host_answers(recorded[t]))
-                push_uri(&out->lost, &out->n_lost, recorded[t]);
+        for (size_t v = 0; recorded && v < nv; v++)
+            if (recorded[v] && uri_index(out->uris, out->n_uris, recorded[v]) < 0 &&
+                uri_index(out->lost, out->n_lost, recorded[v]) < 0 && !host_answers(recorded[v]))
+                push_uri(&out->lost, &out->n_lost, recorded[v]);
         if (out->n_uris == 0) {
             rc = cr_error_set(CR_ERROR, "no host answers; nothing to move the teams to");
             goto cleanup;
@@ -249,62 +279,49 @@ int cr_range_place(cr_placement *out, const cr_config *c, const char *range, con
     }
     out->n_place = out->n_uris;
 
-    for (size_t t = 0; t < nt; t++) {
-        keep[t] = -1;
+    /* A VM stays where it is while its host answers; one on a lost host
+     * moves, and its team's move is recorded. */
+    for (size_t t = 0, i = 0; t < nt; t++) {
         out->moved_from[t] = -1;
-        const char *had = recorded ? recorded[t] : NULL;
-        if (!had)
-            continue;
-        keep[t] = uri_index(out->uris, out->n_uris, had);
-        if (keep[t] >= 0)
-            continue;
-        int lost = uri_index(out->lost, out->n_lost, had);
-        if (lost >= 0) {
-            out->moved_from[t] = lost;
-            continue;
+        for (size_t v = 0; v < s->teams[t].n_vms; v++, i++) {
+            keep[i] = -1;
+            const char *had = recorded ? recorded[i] : NULL;
+            if (!had)
+                continue;
+            keep[i] = uri_index(out->uris, out->n_uris, had);
+            if (keep[i] >= 0)
+                continue;
+            int lost = uri_index(out->lost, out->n_lost, had);
+            if (lost >= 0) {
+                if (out->moved_from[t] < 0)
+                    out->moved_from[t] = lost;
+                continue;
+            }
+            rc = cr_error_set(CR_EINVAL,
+                              "team %zu of range '%s' has vm '%s' on %s, which --hosts leaves out; a VM never moves "
+                              "while its host answers (name that host too, or bring the range down first)",
+                              t + 1, range, s->teams[t].vms[v].name, had);
+            goto cleanup;
         }
-        rc = cr_error_set(CR_EINVAL,
-                          "team %zu of range '%s' lives on %s, which --hosts leaves out; a team never moves while "
-                          "its host answers (name that host too, or bring the range down first)",
-                          t + 1, range, had);
-        goto cleanup;
     }
 
     if (out->n_place == 1) {
         /* One host: everything on it, without a capacity check (as before
          * hosts existed; a single machine's limits are its own business). */
-        for (size_t t = 0; t < nt; t++)
-            out->team_host[t] = 0;
-    } else if (s->spread) {
-        /* Every team over every host (plan.h), each starting one further,
-         * so that the first VMs of the teams do not all land on one host. */
-        ph = cr_xcalloc(out->n_place, sizeof *ph);
-        for (size_t h = 0; h < out->n_place && rc == 0; h++)
-            rc = host_capacity(&ph[h], &hosts, out->uris[h]);
-        for (size_t t = 0; t < nt && rc == 0; t++) {
-            out->team_host[t] = keep[t] >= 0 ? keep[t] : (int)(t % out->n_place);
-            for (size_t v = 0; v < s->teams[t].n_vms; v++)
-                ph[((size_t)out->team_host[t] + v) % out->n_place].used_mib +=
-                    s->teams[t].vms[v].memory_mib + CR_PLACE_VM_OVERHEAD_MIB;
-        }
-        for (size_t h = 0; h < out->n_place && rc == 0; h++)
-            if (ph[h].used_mib + CR_PLACE_HOST_RESERVE_MIB > ph[h].memory_mib)
-                rc = cr_error_set(CR_ELIMIT, "the spread teams need %llu MiB on %s, which has %llu MiB for them",
-                                  (unsigned long long)ph[h].used_mib, out->uris[h],
-                                  (unsigned long long)(ph[h].memory_mib > CR_PLACE_HOST_RESERVE_MIB
-                                                           ? ph[h].memory_mib - CR_PLACE_HOST_RESERVE_MIB
-                                                           : 0));
-        if (rc < 0)
-            goto cleanup;
+        for (size_t v = 0; v < nv; v++)
+            out->vm_host[v] = 0;
     } else {
         ph = cr_xcalloc(out->n_place, sizeof *ph);
         for (size_t h = 0; h < out->n_place && rc == 0; h++)
             rc = host_capacity(&ph[h], &hosts, out->uris[h]);
         if (rc == 0)
-            rc = cr_place_teams(out->team_host, s, ph, out->n_place, keep);
+            rc = cr_place_vms(out->vm_host, s, ph, out->n_place, keep);
         if (rc < 0)
             goto cleanup;
     }
+    /* A team's home (logs, team.moved): its first VM's host. */
+    for (size_t t = 0, i = 0; t < nt; i += s->teams[t].n_vms, t++)
+        out->team_host[t] = s->teams[t].n_vms ? out->vm_host[i] : 0;
     /* Hosts the range used before stay listed (down reaches them). */
     for (size_t i = 0; i < n_before; i++)
         push_uri(&out->uris, &out->n_uris, before[i]);
@@ -319,7 +336,7 @@ int cr_range_place(cr_placement *out, const cr_config *c, const char *range, con
 cleanup:
     free(ph);
     free(keep);
-    cr_strv_free(recorded, recorded ? nt : 0);
+    cr_strv_free(recorded, recorded ? nv : 0);
     cr_strv_free(before, n_before);
     cr_hosts_free(&hosts);
     if (rc < 0)
@@ -922,7 +939,7 @@ static int up_plan(up_ctx *x)
     int rc = cr_range_place(&x->place, x->c, x->u->range, x->scenario, x->u->hosts, x->u->reschedule);
     if (rc == 0)
         rc = cr_plan_build(&x->plan, x->scenario, x->u->range, (const char *const *)x->place.uris, x->place.n_place,
-                           x->place.team_host);
+                           x->place.vm_host);
     if (rc == 0) {
         x->plan->addrs = cr_xcalloc(x->plan->n_hosts, sizeof *x->plan->addrs);
         for (size_t h = 0; h < x->plan->n_hosts; h++)

@@ -76,15 +76,16 @@ typedef struct cr_up_report {
 int cr_range_up(const cr_config *c, const cr_up_opts *u, cr_up_report *rep);
 
 /*
- * Where a range's teams go (hosts.h): the hosts of hosts_spec (--hosts),
- * else those the range recorded, else --connect alone. A team the range
- * already has stays on its host; the others are placed by capacity (the
- * declared one, else virNodeGetInfo's). A team whose host --hosts leaves
- * out is an error, unless reschedule is set and its host does not answer:
- * then it is placed anew on the hosts that do (*moved counts such teams).
- * With one host every team is on it, as before hosts existed. A spread
- * scenario's team starts at team_host and goes round-robin over all the
- * placement's hosts (plan.h), the hosts' memory checked for the total.
+ * Where a range's VMs go (hosts.h, cr_place_vms): the hosts of hosts_spec
+ * (--hosts), else those the range recorded, else --connect alone. A VM the
+ * range already has stays on its host, whatever order the hosts are given
+ * in; the others are placed by capacity (the declared one, else
+ * virNodeGetInfo's): a team on one host when one holds it, else spread
+ * over several, and a spread scenario's teams round-robin over all of them.
+ * A VM whose host --hosts leaves out is an error, unless reschedule is set
+ * and its host does not answer: then it is placed anew on the hosts that
+ * do (moved_from names the host its team left). With one host every VM is
+ * on it, as before hosts existed.
  * out->uris is also every host the range has used, first the placement's
  * n_place, then recorded ones no team is on any more (for down).
  */
@@ -93,7 +94,9 @@ typedef struct cr_placement {
     char **addrs;     /* per uri: its VXLAN address (host add --address), or NULL */
     size_t n_uris;
     size_t n_place;   /* uris[0..n_place) are the hosts teams are placed on */
-    int *team_host;   /* per team (from 0): an index into uris */
+    int *vm_host;     /* per VM, counted team by team (hosts.h): an index into uris */
+    size_t n_vms;
+    int *team_host;   /* per team (from 0): its first VM's host, an index into uris */
     size_t n_teams;
     char **lost;      /* hosts that did not answer (reschedule) */
     size_t n_lost;

@@ -106,7 +106,7 @@ int cr_cmd_plan(cr_config *cfg, int argc, char **argv)
     if (rc == 0)
         rc = cr_range_place(&pl, cfg, name ? name : s->id, s, hosts, false);
     if (rc == 0)
-        rc = cr_plan_build(&p, s, name ? name : s->id, (const char *const *)pl.uris, pl.n_place, pl.team_host);
+        rc = cr_plan_build(&p, s, name ? name : s->id, (const char *const *)pl.uris, pl.n_place, pl.vm_host);
     cr_placement_free(&pl);
     if (rc < 0) {
         cr_scenario_free(s);

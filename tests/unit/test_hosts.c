@@ -1,9 +1,11 @@
 /*
  * test_hosts.c: the host list of hosts.h (hosts.json written and read back,
  * hostile files refused with the file named, names, URIs and labels
- * checked, --hosts selections) and the placement of teams by capacity:
- * in proportion to memory and vCPUs, teams kept where they live, and an
- * error that says what each host has left when a team fits nowhere. The
+ * checked, --hosts selections) and the placement of VMs by capacity:
+ * teams in proportion to memory and vCPUs, VMs kept where they live, a
+ * team no host holds whole spread over several (its networks joined by
+ * VXLAN in the plan), and an error that says what each host has left when
+ * a VM fits nowhere. The
  * scenarios are real ones loaded by the Lua loader; nothing touches libvirt.
  */
 #include <setjmp.h>
@@ -61,7 +63,7 @@ static void test_teams_go_where_most_memory_is_left(void **state)
     cr_place_host h[] = {{.uri = "a", .memory_mib = 1024 + 4 * 576, .cpus = 4},
                          {.uri = "b", .memory_mib = 1024 + 8 * 576, .cpus = 4}};
     int where[6];
-    assert_int_equal(cr_place_teams(where, s, h, 2, NULL), 0);
+    assert_int_equal(cr_place_vms(where, s, h, 2, NULL), 0);
     int on_b = 0;
     for (int t = 0; t < 6; t++)
         on_b += where[t] == 1;
@@ -83,7 +85,7 @@ static void test_a_team_that_lives_somewhere_stays_there(void **state)
     /* All three would balance 2/1 from a; teams 1 and 2 already live on b. */
     int keep[] = {1, 1, -1};
     int where[3];
-    assert_int_equal(cr_place_teams(where, s, h, 2, keep), 0);
+    assert_int_equal(cr_place_vms(where, s, h, 2, keep), 0);
     assert_int_equal(where[0], 1);
     assert_int_equal(where[1], 1);
     assert_int_equal(where[2], 0); /* the new one goes where room is */
@@ -103,14 +105,14 @@ static void test_vcpus_count_in_the_load_but_never_refuse(void **state)
     cr_place_host h[] = {{.uri = "a", .memory_mib = 1024 + 16 * 576, .cpus = 1},
                          {.uri = "b", .memory_mib = 1024 + 4 * 576, .cpus = 4}};
     int where[4];
-    assert_int_equal(cr_place_teams(where, s, h, 2, NULL), 0);
+    assert_int_equal(cr_place_vms(where, s, h, 2, NULL), 0);
     int on_a = 0;
     for (int t = 0; t < 4; t++)
         on_a += where[t] == 0;
     assert_int_equal(on_a, 2);
     /* Over its vCPUs a host still takes teams when its memory allows. */
     cr_place_host one[] = {{.uri = "c", .memory_mib = 1024 + 4 * 576, .cpus = 1}};
-    assert_int_equal(cr_place_teams(where, s, one, 1, NULL), 0);
+    assert_int_equal(cr_place_vms(where, s, one, 1, NULL), 0);
     cr_scenario_free(s);
     tu_rmtree(dir);
     free(dir);
@@ -125,12 +127,11 @@ static void test_a_team_that_fits_nowhere_says_what_each_host_has_left(void **st
                          {.uri = "qemu+tcp://b/system", .memory_mib = 1024 + 700, .cpus = 2}};
     int where[3];
     cr_error_clear();
-    assert_int_equal(cr_place_teams(where, s, h, 2, NULL), CR_ELIMIT);
+    assert_int_equal(cr_place_vms(where, s, h, 2, NULL), CR_ELIMIT);
     const char *m = cr_error_message();
-    assert_non_null(strstr(m, "team 3 needs 576 MiB"));
+    assert_non_null(strstr(m, "team 3: vm 'box' needs 576 MiB"));
     assert_non_null(strstr(m, "qemu+tcp://a/system: 0 MiB"));
     assert_non_null(strstr(m, "qemu+tcp://b/system: 124 MiB"));
-    assert_non_null(strstr(m, "spread = true"));
     cr_error_clear();
     cr_scenario_free(s);
     tu_rmtree(dir);
@@ -305,9 +306,9 @@ static void test_a_spread_team_has_its_vms_and_networks_on_every_host(void **sta
     cr_scenario *s = tu_scenario_from_text(&dir, SPREAD);
     assert_true(s->spread);
     const char *const hosts[] = {"qemu:///system", "qemu+tcp://10.77.1.2/system"};
-    int home[] = {0, 1};
+    int where[] = {0, 1, 1, 0}; /* as cr_place_vms puts them */
     cr_plan *p = NULL;
-    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 2, home), 0);
+    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 2, where), 0);
     /* Team 1: x here, y there; team 2 starts one further. */
     assert_int_equal(cr_plan_find_vm(p, 1, "x")->host, 0);
     assert_int_equal(cr_plan_find_vm(p, 1, "y")->host, 1);
@@ -365,6 +366,109 @@ static void test_a_spread_team_has_its_vms_and_networks_on_every_host(void **sta
     free(dir);
 }
 
+/* Three VMs a team, 576 + 576 + 320 MiB with QEMU's share: 1472 MiB. */
+static const char THREE[] =
+    "scenario { id = \"three\", title = { ja = \"三台\", en = \"Three\" },\n"
+    "  description = { ja = \"説明\", en = \"Three VMs\" }, teams = %d }\n"
+    "local a = network { name = \"lan\", cidr = \"10.1.0.0/24\" }\n"
+    "local b = network { name = \"dmz\", cidr = \"10.2.0.0/24\" }\n"
+    "vm { name = \"x\", image = \"tiny\", memory = 512, nics = { { network = a, address = a:host(10) } } }\n"
+    "vm { name = \"y\", image = \"tiny\", memory = 256, nics = { { network = a, address = a:host(11) },\n"
+    "                                                       { network = b, address = b:host(11) } } }\n"
+    "vm { name = \"z\", image = \"tiny\", memory = 512, nics = { { network = b, address = b:host(12) } } }\n";
+
+static cr_scenario *load_three(char **dir, int teams)
+{
+    char *text = cr_xasprintf(THREE, teams);
+    cr_scenario *s = tu_scenario_from_text(dir, text);
+    free(text);
+    return s;
+}
+
+static void test_a_team_no_host_holds_whole_spreads_over_them(void **state)
+{
+    (void)state;
+    char *dir;
+    cr_scenario *s = load_three(&dir, 1);
+    assert_false(s->spread);
+    assert_int_equal(cr_place_vm_count(s), 3);
+    /* 1200 MiB free on each: the team (1472) fits on neither. */
+    cr_place_host h[] = {{.uri = "a", .memory_mib = 1024 + 1200, .cpus = 2},
+                         {.uri = "b", .memory_mib = 1024 + 1200, .cpus = 2}};
+    int where[3];
+    assert_int_equal(cr_place_vms(where, s, h, 2, NULL), 0);
+    /* Largest first: x to a (a tie: the earlier host), z to a too (the
+     * team's host first, 624 MiB left), y where room is left: b. */
+    assert_int_equal(where[0], 0);
+    assert_int_equal(where[2], 0);
+    assert_int_equal(where[1], 1);
+    assert_int_equal(h[0].used_mib, 2 * 576);
+    assert_int_equal(h[1].used_mib, 320);
+
+    /* The plan joins the team's networks across the hosts: lan (x here, y
+     * there) and dmz (z here, y there), each under its own VXLAN id. */
+    const char *const hosts[] = {"qemu:///system", "qemu+tcp://10.77.1.2/system"};
+    cr_plan *p = NULL;
+    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 2, where), 0);
+    assert_int_equal(cr_plan_find_vm(p, 1, "y")->host, 1);
+    const cr_plan_net *l0 = net_on(p, 1, "lan", 0), *l1 = net_on(p, 1, "lan", 1);
+    const cr_plan_net *d0 = net_on(p, 1, "dmz", 0), *d1 = net_on(p, 1, "dmz", 1);
+    assert_non_null(l0);
+    assert_non_null(l1);
+    assert_non_null(d0);
+    assert_non_null(d1);
+    assert_int_not_equal(l0->vni, 0);
+    assert_int_equal(l0->vni, l1->vni);
+    assert_int_equal(d0->vni, d1->vni);
+    assert_int_not_equal(l0->vni, d0->vni);
+    assert_ptr_equal(cr_plan_find_vm(p, 1, "y")->nics[1].pnet, d1);
+    cr_plan_free(p);
+
+    /* A VM that fits on no host names itself and what each host has. */
+    cr_place_host small[] = {{.uri = "a", .memory_mib = 1024 + 500, .cpus = 2},
+                             {.uri = "b", .memory_mib = 1024 + 500, .cpus = 2}};
+    cr_error_clear();
+    assert_int_equal(cr_place_vms(where, s, small, 2, NULL), CR_ELIMIT);
+    assert_non_null(strstr(cr_error_message(), "team 1: vm 'x' needs 576 MiB"));
+    assert_non_null(strstr(cr_error_message(), "a: 500 MiB left; b: 500 MiB left"));
+    cr_error_clear();
+    /* On one host a team that does not fit is refused as a team. */
+    cr_place_host one[] = {{.uri = "a", .memory_mib = 1024 + 1200, .cpus = 2}};
+    assert_int_equal(cr_place_vms(where, s, one, 1, NULL), CR_ELIMIT);
+    assert_non_null(strstr(cr_error_message(), "team 1 needs 1472 MiB"));
+    cr_error_clear();
+    cr_scenario_free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_placed_vms_stay_and_a_new_one_joins_its_team(void **state)
+{
+    (void)state;
+    char *dir;
+    cr_scenario *s = load_three(&dir, 2);
+    cr_place_host h[] = {{.uri = "a", .memory_mib = 64 * 1024, .cpus = 8},
+                         {.uri = "b", .memory_mib = 64 * 1024, .cpus = 8}};
+    /* Team 1 lives spread already (x and y on b, z on a): it stays so,
+     * although b alone would hold it. Team 2 has x on a, and its y and z
+     * (new in the scenario) join it there, where room is. */
+    int keep[] = {1, 1, 0, 0, -1, -1};
+    int where[6];
+    assert_int_equal(cr_place_vms(where, s, h, 2, keep), 0);
+    int want[] = {1, 1, 0, 0, 0, 0};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(where[i], want[i]);
+    /* With no room left where it lives, a new VM goes where room is. */
+    cr_place_host tight[] = {{.uri = "a", .memory_mib = 1024 + 1200, .cpus = 8},
+                             {.uri = "b", .memory_mib = 1024 + 4000, .cpus = 8}};
+    int keep2[] = {1, 1, 1, 0, 0, -1};
+    assert_int_equal(cr_place_vms(where, s, tight, 2, keep2), 0);
+    assert_int_equal(where[5], 1);
+    cr_scenario_free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +483,8 @@ int main(void)
         cmocka_unit_test(test_hosts_selects_all_or_named_hosts_in_order),
         cmocka_unit_test(test_plan_puts_each_team_on_its_placed_host),
         cmocka_unit_test(test_a_spread_team_has_its_vms_and_networks_on_every_host),
+        cmocka_unit_test(test_a_team_no_host_holds_whole_spreads_over_them),
+        cmocka_unit_test(test_placed_vms_stay_and_a_new_one_joins_its_team),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
