@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A step's time limit unless the scenario gives one, and that of crange's
+ * own steps (addresses, file copies, markers). These had 30 and 60 s until
+ * a class of 5 teams of cnc-takedown booting at once on 2 cores under TCG
+ * had routers that took over 30 s to answer one of them (issue 12). */
 #define DEFAULT_STEP_TIMEOUT_S 120
 
 static void hash_str(crypto_generichash_state *h, const char *s)
@@ -199,7 +203,8 @@ static int set_addresses(virDomainPtr dom, const cr_plan_vm *pv)
         }
         const char *argv[] = {"/bin/sh", "-c", addr_script, "sh", pv->nics[k].mac, spec,
                               k + 1 == pv->n_nics ? gw : "", k == 0 ? pv->vm->name : "", NULL};
-        int rc = run_step(dom, pv, &pv->vm->where, "setting addresses", argv, NULL, 0, 30);
+        int rc = run_step(dom, pv, &pv->vm->where, "setting addresses", argv, NULL, 0,
+                          DEFAULT_STEP_TIMEOUT_S);
         free(spec);
         if (rc < 0)
             return rc;
@@ -229,7 +234,7 @@ static int run_steps(virDomainPtr dom, const cr_scenario *s, const cr_plan_vm *p
             }
             snprintf(what, sizeof what, "copying %s", st->dest);
             rc = cr_agent_write_file(dom, st->dest, bytes ? bytes : "", bytes ? len : 0, st->mode ? st->mode : 0644,
-                                     60);
+                                     DEFAULT_STEP_TIMEOUT_S);
             if (rc < 0)
                 rc = step_error(pv, &st->where, what);
             free(data);
@@ -243,7 +248,7 @@ static int run_steps(virDomainPtr dom, const cr_scenario *s, const cr_plan_vm *p
             const char *argv[] = {"/bin/sh", "-c", user_script, "sh", st->user, st->shell ? st->shell : "/bin/sh",
                                   groups.data ? groups.data : "", NULL};
             char *pw = cr_xasprintf("%s\n", st->password ? st->password : "");
-            rc = run_step(dom, pv, &st->where, what, argv, pw, strlen(pw), 60);
+            rc = run_step(dom, pv, &st->where, what, argv, pw, strlen(pw), DEFAULT_STEP_TIMEOUT_S);
             free(pw);
             cr_buf_free(&groups);
             break;
@@ -312,7 +317,7 @@ int cr_provision_vm(virDomainPtr dom, const cr_scenario *s, const cr_plan_vm *pv
     rc = run_steps(dom, s, pv, from, pv->vm->n_steps);
     if (rc < 0)
         return rc;
-    rc = cr_agent_write_file(dom, CR_PROVISION_MARKER, digest, 64, 0644, 30);
+    rc = cr_agent_write_file(dom, CR_PROVISION_MARKER, digest, 64, 0644, DEFAULT_STEP_TIMEOUT_S);
     if (rc == 0)
         *applied = true;
     return rc;
@@ -331,5 +336,5 @@ int cr_provision_template(virDomainPtr dom, const cr_scenario *s, const cr_plan_
         return rc;
     char line[96];
     int len = snprintf(line, sizeof line, "%s %zu\n", digest, n);
-    return cr_agent_write_file(dom, CR_PROVISION_PREFIX_MARKER, line, (size_t)len, 0644, 30);
+    return cr_agent_write_file(dom, CR_PROVISION_PREFIX_MARKER, line, (size_t)len, 0644, DEFAULT_STEP_TIMEOUT_S);
 }

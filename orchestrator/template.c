@@ -66,6 +66,11 @@ int cr_template_key(char out[65], const cr_scenario *s, const cr_plan_vm *pv, si
     for (size_t k = 0; k < pv->n_nics; k++) {
         hash_num(&h, pv->nics[k].nic->addr);
         hash_num(&h, (unsigned long long)pv->nics[k].pnet->net->prefix);
+        /* A NIC on a network joined across hosts has virtio's host_mtu
+         * 1450 (virt_xml.c), which the guest takes at boot: a team spread
+         * over hosts cannot be cloned from a template of one that is not. */
+        if (pv->nics[k].pnet->vni)
+            hash_num(&h, CR_VXLAN_MTU);
     }
     /* The command line names each NIC by its MAC, which differs per team;
      * the guest matches MAC to address at boot, so the NIC's place is what

@@ -18,6 +18,7 @@
 #include "hosts.h"
 #include "plan.h"
 #include "scenario.h"
+#include "template.h"
 #include "testutil.h"
 #include "util.h"
 #include "virt.h"
@@ -442,6 +443,30 @@ static void test_a_team_no_host_holds_whole_spreads_over_them(void **state)
     free(dir);
 }
 
+static void test_a_spread_vm_is_not_cloned_from_a_template_of_one_host(void **state)
+{
+    (void)state;
+    char *dir;
+    cr_scenario *s = load_three(&dir, 3);
+    /* Teams 1 and 3 each on one host, team 2 over both (y on the other). */
+    const char *const hosts[] = {"qemu:///system", "qemu+tcp://10.77.1.2/system"};
+    int where[] = {0, 0, 0, 0, 1, 0, 0, 0, 0};
+    cr_plan *p = NULL;
+    assert_int_equal(cr_plan_build(&p, s, "r", hosts, 2, where), 0);
+    cr_image img = {.name = "tiny", .recipe_hash = "r"};
+    char k1[65], k2[65], k3[65];
+    assert_int_equal(cr_template_key(k1, s, cr_plan_find_vm(p, 1, "x"), 0, &img, NULL, "qemu"), 0);
+    assert_int_equal(cr_template_key(k2, s, cr_plan_find_vm(p, 2, "x"), 0, &img, NULL, "qemu"), 0);
+    assert_int_equal(cr_template_key(k3, s, cr_plan_find_vm(p, 3, "x"), 0, &img, NULL, "qemu"), 0);
+    /* Team 2's x is on lan, joined by VXLAN (MTU 1450): a template of its own. */
+    assert_string_equal(k1, k3);
+    assert_string_not_equal(k1, k2);
+    cr_plan_free(p);
+    cr_scenario_free(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void test_placed_vms_stay_and_a_new_one_joins_its_team(void **state)
 {
     (void)state;
@@ -485,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_a_spread_team_has_its_vms_and_networks_on_every_host),
         cmocka_unit_test(test_a_team_no_host_holds_whole_spreads_over_them),
         cmocka_unit_test(test_placed_vms_stay_and_a_new_one_joins_its_team),
+        cmocka_unit_test(test_a_spread_vm_is_not_cloned_from_a_template_of_one_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
