@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 bool cr_range_name_valid(const char *name)
@@ -310,14 +311,19 @@ json_t *cr_plan_to_json(const cr_plan *p, bool show_secrets)
             json_object_set_new(vars, v->name,
                                 json_string(v->secret && !show_secrets ? "(secret)" : v->value));
         }
-        for (size_t i = 0; i < p->n_vms; i++)
-            if (p->vms[i].team == tm->number) {
+        bool spread = false;
+        for (size_t i = 0, first = SIZE_MAX; i < p->n_vms; i++) {
+            if (p->vms[i].team != tm->number)
+                continue;
+            if (first == SIZE_MAX) {
+                first = i;
                 host = p->vms[i].host; /* a spread team's home: its first VM's host */
-                break;
             }
-        json_array_append_new(teams, json_pack("{s:i, s:s, s:o, s:o, s:o}", "team", tm->number, "host",
-                                               p->hosts[host < 0 ? 0 : host], "networks", nets, "vms", vms, "vars",
-                                               vars));
+            spread = spread || p->vms[i].host != p->vms[first].host;
+        }
+        json_array_append_new(teams, json_pack("{s:i, s:s, s:b, s:o, s:o, s:o}", "team", tm->number, "host",
+                                               p->hosts[host < 0 ? 0 : host], "spread", spread, "networks", nets,
+                                               "vms", vms, "vars", vars));
     }
     return json_pack("{s:s, s:{s:s, s:o, s:s, s:s}, s:s, s:o}", "range", p->range, "scenario", "id", s->id,
                      "title", text_json(&s->title), "dir", s->dir, "digest", digest, "pool", p->pool, "teams",

@@ -97,6 +97,7 @@ plan=$(crange --json plan "$BIG" --name big --hosts here,lab2)
 [ "$(host_of 1 a)" != "$(host_of 1 b)" ] || fail "bigteam's VMs are on one host: $(host_of 1 a)"
 vb=$(vni_of 1)
 [ -n "$vb" ] && [ "$vb" != null ] || fail "bigteam's network has no VXLAN id"
+[ "$(printf '%s\n' "$plan" | jq '.teams[0].spread')" = true ] || fail "plan does not mark the big team spread"
 ok "plan spreads a team no host holds over both hosts, its network under VXLAN id $vb"
 txt=$(crange plan "$BIG" --name big --hosts here,lab2)
 assert_contains "$txt" "on $B, VXLAN $vb" "the text plan names each piece's host and the VXLAN id"
