@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define THREADS "1024"
+#define THREADS 1024
 #define REQUEST_TIMEOUT "10000"    /* ms a connection may stay idle between requests */
 #define WS_TIMEOUT "60000"         /* ms without a frame (pings keep a live console open) */
 
@@ -113,10 +113,12 @@ int cr_portal_start(cr_portal **out, const cr_config *c, cr_engine *e, const cr_
     evloop = true;
 
     mg_init_library(MG_FEATURES_WEBSOCKET);
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", o && o->threads > 0 ? o->threads : THREADS);
     const char *options[] = {"listening_ports",
                              o && o->listen ? o->listen : CR_PORTAL_LISTEN,
                              "num_threads",
-                             THREADS,
+                             threads,
                              "request_timeout_ms",
                              REQUEST_TIMEOUT,
                              "websocket_timeout_ms",

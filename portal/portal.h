@@ -32,6 +32,8 @@ typedef struct cr_portal cr_portal;
 
 typedef struct cr_portal_opts {
     const char *listen;   /* civetweb's listening_ports syntax, e.g. 127.0.0.1:8080; NULL: the default */
+    int threads;          /* civetweb's workers, one per open connection (consoles and live views
+                           * hold theirs); 0: the default, 1024 (tests/fuzz uses fewer) */
 } cr_portal_opts;
 
 /* Starts serving the engine's range. Fails when the address is taken or no
