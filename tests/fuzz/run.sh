@@ -10,13 +10,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus"
 [ -d "$seeds" ] && cp -R "$seeds/." "$work/corpus/"
 # -rss_limit_mb: a target that grows without bound is a finding too.
-# fuzz_portal's server has civetweb's 1024 worker threads, each of which
-# keeps AddressSanitizer's per-thread allocator cache once it has served a
-# request: its RSS was 1.08 GB after 230,000 requests (45 s) while its live
-# heap stayed at 45 MB, so it gets a higher limit.
-rss=1024
-[ "$(basename "$target")" != fuzz_portal ] || rss=4096
-"$target" -max_total_time="$seconds" -rss_limit_mb="$rss" -timeout=10 -print_final_stats=1 \
+"$target" -max_total_time="$seconds" -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$PWD/crash-$(basename "$target")-" "$@" "$work/corpus" 2>"$work/log" || {
     tail -n 60 "$work/log" >&2
     exit 1
