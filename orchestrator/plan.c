@@ -167,15 +167,16 @@ int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const 
         size_t first_net = p->n_nets;
         for (size_t n = 0; n < tm->n_networks; n++) {
             /* The network on each host a VM of the team is attached to it
-             * on (a team with no VM on it: on the team's first host). */
+             * on; one no VM is attached to, on the team's first host. */
+            int unattached_on = net_attached(tm, n) ? -1 : tm->n_vms ? team_where[0] : home;
             uint32_t vni = 0;
             size_t made = 0;
             for (size_t h = 0; h < n_hosts; h++) {
-                bool used = false;
+                bool used = (int)h == unattached_on;
                 for (size_t v = 0; !used && v < tm->n_vms; v++)
                     for (size_t k = 0; !used && k < tm->vms[v].n_nics; k++)
                         used = team_where[v] == (int)h && !strcmp(tm->vms[v].nics[k].network, tm->networks[n].name);
-                if (!used && !(h == (size_t)(tm->n_vms ? team_where[0] : home) && !net_attached(tm, n)))
+                if (!used)
                     continue;
                 cr_plan_net *pn = &p->nets[p->n_nets++];
                 pn->team = tm->number;
