@@ -275,11 +275,22 @@ int cr_hosts_select(char ***out, size_t *n, const cr_hosts *h, const char *spec)
 
 /* ------------------------------------------------------------ placement */
 
+/* What one VM takes on its host: its memory plus QEMU's own, and its vCPUs. */
+static uint64_t vm_mib(const cr_vm *vm)
+{
+    return vm->memory_mib + CR_PLACE_VM_OVERHEAD_MIB;
+}
+
+static unsigned vm_vcpus(const cr_vm *vm)
+{
+    return vm->vcpus ? vm->vcpus : 1;
+}
+
 uint64_t cr_place_team_mib(const cr_team_model *tm)
 {
     uint64_t mib = 0;
     for (size_t i = 0; i < tm->n_vms; i++)
-        mib += tm->vms[i].memory_mib + CR_PLACE_VM_OVERHEAD_MIB;
+        mib += vm_mib(&tm->vms[i]);
     return mib;
 }
 
@@ -287,24 +298,8 @@ unsigned cr_place_team_vcpus(const cr_team_model *tm)
 {
     unsigned n = 0;
     for (size_t i = 0; i < tm->n_vms; i++)
-        n += tm->vms[i].vcpus ? tm->vms[i].vcpus : 1;
+        n += vm_vcpus(&tm->vms[i]);
     return n;
-}
-
-static uint64_t mib_left(const cr_place_host *h)
-{
-    uint64_t cap = h->memory_mib > CR_PLACE_HOST_RESERVE_MIB ? h->memory_mib - CR_PLACE_HOST_RESERVE_MIB : 0;
-    return cap > h->used_mib ? cap - h->used_mib : 0;
-}
-
-/* How full a host would be with one more team: the larger of its memory
- * and its vCPUs taken, each as a share of what it offers. */
-static double host_load(const cr_place_host *h, uint64_t mib, unsigned vcpus)
-{
-    uint64_t cap = h->memory_mib > CR_PLACE_HOST_RESERVE_MIB ? h->memory_mib - CR_PLACE_HOST_RESERVE_MIB : 0;
-    double mem = cap ? (double)(h->used_mib + mib) / (double)cap : 1e9;
-    double cpu = h->cpus ? (double)(h->used_vcpus + vcpus) / ((double)h->cpus * CR_PLACE_VCPU_PER_CPU) : 1e9;
-    return mem > cpu ? mem : cpu;
 }
 
 size_t cr_place_vm_count(const cr_scenario *s)
@@ -315,14 +310,26 @@ size_t cr_place_vm_count(const cr_scenario *s)
     return n;
 }
 
-static uint64_t vm_mib(const cr_vm *vm)
+/* The memory a host offers teams: its capacity less the host's reserve. */
+static uint64_t mib_cap(const cr_place_host *h)
 {
-    return vm->memory_mib + CR_PLACE_VM_OVERHEAD_MIB;
+    return h->memory_mib > CR_PLACE_HOST_RESERVE_MIB ? h->memory_mib - CR_PLACE_HOST_RESERVE_MIB : 0;
 }
 
-static unsigned vm_vcpus(const cr_vm *vm)
+static uint64_t mib_left(const cr_place_host *h)
 {
-    return vm->vcpus ? vm->vcpus : 1;
+    uint64_t cap = mib_cap(h);
+    return cap > h->used_mib ? cap - h->used_mib : 0;
+}
+
+/* How full a host would be with mib and vcpus more: the larger of its
+ * memory and its vCPUs taken, each as a share of what it offers. */
+static double host_load(const cr_place_host *h, uint64_t mib, unsigned vcpus)
+{
+    uint64_t cap = mib_cap(h);
+    double mem = cap ? (double)(h->used_mib + mib) / (double)cap : 1e9;
+    double cpu = h->cpus ? (double)(h->used_vcpus + vcpus) / ((double)h->cpus * CR_PLACE_VCPU_PER_CPU) : 1e9;
+    return mem > cpu ? mem : cpu;
 }
 
 static void take(cr_place_host *h, uint64_t mib, unsigned vcpus)
@@ -340,22 +347,23 @@ static char *left_text(const cr_place_host *hosts, size_t n_hosts)
     return b.data ? cr_buf_steal(&b) : cr_xstrdup("");
 }
 
-/* The host for one VM of a team that spreads: among those with its memory
- * free, one the team already uses if any (fewer tunnels), the least loaded
- * after it; -1 when none has room. */
-static int host_for_vm(const cr_place_host *hosts, size_t n_hosts, const bool *team_uses, const cr_vm *vm)
+/* The host for mib and vcpus: among those with the memory free, one of
+ * `prefer` (when not NULL; a spreading team's hosts, for fewer tunnels) if
+ * any, then the least loaded after it, ties to the earlier host; -1 when
+ * none has room. */
+static int best_host(const cr_place_host *hosts, size_t n_hosts, uint64_t mib, unsigned vcpus, const bool *prefer)
 {
     int best = -1;
-    bool best_used = false;
+    bool best_preferred = false;
     double best_load = 0;
     for (size_t h = 0; h < n_hosts; h++) {
-        if (mib_left(&hosts[h]) < vm_mib(vm))
+        if (mib_left(&hosts[h]) < mib)
             continue;
-        double load = host_load(&hosts[h], vm_mib(vm), vm_vcpus(vm));
-        bool used = team_uses[h];
-        if (best < 0 || (used && !best_used) || (used == best_used && load < best_load)) {
+        double load = host_load(&hosts[h], mib, vcpus);
+        bool preferred = prefer && prefer[h];
+        if (best < 0 || (preferred && !best_preferred) || (preferred == best_preferred && load < best_load)) {
             best = (int)h;
-            best_used = used;
+            best_preferred = preferred;
             best_load = load;
         }
     }
@@ -387,7 +395,7 @@ static int place_one_by_one(int *vm_host, cr_place_host *hosts, size_t n_hosts, 
         if (pick == SIZE_MAX)
             return 0;
         const cr_vm *vm = &tm->vms[pick];
-        int h = host_for_vm(hosts, n_hosts, team_uses, vm);
+        int h = best_host(hosts, n_hosts, vm_mib(vm), vm_vcpus(vm), team_uses);
         if (h < 0) {
             char *left = left_text(hosts, n_hosts);
             int rc = cr_error_set(CR_ELIMIT,
@@ -441,17 +449,7 @@ int cr_place_vms(int *vm_host, const cr_scenario *s, cr_place_host *hosts, size_
             /* A whole team on one host: the least loaded with its memory free. */
             uint64_t mib = cr_place_team_mib(tm);
             unsigned vcpus = cr_place_team_vcpus(tm);
-            int best = -1;
-            double best_load = 0;
-            for (size_t h = 0; h < n_hosts; h++) {
-                if (mib_left(&hosts[h]) < mib)
-                    continue;
-                double load = host_load(&hosts[h], mib, vcpus);
-                if (best < 0 || load < best_load) {
-                    best = (int)h;
-                    best_load = load;
-                }
-            }
+            int best = best_host(hosts, n_hosts, mib, vcpus, NULL);
             if (best >= 0) {
                 for (size_t v = 0; v < tm->n_vms; v++)
                     team[v] = best;
@@ -478,8 +476,6 @@ int cr_place_vms(int *vm_host, const cr_scenario *s, cr_place_host *hosts, size_
             if (hosts[h].used_mib + CR_PLACE_HOST_RESERVE_MIB > hosts[h].memory_mib)
                 rc = cr_error_set(CR_ELIMIT, "the spread teams need %llu MiB on %s, which has %llu MiB for them",
                                   (unsigned long long)hosts[h].used_mib, hosts[h].uri,
-                                  (unsigned long long)(hosts[h].memory_mib > CR_PLACE_HOST_RESERVE_MIB
-                                                           ? hosts[h].memory_mib - CR_PLACE_HOST_RESERVE_MIB
-                                                           : 0));
+                                  (unsigned long long)mib_cap(&hosts[h]));
     return rc;
 }

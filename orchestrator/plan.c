@@ -65,12 +65,13 @@ static uint32_t vni_for(const cr_plan *p, const char *range, int team, const cha
     }
 }
 
-/* Whether some VM of the team has a NIC on its network n. */
-static bool net_attached(const cr_team_model *tm, size_t n)
+/* Whether a VM of the team on host `host` (where[v] is VM v's; host -1:
+ * any) has a NIC on the team's network n. */
+static bool net_used(const cr_team_model *tm, const int *where, size_t n, int host)
 {
     for (size_t v = 0; v < tm->n_vms; v++)
         for (size_t k = 0; k < tm->vms[v].n_nics; k++)
-            if (!strcmp(tm->vms[v].nics[k].network, tm->networks[n].name))
+            if ((host < 0 || where[v] == host) && !strcmp(tm->vms[v].nics[k].network, tm->networks[n].name))
                 return true;
     return false;
 }
@@ -168,15 +169,11 @@ int cr_plan_build(cr_plan **out, const cr_scenario *s, const char *range, const 
         for (size_t n = 0; n < tm->n_networks; n++) {
             /* The network on each host a VM of the team is attached to it
              * on; one no VM is attached to, on the team's first host. */
-            int unattached_on = net_attached(tm, n) ? -1 : tm->n_vms ? team_where[0] : home;
+            int unattached_on = net_used(tm, team_where, n, -1) ? -1 : tm->n_vms ? team_where[0] : home;
             uint32_t vni = 0;
             size_t made = 0;
             for (size_t h = 0; h < n_hosts; h++) {
-                bool used = (int)h == unattached_on;
-                for (size_t v = 0; !used && v < tm->n_vms; v++)
-                    for (size_t k = 0; !used && k < tm->vms[v].n_nics; k++)
-                        used = team_where[v] == (int)h && !strcmp(tm->vms[v].nics[k].network, tm->networks[n].name);
-                if (!used)
+                if ((int)h != unattached_on && !net_used(tm, team_where, n, (int)h))
                     continue;
                 cr_plan_net *pn = &p->nets[p->n_nets++];
                 pn->team = tm->number;
