@@ -229,12 +229,16 @@ int cr_agent_write_file(virDomainPtr dom, const char *path, const void *data, si
                         int timeout_s)
 {
     /* One guest-exec with the content on stdin: works on any guest with a
-     * POSIX shell, creates parent folders and sets the mode in one call. */
+     * POSIX shell, creates parent folders and sets the mode in one call.
+     * The temporary file is the shell's own ($$): a write of an `up` killed
+     * with -9 goes on in the guest, and the next `up` may write the same
+     * file meanwhile; with one shared name, one mv took the other's file
+     * and the other's chmod failed. Each mv is whole, so the last wins. */
     char modes[8];
     snprintf(modes, sizeof modes, "%o", mode & 07777);
     const char *argv[] = {"/bin/sh", "-c",
-                          "set -e; mkdir -p \"$(dirname \"$1\")\"; (umask 077; cat > \"$1.crange-tmp\");"
-                          " chmod \"$2\" \"$1.crange-tmp\"; mv -f \"$1.crange-tmp\" \"$1\"",
+                          "set -e; t=\"$1.crange-tmp.$$\"; mkdir -p \"$(dirname \"$1\")\";"
+                          " (umask 077; cat > \"$t\"); chmod \"$2\" \"$t\"; mv -f \"$t\" \"$1\"",
                           "sh", path, modes, NULL};
     cr_exec_result res;
     int rc = cr_agent_exec(&res, dom, argv, data, len, timeout_s);

@@ -150,7 +150,9 @@ static int run_step(virDomainPtr dom, const cr_plan_vm *pv, const cr_where *w, c
 }
 
 /* Creates a user on Debian (useradd/chpasswd) or busybox (files + mkpasswd).
- * The password arrives on stdin so it never shows in a process list. */
+ * The password arrives on stdin so it never shows in a process list. The
+ * scratch copy of /etc/passwd is the shell's own ($$): the same step of an
+ * `up` killed with -9 may still run in the guest (see cr_agent_write_file). */
 static const char user_script[] =
     "set -e\n"
     "name=$1 shell=$2 groups=$3\n"
@@ -170,8 +172,8 @@ static const char user_script[] =
     "  for g in $groups; do grep -q \"^$g:\" /etc/group || echo \"$g:x:$(( $(cut -d: -f3 /etc/group | sort -n | tail -1) + 1 )):\" >> /etc/group;\n"
     "    sed -i \"/^$g:/{/[:,]$name\\(,\\|$\\)/!s/\\(:[^:]*\\)$/\\1,$name/;s/:,/:/}\" /etc/group; done\n"
     "  hash='!'; [ -z \"$pw\" ] || hash=$(mkpasswd -m sha512 \"$pw\")\n"
-    "  awk -F: -v OFS=: -v n=\"$name\" -v h=\"$hash\" '$1 == n { $2 = h } { print }' /etc/passwd > /etc/passwd.crange\n"
-    "  cat /etc/passwd.crange > /etc/passwd && rm -f /etc/passwd.crange\n"
+    "  awk -F: -v OFS=: -v n=\"$name\" -v h=\"$hash\" '$1 == n { $2 = h } { print }' /etc/passwd > /etc/passwd.crange.$$\n"
+    "  cat /etc/passwd.crange.$$ > /etc/passwd && rm -f /etc/passwd.crange.$$\n"
     "fi\n";
 
 /* Sets static addresses through the agent, for images booted from disk. */

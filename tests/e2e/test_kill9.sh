@@ -66,7 +66,8 @@ timed_ms() {
 converged() { # what [up options]
     what=$1
     shift
-    out=$(crange --json up "$DEMO" --name k9 --teams 1 "$@" 2>>"$LOG") || fail "$what: up after the kills failed: $(tail -n 5 "$LOG")"
+    out=$(crange --json up "$DEMO" --name k9 --teams 1 "$@" 2>>"$LOG") ||
+        fail "$what: up after the kills failed: $(printf '%s' "$out" | jq -r '.error // .' 2>/dev/null || printf '%s' "$out") $(tail -n 5 "$LOG")"
     assert_eq 3 "$(count_domains k9)" "$what: exactly 3 domains"
     assert_eq 2 "$(count_networks k9)" "$what: exactly 2 networks"
     st=$(crange --json status k9)
