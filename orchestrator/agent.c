@@ -167,6 +167,40 @@ int cr_agent_exec(cr_exec_result *res, virDomainPtr dom, const char *const *argv
     return rc;
 }
 
+/*
+ * "$@" under the guest's step lock. The holder's PID is in the folder, so a
+ * lock left by a shell that is gone (killed, or its guest reset without
+ * clearing /run) is taken over at once rather than waited out. A guest
+ * without a writable /run runs steps unlocked, as before.
+ */
+static const char step_lock_script[] =
+    "l=/run/crange-step.lock w=0 own=\n"
+    "while [ -d /run ] && [ -w /run ]; do\n"
+    "  if mkdir \"$l\" 2>/dev/null; then echo $$ > \"$l/pid\"; own=1; break; fi\n"
+    "  p=$(cat \"$l/pid\" 2>/dev/null) || p=\n"
+    "  if [ -n \"$p\" ] && ! kill -0 \"$p\" 2>/dev/null; then rm -rf \"$l\"; continue; fi\n"
+    "  w=$((w + 1)); [ $w -le 100 ] || break; sleep 1\n"
+    "done\n"
+    "[ -z \"$own\" ] || trap 'rm -rf \"$l\"' EXIT\n"
+    "\"$@\"\n";
+
+int cr_agent_exec_step(cr_exec_result *res, virDomainPtr dom, const char *const *argv, const void *input,
+                       size_t input_len, int timeout_s)
+{
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    const char **wrapped = cr_xcalloc(n + 5, sizeof *wrapped);
+    wrapped[0] = "/bin/sh";
+    wrapped[1] = "-c";
+    wrapped[2] = step_lock_script;
+    wrapped[3] = "crange-step";
+    memcpy(&wrapped[4], argv, n * sizeof *argv);
+    int rc = cr_agent_exec(res, dom, wrapped, input, input_len, timeout_s);
+    free(wrapped);
+    return rc;
+}
+
 int cr_agent_read_file(char **out, size_t *len, virDomainPtr dom, const char *path, size_t max)
 {
     *out = NULL;
@@ -230,10 +264,11 @@ int cr_agent_write_file(virDomainPtr dom, const char *path, const void *data, si
 {
     /* One guest-exec with the content on stdin: works on any guest with a
      * POSIX shell, creates parent folders and sets the mode in one call.
-     * The temporary file is the shell's own ($$): a write of an `up` killed
-     * with -9 goes on in the guest, and the next `up` may write the same
-     * file meanwhile; with one shared name, one mv took the other's file
-     * and the other's chmod failed. Each mv is whole, so the last wins. */
+     * The temporary file is the shell's own ($$), as well as the write
+     * holding the step lock: a write of an `up` killed with -9 goes on in
+     * the guest, and with one shared name and no lock, the next `up`'s
+     * write of the same file took the other's file in its mv, and the
+     * other's chmod failed (CI, 2026-12-05). */
     char modes[8];
     snprintf(modes, sizeof modes, "%o", mode & 07777);
     const char *argv[] = {"/bin/sh", "-c",
@@ -241,7 +276,7 @@ int cr_agent_write_file(virDomainPtr dom, const char *path, const void *data, si
                           " (umask 077; cat > \"$t\"); chmod \"$2\" \"$t\"; mv -f \"$t\" \"$1\"",
                           "sh", path, modes, NULL};
     cr_exec_result res;
-    int rc = cr_agent_exec(&res, dom, argv, data, len, timeout_s);
+    int rc = cr_agent_exec_step(&res, dom, argv, data, len, timeout_s);
     if (rc == 0 && (res.exit_code != 0 || res.signal))
         rc = cr_error_set(CR_ERROR, "%s: writing %s failed: %.*s", virDomainGetName(dom), path, (int)res.err_len,
                           res.err ? res.err : "");

@@ -45,11 +45,24 @@ int cr_agent_exec(cr_exec_result *res, virDomainPtr dom, const char *const *argv
                   size_t input_len, int timeout_s);
 void cr_exec_result_free(cr_exec_result *res);
 
+/*
+ * cr_agent_exec for crange's own steps in a guest (provisioning, file writes,
+ * the reseal of a clone): they run one at a time in the guest, under the lock
+ * folder /run/crange-step.lock. A step started by an `up` killed with -9 goes
+ * on in the guest, and the next `up` runs the same steps: without the lock
+ * two copies of one step (say, busybox user{} appending to /etc/passwd) could
+ * interleave. A step waits at most 100 s for the lock (then runs anyway), and
+ * takes over a lock whose holder is no longer running.
+ */
+int cr_agent_exec_step(cr_exec_result *res, virDomainPtr dom, const char *const *argv, const void *input,
+                       size_t input_len, int timeout_s);
+
 /* Reads a whole guest file, at most max bytes (CR_ELIMIT beyond). Returns
  * CR_ENOTFOUND when the file does not exist. */
 int cr_agent_read_file(char **out, size_t *len, virDomainPtr dom, const char *path, size_t max);
 
-/* Writes a guest file (creating parent folders) with the given mode. */
+/* Writes a guest file (creating parent folders) with the given mode, as a
+ * step (cr_agent_exec_step). */
 int cr_agent_write_file(virDomainPtr dom, const char *path, const void *data, size_t len, unsigned mode,
                         int timeout_s);
 

@@ -126,12 +126,14 @@ static int step_error(const cr_plan_vm *pv, const cr_where *w, const char *what)
     return rc;
 }
 
-/* Runs argv with optional stdin; a non-zero exit is an error naming the step. */
+/* Runs argv with optional stdin, under the guest's step lock
+ * (cr_agent_exec_step); a non-zero exit is an error naming the step. */
 static int run_step(virDomainPtr dom, const cr_plan_vm *pv, const cr_where *w, const char *what,
                     const char *const *argv, const void *input, size_t input_len, int timeout_s)
 {
     cr_exec_result res;
-    int rc = cr_agent_exec(&res, dom, argv, input, input_len, timeout_s > 0 ? timeout_s : DEFAULT_STEP_TIMEOUT_S);
+    int rc = cr_agent_exec_step(&res, dom, argv, input, input_len,
+                                timeout_s > 0 ? timeout_s : DEFAULT_STEP_TIMEOUT_S);
     if (rc < 0)
         return step_error(pv, w, what);
     if (res.signal || res.exit_code != 0) {
@@ -151,8 +153,8 @@ static int run_step(virDomainPtr dom, const cr_plan_vm *pv, const cr_where *w, c
 
 /* Creates a user on Debian (useradd/chpasswd) or busybox (files + mkpasswd).
  * The password arrives on stdin so it never shows in a process list. The
- * scratch copy of /etc/passwd is the shell's own ($$): the same step of an
- * `up` killed with -9 may still run in the guest (see cr_agent_write_file). */
+ * step lock keeps the same step of an `up` killed with -9, still running in
+ * the guest, from appending the user a second time beside this one. */
 static const char user_script[] =
     "set -e\n"
     "name=$1 shell=$2 groups=$3\n"

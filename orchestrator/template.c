@@ -586,17 +586,11 @@ cleanup:
  * loaded host) the script goes on in the guest, and the next `up` starts
  * another. Seen in e2e: the first removed the marker while the second read
  * it ("sed: can't read /etc/crange/template"), and up failed twice. So a
- * reseal waits for the one before it (a lock folder in /run, which a reboot
- * clears; after 100 s it goes ahead) and then finds the marker gone. */
+ * reseal runs under the guest's step lock (cr_agent_exec_step), waits for
+ * the one before it, and then finds the marker gone. */
 static const char reseal_script[] =
     "set -e\n"
     "m=" CR_TEMPLATE_MARKER "\n"
-    "l=/run/crange-reseal.lock\n"
-    "w=0\n"
-    "while ! mkdir \"$l\" 2>/dev/null; do\n"
-    "  w=$((w + 1)); [ $w -lt 100 ] || break; sleep 1\n"
-    "done\n"
-    "trap 'rmdir \"$l\" 2>/dev/null || true' EXIT\n"
     "[ -e \"$m\" ] || exit 0\n"
     "if [ -x /usr/libexec/crange/crange-reseed ]; then /usr/libexec/crange/crange-reseed\n"
     "else head -c 64 > /dev/urandom; fi\n"
@@ -669,7 +663,7 @@ int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, bool *resealed)
         argv[a++] = pv->nics[k].mac;
     argv[a] = NULL;
     cr_exec_result res;
-    rc = cr_agent_exec(&res, dom, argv, seed, sizeof seed, 120);
+    rc = cr_agent_exec_step(&res, dom, argv, seed, sizeof seed, 120); /* one reseal at a time */
     sodium_memzero(seed, sizeof seed);
     if (rc == 0) {
         if (res.exit_code != 0 || res.signal) {

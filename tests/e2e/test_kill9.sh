@@ -5,7 +5,8 @@
 # running, provisioned and resealed, a further up changes nothing, no
 # template domain left), `down` leaves 0 domains, networks, pools and range
 # files, and `run` has lost no command typed in a VM and recorded none
-# twice.
+# twice. Last, the guest's step lock that keeps a killed up's step, still
+# running in a guest, apart from the next up's.
 #
 # A point is drawn uniformly over the measured length of the command it
 # kills; only a kill that found the command still running counts. The seed
@@ -178,6 +179,27 @@ ok "each of the $typed commands typed between engine kills is stored exactly onc
 dups=$(crange --json events k9 | jq '[.[] | select(.kind | test("^(objective\\.(met|lost)|inject\\.fired)$")) | "\(.team) \(.kind) \(.data.id)"] | group_by(.) | map(select(length > 1)) | length')
 assert_eq 0 "$dups" "no objective transition or inject is recorded twice"
 assert_eq 1 "$(count_events inject.fired length)" "the inject fired once"
+
+# 5. The guest's step lock (cr_agent_exec_step): a step that a killed up
+# left running in a guest holds the next up's steps until it ends, and a
+# lock whose holder is gone is taken over at once. The holder stands for
+# the killed up's step: it ends 15 s later, long after an unlocked up would
+# have written its marker; the attacker's provisioning (a user and a file,
+# both safe to redo) is redone by removing its marker.
+crange exec k9 1 attacker -- sh -c 'mkdir /run/crange-step.lock || exit 1
+(sleep 15; date +%s > /run/k9-holder-done) </dev/null >/dev/null 2>&1 &
+echo $! > /run/crange-step.lock/pid; rm -f /etc/crange/provisioned' || fail "could not take the step lock in the guest"
+crange up "$DEMO" --name k9 --teams 1 >>"$LOG" 2>&1 || fail "up with a step lock held failed: $(tail -n 5 "$LOG")"
+crange exec k9 1 attacker -- sh -c '[ -e /run/k9-holder-done ] &&
+    [ "$(stat -c %Y /etc/crange/provisioned)" -ge "$(cat /run/k9-holder-done)" ]' ||
+    fail "up provisioned the attacker while another step held the guest's step lock"
+ok "up's steps waited for a step still running in the guest"
+crange exec k9 1 attacker -- sh -c 'mkdir /run/crange-step.lock && sh -c "echo \$\$" > /run/crange-step.lock/pid &&
+    rm -f /etc/crange/provisioned' || fail "could not leave a stale step lock in the guest"
+crange up "$DEMO" --name k9 --teams 1 >>"$LOG" 2>&1 || fail "up with a stale step lock failed: $(tail -n 5 "$LOG")"
+crange exec k9 1 attacker -- sh -c '[ -e /etc/crange/provisioned ] && [ ! -e /run/crange-step.lock ]' ||
+    fail "a step lock whose holder is gone was not taken over"
+ok "a step lock whose holder is gone is taken over"
 
 crange down k9 --purge >>"$LOG" 2>&1
 gone "the end"
