@@ -231,16 +231,12 @@ static int lang_open(lua_State *L)
 {
     const cr_lang_opts *opts = lua_touserdata(L, 1);
     pthread_once(&compiled_once, compile_prelude);
-    if (compiled) {
-        if (luaL_loadbufferx(L, compiled, compiled_len, "=crange.prelude", "b") != LUA_OK)
-            return lua_error(L);
-    } else {
-        const cr_embedded_file *prelude = find_prelude();
-        if (!prelude)
-            return luaL_error(L, "crange was built without lua/prelude.lua");
-        if (luaL_loadbufferx(L, prelude->data, prelude->len, "=crange.prelude", "t") != LUA_OK)
-            return lua_error(L);
-    }
+    const cr_embedded_file *prelude = find_prelude();
+    if (!prelude)
+        return luaL_error(L, "crange was built without lua/prelude.lua");
+    if (luaL_loadbufferx(L, compiled ? compiled : prelude->data, compiled ? compiled_len : prelude->len,
+                         "=crange.prelude", compiled ? "b" : "t") != LUA_OK)
+        return lua_error(L);
 
     luaL_newlib(L, HOST_FUNCS);
     cr_guest_open(L);
