@@ -737,17 +737,15 @@ static bool planned_on(const up_ctx *x, const char *domain, size_t h)
     return false;
 }
 
-static int job_stray_domain(size_t i, int w, void *ctx)
+/* Removes a domain of the range and its overlay; a missing pool or volume
+ * is fine. */
+static int remove_range_domain(cr_virt *v, int w, const char *pool, const cr_found_dom *d)
 {
-    stray_ctx *x = ctx;
-    const cr_found_dom *d = x->doms[i];
-    cr_log_info("removing %s: no longer in the plan", d->name);
-    int rc = cr_virt_remove_domain(x->virt, w, d->name);
+    int rc = cr_virt_remove_domain(v, w, d->name);
     if (rc < 0)
         return rc;
-    /* Its overlay goes too; a missing pool or volume is fine. */
     char *vol = cr_xasprintf("t%d.%s.qcow2", d->meta.team, d->meta.name);
-    if (cr_virt_remove_volume(x->virt, w, x->pool, vol) < 0) {
+    if (cr_virt_remove_volume(v, w, pool, vol) < 0) {
         cr_log_warn("cannot delete volume %s: %s", vol, cr_error_message());
         cr_error_clear();
     }
@@ -755,14 +753,38 @@ static int job_stray_domain(size_t i, int w, void *ctx)
     return 0;
 }
 
+/* Every VM of a range is persistent once up has made it; only a clone is
+ * transient, from its restore until up defines it (template.c). A
+ * transient one is what an up stopped in between left: perhaps still in
+ * libvirt's restore job, which fails once the stream's writer is gone and
+ * takes the domain with it (seen in test_kill9: the next up found the
+ * clones paused, and they vanished as it resumed them). It goes, its
+ * overlay with it (the clone may have written to it), and is cloned again. */
+static const char half_made_why[] = "a clone left half made by an up that was stopped";
+
+static bool half_made(const cr_found_dom *d)
+{
+    return !d->persistent;
+}
+
+static int job_stray_domain(size_t i, int w, void *ctx)
+{
+    stray_ctx *x = ctx;
+    const cr_found_dom *d = x->doms[i];
+    cr_log_info("removing %s: %s", d->name,
+                half_made(d) ? half_made_why : "no longer in the plan");
+    return remove_range_domain(x->virt, w, x->pool, d);
+}
+
 /* Removes domains and networks of the range that the plan does not have
- * (fewer teams, a VM or network taken out of the scenario). */
+ * (fewer teams, a VM or network taken out of the scenario), and clones
+ * left half made. */
 static int remove_strays(up_ctx *x, size_t h, const cr_found *f, size_t *removed)
 {
     const cr_found_dom **doms = cr_xcalloc(f->n_doms ? f->n_doms : 1, sizeof *doms);
     size_t n = 0;
     for (size_t i = 0; i < f->n_doms; i++)
-        if (!planned_on(x, f->doms[i].name, h))
+        if (!planned_on(x, f->doms[i].name, h) || half_made(&f->doms[i]))
             doms[n++] = &f->doms[i];
     int rc = 0;
     if (n) {
@@ -1288,7 +1310,16 @@ static int up_clones(up_ctx *x)
             x->n_groups++;
         }
         x->groups[g].in_plan++;
-        if (!cr_found_domain(&found[pv->host], pv->domain)) {
+        /* One left half made since up_reconcile looked: made again. */
+        const cr_found_dom *fd = cr_found_domain(&found[pv->host], pv->domain);
+        if (fd && half_made(fd)) {
+            cr_log_info("removing %s: %s", fd->name, half_made_why);
+            rc = remove_range_domain(x->virts[pv->host], 0, x->plan->pool, fd);
+            if (rc < 0)
+                break;
+            fd = NULL;
+        }
+        if (!fd) {
             x->vm_group[i] = g;
             x->groups[g].to_clone++;
         }

@@ -481,17 +481,45 @@ static int undefine_domain(virDomainPtr d)
     return virDomainUndefineFlags(d, base);
 }
 
+/* How long a transient domain may take to leave libvirt's list after its
+ * destroy. One an up killed while restoring it is still in libvirt's
+ * restore job, which ends once its QEMU is gone: 0.1 to 0.3 s measured. */
+#define GONE_WAIT_MS 30000
+
 int cr_virt_remove_domain(cr_virt *v, int w, const char *name)
 {
-    virDomainPtr d = virDomainLookupByName(cr_virt_conn(v, w), name);
+    virConnectPtr c = cr_virt_conn(v, w);
+    virDomainPtr d = virDomainLookupByName(c, name);
     if (!d)
         return lv_not_found() ? 0 : lv_error("domain", name);
     int rc = 0;
-    if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0 && virGetLastErrorCode() != VIR_ERR_OPERATION_INVALID)
+    bool transient = virDomainIsPersistent(d) == 0;
+    if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0 && virGetLastErrorCode() != VIR_ERR_OPERATION_INVALID &&
+        !lv_not_found())
         rc = lv_error("destroy domain", name);
     if (rc == 0 && virDomainIsPersistent(d) == 1 && undefine_domain(d) < 0 && !lv_not_found())
         rc = lv_error("undefine domain", name);
     virDomainFree(d);
+    /* A transient domain is gone when libvirt no longer lists it, and not
+     * before: a new domain of the same name (a clone made again) must not
+     * meet it. */
+    for (int waited = 0; transient; waited += 100) {
+        virDomainPtr again = virDomainLookupByName(c, name);
+        if (!again) {
+            if (!lv_not_found())
+                return cr_error_set(CR_ERROR, "domain %s: %s", name, virGetLastErrorMessage());
+            virResetLastError();
+            cr_error_clear();
+            cr_log_debug("%s: gone %d ms after its destroy", name, waited);
+            return 0;
+        }
+        virDomainFree(again);
+        if (waited >= GONE_WAIT_MS)
+            return rc < 0 ? rc
+                          : cr_error_set(CR_ERROR, "domain '%s': still there %d s after its destroy", name,
+                                         GONE_WAIT_MS / 1000);
+        cr_sleep_ms(100);
+    }
     return rc;
 }
 

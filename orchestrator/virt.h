@@ -153,7 +153,8 @@ int cr_virt_ensure_domain(cr_virt *v, int w, const char *name, const char *xml, 
 /* Resumes the domain if it is paused; *resumed says whether it was. */
 int cr_virt_resume_domain(cr_virt *v, int w, const char *name, bool *resumed);
 
-/* Removals succeed when the object is already gone. */
+/* Removals succeed when the object is already gone. A transient domain's
+ * returns once libvirt no longer lists it (at most 30 s). */
 int cr_virt_remove_domain(cr_virt *v, int w, const char *name);
 int cr_virt_remove_network(cr_virt *v, int w, const char *name);
 /* Deletes volume NAME of POOL; a missing pool or volume is not an error
