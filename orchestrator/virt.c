@@ -483,7 +483,7 @@ static int undefine_domain(virDomainPtr d)
 
 /* How long a transient domain may take to leave libvirt's list after its
  * destroy. One an up killed while restoring it is still in libvirt's
- * restore job, which ends once its QEMU is gone: 0.1 to 0.3 s measured. */
+ * restore job, which ends once its QEMU is gone. */
 #define GONE_WAIT_MS 30000
 
 int cr_virt_remove_domain(cr_virt *v, int w, const char *name)
