@@ -252,3 +252,65 @@ int cr_clone_macs(char ***out, size_t *n, const char *xml)
     xmlFreeDoc(d);
     return 0;
 }
+
+#define QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
+
+/* s with every ',' doubled, as QEMU's option syntax wants it (new string). */
+static char *qemu_escape(const char *s)
+{
+    cr_buf b = {0};
+    for (; *s; s++)
+        cr_buf_add(&b, *s == ',' ? ",," : (char[]){*s, '\0'});
+    return b.data ? b.data : cr_xstrdup("");
+}
+
+static void add_arg(xmlNodePtr cmd, xmlNsPtr ns, const char *value)
+{
+    xmlNodePtr arg = xmlNewChild(cmd, ns, (const xmlChar *)"arg", NULL);
+    xmlSetProp(arg, (const xmlChar *)"value", (const xmlChar *)value);
+}
+
+int cr_clone_ram_xml(char **out, const char *xml, const char *ram, unsigned mib, bool share, const char *qmp)
+{
+    *out = NULL;
+    xmlDocPtr d = parse(xml, "a domain XML");
+    if (!d)
+        return CR_EINVAL;
+    xmlNodePtr root = xmlDocGetRootElement(d);
+    /* Any earlier <qemu:commandline> goes: crange writes the only one. */
+    for (xmlNodePtr c = root ? root->children : NULL, next; c; c = next) {
+        next = c->next;
+        if (c->type == XML_ELEMENT_NODE && c->ns && !xmlStrcmp(c->ns->href, (const xmlChar *)QEMU_NS) &&
+            !xmlStrcmp(c->name, (const xmlChar *)"commandline")) {
+            xmlUnlinkNode(c);
+            xmlFreeNode(c);
+        }
+    }
+    if (root && ram) {
+        xmlNsPtr ns = xmlSearchNsByHref(d, root, (const xmlChar *)QEMU_NS);
+        if (!ns)
+            ns = xmlNewNs(root, (const xmlChar *)QEMU_NS, (const xmlChar *)"qemu");
+        xmlNodePtr cmd = xmlNewChild(root, ns, (const xmlChar *)"commandline", NULL);
+        char *path = qemu_escape(ram);
+        char *mem = cr_xasprintf("memory-backend-file,id=crange.ram,size=%uM,mem-path=%s,share=%s", mib, path,
+                                 share ? "on" : "off");
+        add_arg(cmd, ns, "-object");
+        add_arg(cmd, ns, mem);
+        /* Replaces libvirt's own backend (left allocated, never touched). */
+        add_arg(cmd, ns, "-machine");
+        add_arg(cmd, ns, "memory-backend=crange.ram");
+        if (qmp) {
+            char *sock = qemu_escape(qmp);
+            char *mon = cr_xasprintf("unix:%s,server=on,wait=on", sock);
+            add_arg(cmd, ns, "-qmp");
+            add_arg(cmd, ns, mon);
+            free(mon);
+            free(sock);
+        }
+        free(mem);
+        free(path);
+    }
+    int rc = dump(out, d);
+    xmlFreeDoc(d);
+    return rc;
+}

@@ -18,6 +18,7 @@
 #ifndef CRANGE_CLONE_H
 #define CRANGE_CLONE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* *out (new string, the caller frees) is template_xml with the identity of
@@ -34,5 +35,14 @@ int cr_clone_template_xml(char **out, const char *xml, const char *name, const c
 /* The MACs of xml's NICs, in order: *out is a NULL-terminated array of n new
  * strings (free each and the array). */
 int cr_clone_macs(char ***out, size_t *n, const char *xml);
+
+/* *out (new string) is xml with crange's QEMU arguments for guest RAM
+ * mapped from the file `ram` (mib MiB) in place of libvirt's anonymous
+ * memory (template.h: shared RAM). With share, the guest's writes go to the
+ * file (a template, before its save); without, they stay in the process,
+ * copy-on-write (a clone). qmp names the socket where QEMU waits for
+ * qmp.h's monitor, or is NULL (a persistent definition: nothing must wait
+ * at its later starts). A NULL ram removes the arguments. */
+int cr_clone_ram_xml(char **out, const char *xml, const char *ram, unsigned mib, bool share, const char *qmp);
 
 #endif

@@ -416,6 +416,7 @@ typedef struct up_ctx {
     /* instant clones: the template groups, and per VM its group (SIZE_MAX:
      * booted) and whether this run restored it */
     char *templates_root;
+    bool shared_ram; /* local templates map their RAM from a file (template.h) */
     clone_group *groups;
     size_t n_groups;
     size_t *vm_group;
@@ -1093,6 +1094,13 @@ static int up_reconcile(up_ctx *x)
     x->vm_ms = cr_xcalloc(n_vms, sizeof(double));
     x->cloned = cr_xcalloc(n_vms ? n_vms : 1, sizeof(bool));
     x->templates_root = cr_config_templates(x->c);
+    /* CRANGE_CLONE_MEMORY=copy: clones load their RAM from the stream, as
+     * before shared RAM (for comparison, or a host whose libvirt refuses
+     * <qemu:commandline>). */
+    const char *cm = getenv("CRANGE_CLONE_MEMORY");
+    if (cm && *cm && strcmp(cm, "shared") && strcmp(cm, "copy"))
+        return cr_error_set(CR_EINVAL, "CRANGE_CLONE_MEMORY must be shared or copy, not '%s'", cm);
+    x->shared_ram = !(cm && !strcmp(cm, "copy")) && cr_template_shared_ram_ok(x->templates_root);
 
     int rc = 0;
     for (size_t h = 0; h < x->plan->n_hosts && rc == 0; h++) {
@@ -1201,7 +1209,7 @@ static int job_template(size_t j, int w, void *ctx)
                  ? cr_template_ensure_remote(&cg->t, &cg->built, x->virts[pv->host], w, x->templates_root, cg->key,
                                              x->plan, pv, cg->shared_steps, img, backing, x->domtype, timeout)
                  : cr_template_ensure(&cg->t, &cg->built, x->virts[pv->host], w, x->templates_root, cg->key, x->plan,
-                                      pv, cg->shared_steps, img, backing, x->domtype, timeout);
+                                      pv, cg->shared_steps, img, backing, x->domtype, timeout, x->shared_ram);
     if (rc < 0 && x->u->clone == CR_CLONE_AUTO) {
         cr_log_warn("team %d vm '%s': no template (%s); its %zu cop%s boot instead", pv->team, pv->vm->name,
                     cr_error_message(), cg->to_clone, cg->to_clone == 1 ? "y" : "ies");
@@ -1294,7 +1302,7 @@ static int up_clones(up_ctx *x)
         size_t shared = cr_provision_shared_steps(same, n_same);
         char key[65];
         rc = cr_template_key(key, x->scenario, pv, shared, img, img->disk ? vm_backing(x, i, img) : NULL,
-                             x->domtype);
+                             x->domtype, x->shared_ram && !x->remote[pv->host]);
         if (rc < 0)
             break;
         size_t g = 0;

@@ -12,6 +12,7 @@
 #include "err.h"
 #include "log.h"
 #include "provision.h"
+#include "qmp.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -26,9 +27,15 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define KEY_VERSION "crange.template.v1"
+
+/* How long a QEMU may take to appear on its QMP socket once libvirt starts
+ * it; a start that fails stops the wait at once (cr_qmp_arm_end). */
+#define QMP_WAIT_MS 60000
+#define QMP_SOCK_NAME 16 + 5 /* "<16 hex>.sock" */
 
 static void hash_str(crypto_generichash_state *h, const char *s)
 {
@@ -45,7 +52,7 @@ static void hash_num(crypto_generichash_state *h, unsigned long long v)
 }
 
 int cr_template_key(char out[65], const cr_scenario *s, const cr_plan_vm *pv, size_t shared_steps,
-                    const cr_image *img, const char *backing, const char *domtype)
+                    const cr_image *img, const char *backing, const char *domtype, bool shared_ram)
 {
     char prov[65];
     int rc = cr_provision_prefix_digest(prov, s, pv, shared_steps);
@@ -85,6 +92,9 @@ int cr_template_key(char out[65], const cr_scenario *s, const cr_plan_vm *pv, si
     free(cmd);
     hash_num(&h, shared_steps);
     hash_str(&h, prov);
+    /* A shared-RAM template's stream holds no RAM: never one for copies. */
+    if (shared_ram)
+        hash_str(&h, "ram=file");
     unsigned char d[32];
     crypto_generichash_final(&h, d, sizeof d);
     cr_hex(out, d, sizeof d);
@@ -97,6 +107,7 @@ void cr_template_free(cr_template *t)
         return;
     free(t->disk);
     free(t->memory);
+    free(t->ram);
     cr_saveimage_free(&t->image);
     if (t->lockfd >= 0)
         close(t->lockfd);
@@ -107,14 +118,20 @@ void cr_template_free(cr_template *t)
  * memory_tmp. The domain is transient: the save ends it. */
 static int make(cr_virt *v, int w, const char *name, const char *disk, const char *memory_tmp, const cr_plan *p,
                 const cr_plan_vm *pv, size_t shared_steps, const cr_image *img, const char *domtype,
-                int agent_timeout_s)
+                int agent_timeout_s, const cr_template *t, const char *qmp)
 {
     virConnectPtr c = cr_virt_conn(v, w);
     char *own = cr_xml_domain(p, pv, img, disk, domtype);
     char *log = cr_console_log_path(name);
     char *xml = NULL;
     virDomainPtr d = NULL;
+    cr_qmp_arm *arm = NULL;
     int rc = cr_clone_template_xml(&xml, own, name, log);
+    if (rc == 0 && t->ram) {
+        char *plain = xml;
+        rc = cr_clone_ram_xml(&xml, plain, t->ram, t->ram_mib, true, qmp);
+        free(plain);
+    }
     if (rc < 0)
         goto cleanup;
     /* A template domain left by an up killed half-way goes first. */
@@ -124,11 +141,22 @@ static int make(cr_virt *v, int w, const char *name, const char *disk, const cha
         virDomainFree(old);
     }
     virResetLastError();
+    if (t->ram && (rc = cr_qmp_arm_start(&arm, qmp, QMP_WAIT_MS)) < 0)
+        goto cleanup;
     d = virDomainCreateXML(c, xml, 0);
+    char *why = d ? NULL : cr_xstrdup(virGetLastErrorMessage());
+    rc = cr_qmp_arm_end(arm, !d);
+    arm = NULL;
     if (!d) {
-        rc = cr_error_set(CR_ERROR, "template %s: %s", name, virGetLastErrorMessage());
+        cr_error_clear();
+        rc = cr_error_set(CR_ERROR, "template %s: %s", name, why);
+        free(why);
         goto cleanup;
     }
+    /* Without the capability the save would copy the RAM into the stream,
+     * and no clone could load it. */
+    if (rc < 0)
+        goto fail;
     if ((rc = cr_agent_wait(d, agent_timeout_s)) < 0)
         goto fail;
     if ((rc = cr_provision_template(d, p->scenario, pv, img, shared_steps)) < 0)
@@ -168,12 +196,91 @@ static int open_saved(cr_template *t)
     int rc = cr_saveimage_read(&t->image, t->memory);
     if (rc == 0 && t->disk && !cr_path_exists(t->disk))
         rc = cr_error_set(CR_ENOTFOUND, "template %.12s has a memory image but no disk (%s)", t->key, t->disk);
+    struct stat st;
+    if (rc == 0 && t->ram && (stat(t->ram, &st) < 0 || st.st_size != (off_t)t->ram_mib << 20))
+        rc = cr_error_set(CR_ENOTFOUND, "template %.12s has a memory image but no RAM file of %u MiB (%s)", t->key,
+                          t->ram_mib, t->ram);
+    return rc;
+}
+
+bool cr_template_shared_ram_ok(const char *root)
+{
+    struct sockaddr_un sa;
+    return strlen(root) + strlen("/qmp/") + QMP_SOCK_NAME < sizeof sa.sun_path;
+}
+
+/* The user and group libvirt runs QEMU as: its DAC model's base label in the
+ * host's capabilities ("+64055:+64055"); crange's own when there is none. */
+static void qemu_owner(uid_t *uid, gid_t *gid, virConnectPtr c)
+{
+    *uid = geteuid();
+    *gid = getegid();
+    char *caps = virConnectGetCapabilities(c);
+    xmlDocPtr d = caps ? xmlReadMemory(caps, (int)strlen(caps), "capabilities", NULL,
+                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+                       : NULL;
+    xmlXPathContextPtr ctx = d ? xmlXPathNewContext(d) : NULL;
+    xmlXPathObjectPtr r = ctx ? xmlXPathEvalExpression(
+                                    (const xmlChar *)"string(/capabilities/host/secmodel[model='dac']/baselabel[1])", ctx)
+                              : NULL;
+    unsigned u, g;
+    if (r && r->stringval && sscanf((const char *)r->stringval, "+%u:+%u", &u, &g) == 2) {
+        *uid = (uid_t)u;
+        *gid = (gid_t)g;
+    }
+    xmlXPathFreeObject(r);
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(d);
+    free(caps);
+    virResetLastError();
+}
+
+/* A fresh socket path under root/qmp (new string), the folder made and
+ * given to QEMU's user, who creates the socket there. */
+static int qmp_path(char **out, virConnectPtr c, const char *root)
+{
+    *out = NULL;
+    char *dir = cr_xasprintf("%s/qmp", root);
+    uid_t uid;
+    gid_t gid;
+    qemu_owner(&uid, &gid, c);
+    int rc = 0;
+    if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || chown(dir, uid, gid) < 0)
+        rc = cr_error_set(CR_ERROR, "%s: %s", dir, strerror(errno));
+    if (rc == 0) {
+        unsigned char r[8];
+        char hex[17];
+        randombytes_buf(r, sizeof r);
+        cr_hex(hex, r, sizeof r);
+        *out = cr_xasprintf("%s/%s.sock", dir, hex);
+    }
+    free(dir);
+    return rc;
+}
+
+/* A new, empty RAM file for a template's QEMU: its size, owned by QEMU's
+ * user. Always a new inode: clones of an earlier template with this key may
+ * still map the old one. */
+static int ram_create(const cr_template *t, virConnectPtr c)
+{
+    uid_t uid;
+    gid_t gid;
+    qemu_owner(&uid, &gid, c);
+    unlink(t->ram);
+    int fd = open(t->ram, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int rc = 0;
+    if (fd < 0 || ftruncate(fd, (off_t)t->ram_mib << 20) < 0 || fchown(fd, uid, gid) < 0)
+        rc = cr_error_set(CR_ERROR, "%s: %s", t->ram, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0)
+        unlink(t->ram);
     return rc;
 }
 
 int cr_template_ensure(cr_template **out, bool *built, cr_virt *v, int w, const char *root, const char *key,
                        const cr_plan *p, const cr_plan_vm *pv, size_t shared_steps, const cr_image *img,
-                       const char *backing, const char *domtype, int agent_timeout_s)
+                       const char *backing, const char *domtype, int agent_timeout_s, bool shared_ram)
 {
     *out = NULL;
     *built = false;
@@ -185,6 +292,11 @@ int cr_template_ensure(cr_template **out, bool *built, cr_virt *v, int w, const 
     snprintf(t->key, sizeof t->key, "%s", key);
     t->memory = cr_xasprintf("%s/%s.save", root, key);
     t->disk = backing ? cr_xasprintf("%s/%s.qcow2", root, key) : NULL;
+    if (shared_ram) {
+        t->ram = cr_xasprintf("%s/%s.ram", root, key);
+        t->ram_mib = pv->vm->memory_mib;
+    }
+    char *qmp = NULL;
     char *lock = cr_xasprintf("%s/%s.lock", root, key);
     char *tmp = cr_xasprintf("%s/%s.save.tmp", root, key);
     char *name = cr_xasprintf("crange-template-%.16s", key);
@@ -221,15 +333,20 @@ int cr_template_ensure(cr_template **out, bool *built, cr_virt *v, int w, const 
             goto cleanup;
     }
     unlink(tmp);
-    rc = make(v, w, name, t->disk, tmp, p, pv, shared_steps, img, domtype, agent_timeout_s);
+    if (t->ram && ((rc = ram_create(t, cr_virt_conn(v, w))) < 0 || (rc = qmp_path(&qmp, cr_virt_conn(v, w), root)) < 0))
+        goto cleanup;
+    rc = make(v, w, name, t->disk, tmp, p, pv, shared_steps, img, domtype, agent_timeout_s, t, qmp);
     if (rc == 0 && rename(tmp, t->memory) < 0)
         rc = cr_error_set(CR_ERROR, "%s: %s", t->memory, strerror(errno));
     if (rc == 0)
         rc = open_saved(t);
-    if (rc == 0)
+    if (rc == 0) {
         *built = true;
-    else
+    } else {
         unlink(tmp);
+        if (t->ram)
+            unlink(t->ram);
+    }
 cleanup:
     /* Held shared while the template is in use, so that `image prune`
      * (which takes it exclusively) never removes it under an up. */
@@ -239,6 +356,7 @@ cleanup:
     }
     if (fd >= 0)
         close(fd);
+    free(qmp);
     free(name);
     free(tmp);
     free(lock);
@@ -252,9 +370,24 @@ cleanup:
 int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml,
                       const char *scratch)
 {
-    char *xml = NULL;
+    char *xml = NULL, *qmp = NULL, *live = NULL;
     cr_saveimage_stream *stream = NULL;
+    cr_qmp_arm *arm = NULL;
+    virConnectPtr c = cr_virt_conn(v, w);
     int rc = cr_clone_xml(&xml, t->image.xml, identity_xml);
+    if (rc == 0 && t->ram) {
+        /* The root is the folder of t->memory. */
+        char *root = cr_xstrndup(t->memory, (size_t)(strrchr(t->memory, '/') - t->memory));
+        rc = qmp_path(&qmp, c, root);
+        free(root);
+        char *copy = xml;
+        if (rc == 0)
+            rc = cr_clone_ram_xml(&xml, copy, t->ram, t->ram_mib, false, qmp);
+        if (rc == 0)
+            free(copy);
+        else
+            xml = copy;
+    }
     if (rc < 0)
         goto cleanup;
     /* The clone's image is streamed through a FIFO as libvirt reads it:
@@ -267,23 +400,41 @@ int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name,
     }
     if ((rc = cr_saveimage_stream_start(&stream, scratch, &t->image, t->memory, xml)) < 0)
         goto cleanup;
-    virConnectPtr c = cr_virt_conn(v, w);
+    if (qmp && (rc = cr_qmp_arm_start(&arm, qmp, QMP_WAIT_MS)) < 0)
+        goto cleanup;
     int restored = virDomainRestoreFlags(c, scratch, NULL, VIR_DOMAIN_SAVE_RUNNING);
     char *why = restored < 0 ? cr_xstrdup(virGetLastErrorMessage()) : NULL;
     rc = cr_saveimage_stream_end(stream);
     stream = NULL;
+    int armed = cr_qmp_arm_end(arm, restored < 0);
+    arm = NULL;
     if (restored < 0) {
+        /* QEMU's refusal says little ("load of migration failed"); what the
+         * monitor saw says more. A QEMU that never came: libvirt says why. */
+        char *more = armed < 0 && armed != CR_ENOTFOUND && rc == 0 ? cr_xstrdup(cr_error_message()) : NULL;
         cr_error_clear();
-        rc = cr_error_set(CR_ERROR, "restoring from template %.12s: %s", t->key, why);
+        rc = cr_error_set(CR_ERROR, "restoring from template %.12s: %s%s%s%s", t->key, why, more ? " (" : "",
+                          more ? more : "", more ? ")" : "");
+        free(more);
+    } else if (rc == 0 && armed < 0) {
+        cr_error_clear(); /* restored, so QEMU had the capability after all */
     }
     free(why);
     if (rc < 0)
         goto cleanup;
     /* Restored domains are transient; defining what libvirt made of the
      * XML (with the UUID it gave the clone) makes it persistent, like every
-     * other VM of the range. */
+     * other VM of the range. Its definition has no QMP socket to wait on:
+     * a later cold start must not hang for a monitor nobody opens. */
     virDomainPtr d = virDomainLookupByName(c, name);
-    char *live = d ? virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE) : NULL;
+    live = d ? virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE) : NULL;
+    if (live && t->ram) {
+        char *plain = live;
+        if (cr_clone_ram_xml(&live, plain, t->ram, t->ram_mib, false, NULL) == 0)
+            free(plain);
+        else
+            live = plain;
+    }
     virDomainPtr def = live ? virDomainDefineXML(c, live) : NULL;
     if (!def)
         rc = cr_error_set(CR_ERROR, "defining a clone of template %.12s: %s", t->key, virGetLastErrorMessage());
@@ -291,10 +442,12 @@ int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name,
         virDomainFree(def);
     if (d)
         virDomainFree(d);
-    free(live);
 cleanup:
+    cr_qmp_arm_end(arm, 1);
     cr_saveimage_stream_end(stream);
     unlink(scratch);
+    free(live);
+    free(qmp);
     free(xml);
     return rc;
 }
@@ -443,7 +596,7 @@ int cr_template_ensure_remote(cr_template **out, bool *built, cr_virt *v, int w,
         if (rc < 0)
             goto cleanup;
     }
-    rc = make(v, w, name, t->disk, t->memory, p, pv, shared_steps, img, domtype, agent_timeout_s);
+    rc = make(v, w, name, t->disk, t->memory, p, pv, shared_steps, img, domtype, agent_timeout_s, t, NULL);
     if (rc < 0)
         goto cleanup;
     /* libvirt wrote the file itself: the pool learns of it on a refresh. */
@@ -797,10 +950,13 @@ int cr_template_sweep(cr_virt *v, const char *root)
             char *vol = cr_xasprintf("%s.qcow2", keys[k]);
             char *qcow = cr_xasprintf("%s/%s.qcow2", root, keys[k]);
             char *tmp = cr_xasprintf("%s/%s.save.tmp", root, keys[k]);
+            char *ram = cr_xasprintf("%s/%s.ram", root, keys[k]);
             if (cr_virt_remove_volume(v, 0, CR_TEMPLATE_POOL, vol) < 0)
                 cr_error_clear();
             unlink(qcow);
             unlink(tmp);
+            unlink(ram);
+            free(ram);
             free(tmp);
             free(qcow);
             free(vol);
@@ -836,6 +992,7 @@ int cr_template_prune(char ***removed, size_t *n, cr_virt *v, const char *root, 
                 char *vol = cr_xasprintf("%s.qcow2", keys[i]);
                 char *save = cr_xasprintf("%s/%s.save", root, keys[i]);
                 char *qcow = cr_xasprintf("%s/%s.qcow2", root, keys[i]);
+                char *ram = cr_xasprintf("%s/%s.ram", root, keys[i]);
                 if (cr_virt_remove_volume(v, 0, CR_TEMPLATE_POOL, vol) < 0)
                     cr_error_clear(); /* no pool (libvirtd restarted): the file goes below */
                 /* The console log of its one boot goes with it. */
@@ -843,7 +1000,9 @@ int cr_template_prune(char ***removed, size_t *n, cr_virt *v, const char *root, 
                 char *log = cr_console_log_path(dom);
                 unlink(save);
                 unlink(qcow);
+                unlink(ram);
                 unlink(lock);
+                free(ram);
                 unlink(log);
                 free(log);
                 free(dom);

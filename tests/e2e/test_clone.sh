@@ -1,6 +1,7 @@
 #!/bin/sh
 # Instant clones (issue 12) on the demo for 3 teams: every VM repeats across
-# teams, so each is booted once as a template and restored for every team.
+# teams, so each is booted once as a template and restored for every team,
+# its RAM mapped copy-on-write from the template's file (shared RAM).
 # The clones must be VMs of their own team: own MACs, clock, random state,
 # per-team files and flags, reachable only within the team; a second range
 # reuses the templates; revert restores a VM's starting point by the same
@@ -19,6 +20,20 @@ st=$(crange --json status cl)
 assert_eq 9 "$(printf '%s\n' "$st" | jq '[.vms[] | select(.state == "running" and .agent == true)] | length')" \
     "every clone runs and its agent answers"
 assert_eq 9 "$(virsh -q list --persistent --name | grep -c '^crange\.cl\.')" "the clones are persistent domains"
+
+# Shared RAM: each template's RAM is a file of the VM's 128 MiB, its save
+# image holds no RAM, and every clone's QEMU maps its template's file.
+assert_eq 3 "$(find "$templates" -maxdepth 1 -name '*.ram' -size 131072k | wc -l)" "each template has a RAM file"
+for f in "$templates"/*.save; do
+    [ "$(stat -c %s "$f")" -lt 8000000 ] || fail "$f holds the RAM ($(stat -c %s "$f") bytes)"
+done
+for d in $(virsh -q list --name | grep '^crange\.cl\.'); do
+    grep -q "$templates/[0-9a-f]*\.ram" "/proc/$(cat "/run/libvirt/qemu/$d.pid")/maps" ||
+        fail "$d does not map its template's RAM file"
+    virsh dumpxml --inactive "$d" | grep -q 'server=on,wait=on' && fail "$d's definition waits for a monitor"
+done
+assert_eq 0 "$(ls "$templates/qmp" | wc -l)" "no monitor socket is left"
+ok "clones map their template's RAM file; the save images hold no RAM"
 
 now=$(date +%s)
 for t in 1 2 3; do
@@ -79,6 +94,20 @@ assert_eq 6 "$(printf '%s\n' "$out" | jq .changes.cloned)" "and clones all its V
 crange down cl2 --purge >/dev/null
 assert_eq 3 "$(ls "$templates"/*.save | wc -l)" "down keeps the template cache"
 
+# CRANGE_CLONE_MEMORY=copy: templates of their own, whose streams hold the RAM.
+out=$(env CRANGE_CLONE_MEMORY=copy "$CRANGE_BIN" --json up "$DEMO" --name cl2 --teams 2)
+assert_eq 3 "$(printf '%s\n' "$out" | jq .changes.templates)" "copy clones have templates of their own"
+assert_eq 6 "$(printf '%s\n' "$out" | jq .changes.cloned)" "and clone every VM"
+assert_eq 3 "$(ls "$templates"/*.ram | wc -l)" "with no RAM file"
+for d in $(virsh -q list --name | grep '^crange\.cl2\.'); do
+    grep -q '\.ram$' "/proc/$(cat "/run/libvirt/qemu/$d.pid")/maps" && fail "$d maps a RAM file"
+done
+crange exec cl2 2 attacker -- wget -qO- http://10.20.0.20/token.txt >/dev/null || fail "a copy clone is broken"
+crange down cl2 --purge >/dev/null
+out=$(expect_fail env CRANGE_CLONE_MEMORY=bogus "$CRANGE_BIN" up "$DEMO" --name cl2 --teams 2)
+assert_contains "$out" "CRANGE_CLONE_MEMORY must be shared or copy" "a bad CRANGE_CLONE_MEMORY is refused"
+ok "CRANGE_CLONE_MEMORY=copy clones load their RAM from the stream"
+
 # kill -9 while cloning, then up again: it converges.
 "$CRANGE_BIN" up "$DEMO" --name cl3 --teams 3 >"$WORK/cl3.log" 2>&1 &
 up=$!
@@ -114,14 +143,18 @@ assert_eq 0 "$(printf '%s\n' "$out" | jq .changes.cloned)" "a VM whose disk is n
 assert_eq kept "$(crange exec cl3 2 victim -- cat /mnt/disk/kept)" "it boots on its own disk, which kept its file"
 
 # image prune keeps what a range sits on, and removes the rest.
-assert_eq 0 "$(crange --json image prune --dry-run | jq '.templates | length')" "prune keeps the templates range cl uses"
+assert_eq 3 "$(crange --json image prune --dry-run | jq '.templates | length')" \
+    "prune keeps the templates ranges cl and cl3 use, not the copy clones' (range cl2 is gone)"
+for k in $(crange --json image prune --dry-run | jq -r '.templates[]'); do
+    [ ! -e "$templates/$k.ram" ] || fail "prune would remove template $k, which ranges cl and cl3 use"
+done
 crange down cl --purge >/dev/null
 crange down cl3 --purge >/dev/null
-assert_eq 3 "$(crange --json image prune --dry-run | jq '.templates | length')" "with no range left, 3 are unused"
-assert_eq 3 "$(ls "$templates"/*.save | wc -l)" "--dry-run removes nothing"
+assert_eq 6 "$(crange --json image prune --dry-run | jq '.templates | length')" "with no range left, 6 are unused"
+assert_eq 6 "$(ls "$templates"/*.save | wc -l)" "--dry-run removes nothing"
 ls /var/log/libvirt/qemu/crange-template-*.console.log >/dev/null 2>&1 ||
     fail "no template console log to prune (the test would prove nothing)"
 crange image prune >/dev/null
-assert_eq 0 "$(ls "$templates" | grep -c '\.save$\|\.qcow2$' || true)" "image prune removes the unused templates"
+assert_eq 0 "$(ls "$templates" | grep -c '\.save$\|\.qcow2$\|\.ram$' || true)" "image prune removes the unused templates"
 assert_eq 0 "$(ls /var/log/libvirt/qemu | grep -c '^crange-template-.*\.console\.log$' || true)" \
     "and the console logs of their boots"

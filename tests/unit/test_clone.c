@@ -151,12 +151,57 @@ static void test_refuses_other_devices(void **state)
     assert_null(xml);
 }
 
+/* Shared RAM (template.h): the template's arguments map the file shared and
+ * wait for crange's monitor; a clone's map it private; a definition waits
+ * for nothing; a second call replaces the first's arguments; commas in a
+ * path are doubled, so a path cannot add QEMU options of its own. */
+static void test_ram_arguments(void **state)
+{
+    (void)state;
+    char *tpl = NULL, *clone = NULL, *def = NULL, *none = NULL;
+    assert_int_equal(cr_clone_ram_xml(&tpl, template_xml, "/st/t,share=on/k.ram", 128, true, "/st/qmp/a.sock"), 0);
+    assert_non_null(strstr(tpl, "xmlns:qemu=\"http://libvirt.org/schemas/domain/qemu/1.0\""));
+    assert_non_null(strstr(tpl, "<qemu:arg value=\"memory-backend-file,id=crange.ram,size=128M,"
+                                "mem-path=/st/t,,share=on/k.ram,share=on\"/>"));
+    assert_non_null(strstr(tpl, "<qemu:arg value=\"memory-backend=crange.ram\"/>"));
+    assert_non_null(strstr(tpl, "<qemu:arg value=\"unix:/st/qmp/a.sock,server=on,wait=on\"/>"));
+    assert_non_null(strstr(tpl, "<name>crange.po.t1.victim</name>")); /* the rest stays */
+
+    assert_int_equal(cr_clone_ram_xml(&clone, tpl, "/st/t,share=on/k.ram", 128, false, "/st/qmp/b.sock"), 0);
+    assert_non_null(strstr(clone, "k.ram,share=off\"/>"));
+    assert_null(strstr(clone, "a.sock"));
+    assert_non_null(strstr(clone, "unix:/st/qmp/b.sock,server=on,wait=on"));
+    const char *first = strstr(clone, "<qemu:commandline");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "<qemu:commandline")); /* replaced, not added */
+    assert_null(strstr(clone, "xmlns:qemu=\"http://libvirt.org/schemas/domain/qemu/1.0\" xmlns:qemu"));
+
+    assert_int_equal(cr_clone_ram_xml(&def, clone, "/st/t,share=on/k.ram", 128, false, NULL), 0);
+    assert_null(strstr(def, "-qmp"));
+    assert_null(strstr(def, "wait=on"));
+    assert_non_null(strstr(def, "share=off"));
+
+    assert_int_equal(cr_clone_ram_xml(&none, def, NULL, 0, false, NULL), 0);
+    assert_null(strstr(none, "qemu:commandline"));
+    assert_null(strstr(none, "memory-backend-file"));
+    free(none);
+    free(def);
+    free(clone);
+    free(tpl);
+
+    char *bad = (char *)"x";
+    cr_error_clear();
+    assert_int_equal(cr_clone_ram_xml(&bad, "<domain>", "/r", 1, true, NULL), CR_EINVAL);
+    assert_null(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identity_changes_devices_stay),
         cmocka_unit_test(test_refuses_other_devices),
         cmocka_unit_test(test_template_xml_and_macs),
+        cmocka_unit_test(test_ram_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

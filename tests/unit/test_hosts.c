@@ -455,9 +455,9 @@ static void test_a_spread_vm_is_not_cloned_from_a_template_of_one_host(void **st
     assert_int_equal(cr_plan_build(&p, s, "r", hosts, 2, where), 0);
     cr_image img = {.name = "tiny", .recipe_hash = "r"};
     char k1[65], k2[65], k3[65];
-    assert_int_equal(cr_template_key(k1, s, cr_plan_find_vm(p, 1, "x"), 0, &img, NULL, "qemu"), 0);
-    assert_int_equal(cr_template_key(k2, s, cr_plan_find_vm(p, 2, "x"), 0, &img, NULL, "qemu"), 0);
-    assert_int_equal(cr_template_key(k3, s, cr_plan_find_vm(p, 3, "x"), 0, &img, NULL, "qemu"), 0);
+    assert_int_equal(cr_template_key(k1, s, cr_plan_find_vm(p, 1, "x"), 0, &img, NULL, "qemu", false), 0);
+    assert_int_equal(cr_template_key(k2, s, cr_plan_find_vm(p, 2, "x"), 0, &img, NULL, "qemu", false), 0);
+    assert_int_equal(cr_template_key(k3, s, cr_plan_find_vm(p, 3, "x"), 0, &img, NULL, "qemu", false), 0);
     /* Team 2's x is on lan, joined by VXLAN (MTU 1450): a template of its own. */
     assert_string_equal(k1, k3);
     assert_string_not_equal(k1, k2);
