@@ -627,7 +627,7 @@ static int job_provision(size_t i, int w, void *ctx)
         rc = cr_agent_wait(dom, timeout);
     bool resealed = false;
     if (rc == 0)
-        rc = cr_template_reseal(dom, pv, &resealed);
+        rc = cr_template_reseal(dom, pv, timeout, &resealed);
     if (rc < 0) {
         rc = vm_error(pv, rc);
     } else {

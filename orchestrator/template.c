@@ -108,6 +108,7 @@ void cr_template_free(cr_template *t)
     free(t->disk);
     free(t->memory);
     free(t->ram);
+    free(t->qmp_dir);
     cr_saveimage_free(&t->image);
     if (t->lockfd >= 0)
         close(t->lockfd);
@@ -235,37 +236,31 @@ static void qemu_owner(uid_t *uid, gid_t *gid, virConnectPtr c)
     virResetLastError();
 }
 
-/* A fresh socket path under root/qmp (new string), the folder made and
- * given to QEMU's user, who creates the socket there. */
-static int qmp_path(char **out, virConnectPtr c, const char *root)
+/* The folder of the QMP sockets, root/qmp, made and given to QEMU's user,
+ * who creates the sockets there. Once per template and up, not per clone. */
+static int qmp_dir_ensure(cr_template *t, const char *root, uid_t uid, gid_t gid)
 {
-    *out = NULL;
-    char *dir = cr_xasprintf("%s/qmp", root);
-    uid_t uid;
-    gid_t gid;
-    qemu_owner(&uid, &gid, c);
-    int rc = 0;
-    if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || chown(dir, uid, gid) < 0)
-        rc = cr_error_set(CR_ERROR, "%s: %s", dir, strerror(errno));
-    if (rc == 0) {
-        unsigned char r[8];
-        char hex[17];
-        randombytes_buf(r, sizeof r);
-        cr_hex(hex, r, sizeof r);
-        *out = cr_xasprintf("%s/%s.sock", dir, hex);
-    }
-    free(dir);
-    return rc;
+    t->qmp_dir = cr_xasprintf("%s/qmp", root);
+    if ((mkdir(t->qmp_dir, 0700) < 0 && errno != EEXIST) || chown(t->qmp_dir, uid, gid) < 0)
+        return cr_error_set(CR_ERROR, "%s: %s", t->qmp_dir, strerror(errno));
+    return 0;
+}
+
+/* A fresh socket path in the template's QMP folder (new string). */
+static char *qmp_path(const cr_template *t)
+{
+    unsigned char r[8];
+    char hex[17];
+    randombytes_buf(r, sizeof r);
+    cr_hex(hex, r, sizeof r);
+    return cr_xasprintf("%s/%s.sock", t->qmp_dir, hex);
 }
 
 /* A new, empty RAM file for a template's QEMU: its size, owned by QEMU's
  * user. Always a new inode: clones of an earlier template with this key may
  * still map the old one. */
-static int ram_create(const cr_template *t, virConnectPtr c)
+static int ram_create(const cr_template *t, uid_t uid, gid_t gid)
 {
-    uid_t uid;
-    gid_t gid;
-    qemu_owner(&uid, &gid, c);
     unlink(t->ram);
     int fd = open(t->ram, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     int rc = 0;
@@ -292,9 +287,16 @@ int cr_template_ensure(cr_template **out, bool *built, cr_virt *v, int w, const 
     snprintf(t->key, sizeof t->key, "%s", key);
     t->memory = cr_xasprintf("%s/%s.save", root, key);
     t->disk = backing ? cr_xasprintf("%s/%s.qcow2", root, key) : NULL;
+    uid_t uid = 0;
+    gid_t gid = 0;
     if (shared_ram) {
         t->ram = cr_xasprintf("%s/%s.ram", root, key);
         t->ram_mib = pv->vm->memory_mib;
+        qemu_owner(&uid, &gid, cr_virt_conn(v, w));
+        if ((rc = qmp_dir_ensure(t, root, uid, gid)) < 0) {
+            cr_template_free(t);
+            return rc;
+        }
     }
     char *qmp = NULL;
     char *lock = cr_xasprintf("%s/%s.lock", root, key);
@@ -333,8 +335,11 @@ int cr_template_ensure(cr_template **out, bool *built, cr_virt *v, int w, const 
             goto cleanup;
     }
     unlink(tmp);
-    if (t->ram && ((rc = ram_create(t, cr_virt_conn(v, w))) < 0 || (rc = qmp_path(&qmp, cr_virt_conn(v, w), root)) < 0))
-        goto cleanup;
+    if (t->ram) {
+        if ((rc = ram_create(t, uid, gid)) < 0)
+            goto cleanup;
+        qmp = qmp_path(t);
+    }
     rc = make(v, w, name, t->disk, tmp, p, pv, shared_steps, img, domtype, agent_timeout_s, t, qmp);
     if (rc == 0 && rename(tmp, t->memory) < 0)
         rc = cr_error_set(CR_ERROR, "%s: %s", t->memory, strerror(errno));
@@ -376,13 +381,9 @@ int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name,
     virConnectPtr c = cr_virt_conn(v, w);
     int rc = cr_clone_xml(&xml, t->image.xml, identity_xml);
     if (rc == 0 && t->ram) {
-        /* The root is the folder of t->memory. */
-        char *root = cr_xstrndup(t->memory, (size_t)(strrchr(t->memory, '/') - t->memory));
-        rc = qmp_path(&qmp, c, root);
-        free(root);
+        qmp = qmp_path(t);
         char *copy = xml;
-        if (rc == 0)
-            rc = cr_clone_ram_xml(&xml, copy, t->ram, t->ram_mib, false, qmp);
+        rc = cr_clone_ram_xml(&xml, copy, t->ram, t->ram_mib, false, qmp);
         if (rc == 0)
             free(copy);
         else
@@ -735,7 +736,14 @@ cleanup:
  * MACs to give the NICs are the arguments, in NIC order; the template's are
  * in the marker, in the same order.
  *
- * One at a time: when `up` gives up on a reseal (its 120 s ran out on a
+ * Its time is the agent timeout of `up`, not a fixed 120 s. Under TCG every
+ * command of it costs CPU, and clones restored at once all reseal at once:
+ * in a 10-team class of telework-router (40 guests on 2 cores, shared RAM),
+ * debian-12 reseals took 60 s to over 3 minutes (the guest's log and the
+ * files' times: machine-id about 20 s in, the SSH host keys a minute after
+ * that), and a 120 s limit failed one to three routers in each of 3 runs.
+ *
+ * One at a time: when `up` gives up on a reseal (its time ran out on a
  * loaded host) the script goes on in the guest, and the next `up` starts
  * another. Seen in e2e: the first removed the marker while the second read
  * it ("sed: can't read /etc/crange/template"), and up failed twice. So a
@@ -773,7 +781,7 @@ static const char reseal_script[] =
     "printf '\\r\\ncrange: restored from a template (instant clone) at %s; press Enter for a prompt\\r\\n' "
     "\"$(date -u +%H:%M:%S)\" > /dev/console 2>/dev/null || true\n";
 
-int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, bool *resealed)
+int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, int timeout_s, bool *resealed)
 {
     *resealed = false;
     char *have = NULL;
@@ -816,7 +824,7 @@ int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, bool *resealed)
         argv[a++] = pv->nics[k].mac;
     argv[a] = NULL;
     cr_exec_result res;
-    rc = cr_agent_exec_step(&res, dom, argv, seed, sizeof seed, 120); /* one reseal at a time */
+    rc = cr_agent_exec_step(&res, dom, argv, seed, sizeof seed, timeout_s); /* one reseal at a time */
     sodium_memzero(seed, sizeof seed);
     if (rc == 0) {
         if (res.exit_code != 0 || res.signal) {

@@ -64,6 +64,7 @@ typedef struct cr_template {
     bool remote;          /* on a remote host: disk and memory are its paths (below) */
     char *ram;            /* <root>/<key>.ram: shared RAM (below); NULL: RAM in the stream */
     unsigned ram_mib;     /* its size */
+    char *qmp_dir;        /* <root>/qmp, QEMU's user's: sockets of the QMP monitor (shared RAM only) */
 } cr_template;
 
 /* The template key of a VM (hex) whose first shared_steps steps go into the
@@ -114,9 +115,10 @@ int cr_template_clone_remote(cr_virt *v, int w, const cr_template *t, const char
 /* If the guest is a clone not yet resealed (its marker is there): sets its
  * clock, gives its NICs pv's MACs and flushes its neighbours, stirs host
  * randomness into its pool and reseeds it, and regenerates machine-id and
- * SSH host keys where the guest has them; then removes the marker.
- * *resealed says whether it did. */
-int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, bool *resealed);
+ * SSH host keys where the guest has them; then removes the marker, all
+ * within timeout_s (the agent timeout of `up`). *resealed says whether it
+ * did. */
+int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, int timeout_s, bool *resealed);
 
 /* Template keys under root (NULL-terminated new array of new strings). */
 int cr_template_list(char ***keys, size_t *n, const char *root);
