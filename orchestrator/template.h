@@ -115,9 +115,9 @@ int cr_template_clone_remote(cr_virt *v, int w, const cr_template *t, const char
 /* If the guest is a clone not yet resealed (its marker is there): sets its
  * clock, gives its NICs pv's MACs and flushes its neighbours, stirs host
  * randomness into its pool and reseeds it, and regenerates machine-id and
- * SSH host keys where the guest has them; then removes the marker, all
- * within timeout_s (the agent timeout of `up`). *resealed says whether it
- * did. */
+ * SSH host keys where the guest has them; then removes the marker. The
+ * script that does all but the clock gets timeout_s (the agent timeout of
+ * `up`). *resealed says whether it did. */
 int cr_template_reseal(virDomainPtr dom, const cr_plan_vm *pv, int timeout_s, bool *resealed);
 
 /* Template keys under root (NULL-terminated new array of new strings). */
