@@ -26,10 +26,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define AGENT_TIMEOUT_S 600     /* builder boot to agent */
-#define INSTALL_TIMEOUT_S 1800  /* apt-get install of the closure */
-#define STEP_TIMEOUT_S 600      /* a file copy or a command */
+#define AGENT_TIMEOUT_S 600      /* builder boot to agent */
+#define BUILDER_FIRST_WAIT_S 300 /* before the builder is booted again (CRANGE_BUILDER_WAIT) */
+#define INSTALL_TIMEOUT_S 1800   /* apt-get install of the closure */
+#define STEP_TIMEOUT_S 600       /* a file copy or a command */
 #define SHUTDOWN_TIMEOUT_S 300
+#define CONSOLE_TAIL_LINES 60    /* of the builder's console, into a failed build's log */
 #define BUILDER_MEMORY_MIB 512
 #define PAYLOAD_MOUNT "/run/crange-payload"
 
@@ -243,6 +245,7 @@ typedef struct build {
     char *payload_dir;   /* <work>/payload: debs/ and files/ */
     char *payload;       /* <work>/payload.img */
     FILE *log;           /* <work>/build.log */
+    double t0;           /* when the build began, for the log's times */
     json_t *installed;   /* ["name=version", ...] */
     virDomainPtr dom;
 } build;
@@ -252,6 +255,9 @@ static void blog(build *b, const char *fmt, ...)
 {
     if (!b->log)
         return;
+    /* A step's heading carries the seconds since the build began. */
+    if (!strncmp(fmt, "== ", 3))
+        fprintf(b->log, "[%7.1f s] ", cr_now_seconds() - b->t0);
     va_list ap;
     va_start(ap, fmt);
     vfprintf(b->log, fmt, ap);
@@ -554,6 +560,87 @@ static char *builder_xml(build *b, const char *domtype)
     return cr_buf_steal(&x);
 }
 
+/* Adds the last CONSOLE_TAIL_LINES lines of the builder's console to the
+ * build's log; nothing if the builder never wrote one. */
+static void log_console_tail(build *b)
+{
+    char *console = cr_path_join(b->work, "console.log");
+    char *text = NULL;
+    size_t len = 0;
+    /* An error pending here is the build's, and stays the one reported;
+     * a console that cannot be read is no error of its own. */
+    bool pending = cr_error_pending();
+    if (!b->log || cr_read_file(&text, &len, console) < 0) {
+        if (!pending)
+            cr_error_clear();
+    } else {
+        size_t start = len, lines = 0;
+        while (start > 0 && lines <= CONSOLE_TAIL_LINES)
+            if (text[--start] == '\n')
+                lines++;
+        if (lines > CONSOLE_TAIL_LINES)
+            start++;
+        blog(b, "== the end of the builder's console\n");
+        fwrite(text + start, 1, len - start, b->log);
+        if (len && text[len - 1] != '\n')
+            fputc('\n', b->log);
+        fflush(b->log);
+    }
+    free(text);
+    free(console);
+}
+
+/* Starts the builder and waits for its agent. A builder that does not
+ * answer within BUILDER_FIRST_WAIT_S is booted once more, its console's end
+ * kept in the log: a debian-12 guest needs about 20 CPU-s to its agent
+ * under TCG, and CI once waited the whole AGENT_TIMEOUT_S for a builder
+ * that never answered (2026-12-05, cause not known). */
+static int boot_builder(build *b, virConnectPtr conn, const char *domtype)
+{
+    /* CRANGE_BUILDER_WAIT: that first wait, in seconds (the tests set 1 to
+     * take the second boot on purpose). */
+    int first_wait = BUILDER_FIRST_WAIT_S;
+    const char *env = getenv("CRANGE_BUILDER_WAIT");
+    if (env && *env) {
+        char *end = NULL;
+        long v = strtol(env, &end, 10);
+        if (*end || v < 1 || v > AGENT_TIMEOUT_S)
+            return cr_error_set(CR_EINVAL, "CRANGE_BUILDER_WAIT must be seconds from 1 to %d, not '%s'",
+                                AGENT_TIMEOUT_S, env);
+        first_wait = (int)v;
+    }
+    char *xml = builder_xml(b, domtype);
+    int rc = 0;
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        blog(b, "== booting the builder%s\n", attempt > 1 ? " again" : "");
+        b->dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+        if (!b->dom) {
+            cr_error_set(CR_ERROR, "%s", virGetLastErrorMessage());
+            rc = role_error(b, NULL, "starting the builder");
+            break;
+        }
+        rc = cr_agent_wait(b->dom, attempt == 1 ? first_wait : AGENT_TIMEOUT_S);
+        if (rc == 0) {
+            blog(b, "== the builder's agent answers\n");
+            break;
+        }
+        if (attempt == 2) {
+            rc = role_error(b, NULL, "booting the builder");
+            break;
+        }
+        cr_log_warn("role '%s': the layer's builder did not answer within %d s; booting it again", b->role->name,
+                    first_wait);
+        blog(b, "== no answer: %s\n", cr_error_message());
+        cr_error_clear();
+        log_console_tail(b);
+        virDomainDestroy(b->dom);
+        virDomainFree(b->dom);
+        b->dom = NULL;
+    }
+    free(xml);
+    return rc;
+}
+
 /* Runs a command in the builder; a non-zero exit is an error of the role
  * at w, with the first line of what the command said. */
 static int guest_run(build *b, const cr_where *w, const char *what, const char *const *argv, int timeout_s)
@@ -720,6 +807,7 @@ int cr_layer_ensure(cr_layer **out, bool *built, virConnectPtr conn, const char 
     char *failed_log = cr_xasprintf("%s/.failed-%s.log", root, b.key);
     int lockfd = -1;
     double t0 = cr_now_seconds();
+    b.t0 = t0;
     b.work = cr_xasprintf("%s/.build-%s-%ld", root, b.key, (long)getpid());
     b.disk = cr_path_join(b.work, "layer.qcow2");
     b.payload_dir = cr_path_join(b.work, "payload");
@@ -765,17 +853,7 @@ int cr_layer_ensure(cr_layer **out, bool *built, virConnectPtr conn, const char 
     if (rc < 0)
         goto cleanup;
 
-    char *xml = builder_xml(&b, domtype);
-    b.dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_START_AUTODESTROY);
-    free(xml);
-    if (!b.dom) {
-        cr_error_set(CR_ERROR, "%s", virGetLastErrorMessage());
-        rc = role_error(&b, NULL, "starting the builder");
-        goto cleanup;
-    }
-    rc = cr_agent_wait(b.dom, AGENT_TIMEOUT_S);
-    if (rc < 0)
-        rc = role_error(&b, NULL, "booting the builder");
+    rc = boot_builder(&b, conn, domtype);
     if (rc == 0)
         rc = provision_layer(&b, n_debs);
     if (rc == 0)
@@ -809,12 +887,20 @@ cleanup:
             virDomainDestroy(b.dom);
         virDomainFree(b.dom);
     }
+    if (rc < 0)
+        log_console_tail(&b);
     if (b.log)
         fclose(b.log);
     if (rc < 0 && cr_is_dir(b.work)) {
-        /* Keep the log of a failed build where the next one will not erase it. */
+        /* Keep the log of a failed build where the next one will not erase
+         * it, with the end of the builder's console (above): a builder that
+         * never answers shows why only there. */
         char *kept = cr_path_join(b.work, "build.log");
-        rename(kept, failed_log);
+        if (rename(kept, failed_log) == 0) {
+            char *msg = cr_xstrdup(cr_error_message());
+            cr_error_replace(rc, "%s (the build's log: %s)", msg, failed_log);
+            free(msg);
+        }
         free(kept);
         cr_rm_rf(b.work);
     }

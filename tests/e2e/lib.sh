@@ -39,9 +39,19 @@ dump_silent_consoles() {
     done
 }
 
+# On failure: the end of every failed role-layer build's log (apt, the
+# builder's steps and the end of its console), for the same reason.
+dump_failed_layers() {
+    for f in "$CRANGE_STATE"/images/layers/.failed-*.log; do
+        [ -f "$f" ] || continue
+        echo "# failed layer build, the end of $f:" >&2
+        tail -n 80 "$f" | sed 's/^/#   /' >&2
+    done
+}
+
 cleanup() {
     rc=$?
-    [ $rc -eq 0 ] || dump_silent_consoles
+    [ $rc -eq 0 ] || { dump_silent_consoles; dump_failed_layers; }
     for r in $RANGES_TO_REMOVE; do "$CRANGE_BIN" down "$r" --purge >/dev/null 2>&1 || true; done
     stop_remote_hosts
     rm -rf "$WORK"

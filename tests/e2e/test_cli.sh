@@ -65,11 +65,11 @@ assert_contains "$err" "scenario.lua:3:" "the error names scenario.lua and the l
 # not cloned, which test_clone covers.)
 err=$(expect_fail crange up --name cli --teams 2 --boot-window 20000)
 assert_contains "$err" "--boot-window must be between 0 and 10000" "a bad --boot-window is refused"
-out=$(crange --json up --name cli --teams 2 --boot-window 1 --clone never)
+out=$(crange --json up --name cli --teams 2 --boot-window 1 --clone never) || fail "up failed: $out"
 assert_eq 3 "$(printf "%s\n" "$out" | jq .changes.defined)" "growing to 2 teams defines 3 new VMs"
 assert_eq 3 "$(crange --json status cli | jq '[.vms[] | select(.team == 2 and .state == "running" and .agent)] | length')" \
     "with --boot-window 1, every guest of team 2 is running and its agent answers"
-out=$(crange --json up --name cli --teams 1)
+out=$(crange --json up --name cli --teams 1) || fail "up failed: $out"
 assert_eq 5 "$(printf "%s\n" "$out" | jq .changes.removed)" "shrinking to 1 team removes team 2's 3 VMs and 2 networks"
 assert_eq 3 "$(count_domains cli)" "3 domains remain"
 

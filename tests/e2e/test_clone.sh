@@ -12,7 +12,7 @@ track_range cl2
 track_range cl3
 
 templates=$CRANGE_STATE/templates
-out=$(crange --json up "$DEMO" --name cl --teams 3)
+out=$(crange --json up "$DEMO" --name cl --teams 3) || fail "up failed: $out"
 assert_eq 9 "$(printf '%s\n' "$out" | jq .changes.cloned)" "all 9 VMs of 3 teams are clones"
 assert_eq 3 "$(printf '%s\n' "$out" | jq .changes.templates)" "of 3 templates, one per VM"
 assert_eq 3 "$(ls "$templates"/*.save | wc -l)" "the templates are in the cache"
@@ -88,14 +88,14 @@ crange run cl --once >/dev/null
 ok "the reverted VM's objective is lost again at the next round"
 
 # A second range of the same scenario boots nothing.
-out=$(crange --json up "$DEMO" --name cl2 --teams 2)
+out=$(crange --json up "$DEMO" --name cl2 --teams 2) || fail "up failed: $out"
 assert_eq 0 "$(printf '%s\n' "$out" | jq .changes.templates)" "a second range makes no template"
 assert_eq 6 "$(printf '%s\n' "$out" | jq .changes.cloned)" "and clones all its VMs"
 crange down cl2 --purge >/dev/null
 assert_eq 3 "$(ls "$templates"/*.save | wc -l)" "down keeps the template cache"
 
 # CRANGE_CLONE_MEMORY=copy: templates of their own, whose streams hold the RAM.
-out=$(env CRANGE_CLONE_MEMORY=copy "$CRANGE_BIN" --json up "$DEMO" --name cl2 --teams 2)
+out=$(env CRANGE_CLONE_MEMORY=copy "$CRANGE_BIN" --json up "$DEMO" --name cl2 --teams 2) || fail "up failed: $out"
 assert_eq 3 "$(printf '%s\n' "$out" | jq .changes.templates)" "copy clones have templates of their own"
 assert_eq 6 "$(printf '%s\n' "$out" | jq .changes.cloned)" "and clone every VM"
 assert_eq 3 "$(ls "$templates"/*.ram | wc -l)" "with no RAM file"
@@ -128,7 +128,7 @@ ok "a kill -9 during cloning converges"
 
 # --clone never boots every VM.
 crange down cl3 --purge >/dev/null
-out=$(crange --json up "$DEMO" --name cl3 --teams 2 --clone never)
+out=$(crange --json up "$DEMO" --name cl3 --teams 2 --clone never) || fail "up failed: $out"
 assert_eq 0 "$(printf '%s\n' "$out" | jq .changes.cloned)" "--clone never boots every VM"
 out=$(expect_fail crange up "$DEMO" --name cl3 --clone sometimes)
 assert_contains "$out" "--clone must be auto, always or never" "a bad --clone value is refused"
@@ -138,7 +138,7 @@ assert_contains "$out" "--clone must be auto, always or never" "a bad --clone va
 crange exec cl3 2 victim -- sh -c 'echo kept > /mnt/disk/kept && sync'
 virsh -q destroy crange.cl3.t2.victim >/dev/null
 virsh -q undefine crange.cl3.t2.victim >/dev/null
-out=$(crange --json up "$DEMO" --name cl3 --teams 2)
+out=$(crange --json up "$DEMO" --name cl3 --teams 2) || fail "up failed: $out"
 assert_eq 0 "$(printf '%s\n' "$out" | jq .changes.cloned)" "a VM whose disk is not on its template is not cloned"
 assert_eq kept "$(crange exec cl3 2 victim -- cat /mnt/disk/kept)" "it boots on its own disk, which kept its file"
 

@@ -37,7 +37,7 @@ pid=$!
 wait_log "$WORK/up2.log" '^VMs:'
 kill_up $pid "while provisioning"
 
-out=$(crange --json up --name crash)
+out=$(crange --json up --name crash) || fail "up failed: $out"
 assert_eq 6 "$(printf "%s\n" "$out" | jq .vms)" "up after the kills plans 6 VMs"
 assert_eq 6 "$(count_domains crash)" "exactly 6 domains exist"
 assert_eq 4 "$(count_networks crash)" "exactly 4 networks exist"
@@ -52,7 +52,7 @@ ok "every team's victim is provisioned"
 crange exec crash 1 attacker -- grep -q '^trainee:' /etc/passwd || fail "team 1 attacker lacks its user"
 ok "provisioning steps ran on every VM"
 
-out=$(crange --json up --name crash)
+out=$(crange --json up --name crash) || fail "up failed: $out"
 assert_eq 0 "$(printf "%s\n" "$out" | jq '[.changes[]] | add')" "a further up changes nothing"
 
 # 3. Lose the state database, then down: metadata still finds everything.

@@ -41,10 +41,15 @@ assert_contains "$msg" "scenario.lua:2: role 'r': downloading the packages: apt-
 assert_eq 00 "$(count_domains badpkg)$(count_networks badpkg)" "the failed up created no VM or network"
 [ -z "$(ls "$CRANGE_STATE/images/layers" | grep -v '^\.')" ] || fail "a failed build left a layer"
 ls "$CRANGE_STATE"/images/layers/.failed-*.log >/dev/null || fail "the failed build left no log"
+assert_contains "$msg" "(the build's log: $CRANGE_STATE/images/layers/.failed-" "the error names the failed build's log"
+grep -q '^\[ *[0-9.]* s\] == updating the package lists' "$CRANGE_STATE"/images/layers/.failed-*.log ||
+    fail "the failed build's log does not time its steps"
 ok "a failed layer build leaves its log and no layer"
 
 t0=$(date +%s)
-out=$(host_net "$CRANGE_BIN" --json up "$scn" --name deb)
+# CRANGE_BUILDER_WAIT=1 gives the builder 1 s before it is booted again:
+# the second boot, kept for a builder that never answers, is taken here.
+out=$(host_net env CRANGE_BUILDER_WAIT=1 "$CRANGE_BIN" --json up "$scn" --name deb) || fail "up failed: $out"
 ok "up took $(( $(date +%s) - t0 )) s"
 assert_eq 1 "$(printf '%s\n' "$out" | jq .changes.layers)" "up builds the sniffer layer once for both teams"
 assert_eq 4 "$(printf '%s\n' "$out" | jq .changes.provisioned)" "4 VMs are up and provisioned"
@@ -52,6 +57,11 @@ assert_eq 0 "$(virsh -q list --all --name | grep -c '^crange-layer' || true)" "n
 
 layers=$(crange --json image list | jq -c '[.[] | select(.kind == "layer")]')
 assert_eq 1 "$(printf '%s\n' "$layers" | jq length)" "the store holds exactly one layer"
+blog=$(ls "$CRANGE_STATE"/images/layers/*/build.log)
+grep -q '\] == no answer: .*did not answer within 1 s' "$blog" || fail "the build log does not say the first builder was silent"
+grep -q '\] == booting the builder again' "$blog" || fail "the builder was not booted again"
+grep -q "\] == the end of the builder's console" "$blog" || fail "the build log lacks the silent builder's console"
+ok "a builder that does not answer in time is booted again, its console kept in the build's log"
 assert_eq "sniffer debian-12 current" "$(printf '%s\n' "$layers" | jq -r '.[0] | "\(.name) \(.image) \(.state)"')" \
     "the layer belongs to the sniffer role on the current debian-12"
 printf '%s\n' "$layers" | jq -e '.[0].installed | any(startswith("tcpdump="))' >/dev/null ||
@@ -173,7 +183,7 @@ crange exec deb 1 ws -- su - trainee -c 'cat /var/log/crange/actions.jsonl' >/de
     fail "trainee can read the spool"
 ok "users cannot read or write the spool directly"
 
-out=$(host_net "$CRANGE_BIN" --json up --name deb)
+out=$(host_net "$CRANGE_BIN" --json up --name deb) || fail "up failed: $out"
 assert_eq 0 "$(printf '%s\n' "$out" | jq '[.changes[]] | add')" "a second up changes nothing and builds no layer"
 
 crange down deb >/dev/null

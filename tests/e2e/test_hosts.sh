@@ -50,7 +50,7 @@ assert_eq 2 "$(printf '%s\n' "$plan" | jq '[.teams[] | select(.host == "'"$B"'")
 out=$(expect_fail crange plan "$DEMO" --name mh --hosts here,nohost)
 assert_contains "$out" "no host 'nohost'" "an unknown host name is refused"
 
-up=$(crange --json up "$DEMO" --name mh --teams 4 --hosts here,lab2)
+up=$(crange --json up "$DEMO" --name mh --teams 4 --hosts here,lab2) || fail "up failed: $up"
 assert_eq 2 "$(printf '%s\n' "$up" | jq .hosts)" "up places the range on 2 hosts"
 assert_eq 12 "$(printf '%s\n' "$up" | jq .changes.provisioned)" "all 12 VMs are provisioned"
 assert_eq 12 "$(printf '%s\n' "$up" | jq .changes.cloned)" "all 12 are instant clones"
@@ -72,7 +72,7 @@ st=$(crange --json status mh)
 assert_eq 12 "$(printf '%s\n' "$st" | jq '[.vms[] | select(.state == "running" and .agent)] | length')" \
     "status: 12 VMs run and their agents answer, on both hosts"
 
-again=$(crange --json up --name mh)
+again=$(crange --json up --name mh) || fail "up failed: $again"
 assert_eq 0 "$(printf '%s\n' "$again" | jq '.changes | [.[]] | add')" "a second up changes nothing, sends nothing"
 
 # ---- the exercise on both hosts
@@ -103,7 +103,7 @@ assert_eq 6 "$(printf '%s\n' "$st" | jq '[.vms[] | select(.state == "host-unreac
     "and its 6 VMs"
 out=$(expect_fail crange up --name mh)
 assert_contains "$out" "$B" "up without --reschedule names the host it cannot reach"
-re=$(crange --json up --name mh --reschedule)
+re=$(crange --json up --name mh --reschedule) || fail "up failed: $re"
 assert_eq 2 "$(printf '%s\n' "$re" | jq .changes.moved)" "up --reschedule moves lab2's 2 teams"
 assert_eq 12 "$(count_domains mh)" "all 12 VMs now run here"
 st=$(crange --json status mh)
@@ -111,7 +111,7 @@ assert_eq 12 "$(printf '%s\n' "$st" | jq '[.vms[] | select(.state == "running" a
     "status: 12 VMs answer here"
 assert_eq 2 "$(crange --json events mh --kind team.moved | jq length)" "the moves are in the event log"
 assert_eq "$full" "$(score_of "$rt")" "moved team $rt keeps its score"
-again=$(crange --json up --name mh)
+again=$(crange --json up --name mh) || fail "up failed: $again"
 assert_eq 0 "$(printf '%s\n' "$again" | jq '.changes | [.[]] | add')" \
     "a later up, lab2 still down, changes nothing: the range is on this host now"
 ok "reschedule took $(printf '%s\n' "$re" | jq .seconds) s"

@@ -24,7 +24,7 @@ vb() { virsh -q -c "$B" "$@"; }
 # range over both hosts is made from this namespace with the layer cached.
 host_net "$CRANGE_BIN" up "$CRANGE_SOURCE/tests/fixtures/scenarios/debian" --name dlpre --teams 1 --paused >/dev/null
 crange down dlpre --purge >/dev/null
-up=$(crange --json up "$CRANGE_SOURCE/tests/fixtures/scenarios/debian" --name dl --teams 2 --hosts here,lab2)
+up=$(crange --json up "$CRANGE_SOURCE/tests/fixtures/scenarios/debian" --name dl --teams 2 --hosts here,lab2) || fail "up failed: $up"
 assert_eq 4 "$(printf '%s\n' "$up" | jq .changes.provisioned)" "4 Debian VMs over 2 hosts are provisioned"
 assert_eq 4 "$(printf '%s\n' "$up" | jq .changes.shipped)" \
     "debian-12's disk, kernel and initrd and the sniffer layer were sent to lab2"

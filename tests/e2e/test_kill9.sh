@@ -84,7 +84,7 @@ converged() { # what [up options]
         crange exec k9 $t attacker -- test ! -e /etc/crange/template || fail "$what: team $t's attacker was not resealed"
     done
     assert_eq 0 "$(virsh -q list --all --name | grep -c '^crange-template-' || true)" "$what: no template domain is left"
-    out=$(crange --json up "$DEMO" --name k9 --teams 1 "$@")
+    out=$(crange --json up "$DEMO" --name k9 --teams 1 "$@") || fail "$what: a further up failed: $out"
     assert_eq 0 "$(printf '%s\n' "$out" | jq '[.changes[]] | add')" "$what: a further up changes nothing"
 }
 

@@ -6,7 +6,7 @@
 track_range demo
 
 crange image build tiny >/dev/null
-out=$(crange --json up "$DEMO" --name demo --teams 2)
+out=$(crange --json up "$DEMO" --name demo --teams 2) || fail "up failed: $out"
 assert_eq 6 "$(printf "%s\n" "$out" | jq .vms)" "up creates 6 VMs"
 assert_eq 6 "$(printf "%s\n" "$out" | jq .changes.started)" "up starts 6 VMs"
 assert_eq 6 "$(printf "%s\n" "$out" | jq .changes.provisioned)" "up provisions 6 VMs"
@@ -218,7 +218,7 @@ assert_eq 6 "$n" "one overlay per VM"
 [ "$(stat -c %a "$CRANGE_STATE/images/tiny/disk.qcow2")" = 444 ] || fail "the base image is writable"
 ok "VM disks are qcow2 overlays on the base image"
 
-out=$(crange --json up "$DEMO" --name demo)
+out=$(crange --json up "$DEMO" --name demo) || fail "up failed: $out"
 assert_eq 0 "$(printf "%s\n" "$out" | jq '[.changes[]] | add')" "a second up changes nothing"
 
 out=$(crange --json down demo)

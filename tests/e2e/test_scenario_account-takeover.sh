@@ -20,7 +20,7 @@ LOG=/var/log/pay/auth.log
 
 crange image build tiny >/dev/null
 
-out=$(crange --json up "$SCN" --name $R --teams 2)
+out=$(crange --json up "$SCN" --name $R --teams 2) || fail "up failed: $out"
 ok "up of 2 teams took $(printf '%s\n' "$out" | jq .seconds) s"
 assert_eq 6 "$(printf '%s\n' "$out" | jq .changes.provisioned)" "6 VMs are up and provisioned"
 

@@ -19,7 +19,7 @@ CAP=/var/log/darknet/capture.csv
 crange image build tiny >/dev/null
 
 t0=$(date +%s)
-out=$(crange --json up "$SCN" --name $R --teams 2)
+out=$(crange --json up "$SCN" --name $R --teams 2) || fail "up failed: $out"
 ok "up of 2 teams took $(printf '%s\n' "$out" | jq .seconds) s"
 assert_eq 2 "$(printf '%s\n' "$out" | jq .changes.provisioned)" "2 VMs are up and provisioned"
 

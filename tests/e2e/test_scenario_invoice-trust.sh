@@ -15,7 +15,7 @@ track_range $R
 
 host_net "$CRANGE_BIN" image build debian-12 >/dev/null
 
-up=$(crange --json up "$SC" --name $R --teams 2)
+up=$(crange --json up "$SC" --name $R --teams 2) || fail "up failed: $up"
 printf '%s\n' "$up" | jq -e '.failed == 0' >/dev/null || fail "up failed: $up"
 echo "# up: $(printf '%s\n' "$up" | jq '.seconds | floor') s for 2 teams (4 Debian VMs)"
 mem=$(crange plan "$SC" --teams 2 --json | jq '[.teams[0].vms[].memory_mib] | add')

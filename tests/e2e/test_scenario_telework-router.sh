@@ -20,7 +20,7 @@ WAN=203.0.113.10
 host_net "$CRANGE_BIN" image build debian-12 >/dev/null
 crange image build tiny >/dev/null
 
-out=$(host_net "$CRANGE_BIN" --json up "$SCN" --name tw --teams 2)
+out=$(host_net "$CRANGE_BIN" --json up "$SCN" --name tw --teams 2) || fail "up failed: $out"
 ok "up of 2 teams took $(printf '%s\n' "$out" | jq .seconds) s (layers built: $(printf '%s\n' "$out" | jq .changes.layers))"
 assert_eq 8 "$(printf '%s\n' "$out" | jq .changes.provisioned)" "8 VMs are up and provisioned"
 # For BENCHMARKS.md: what a team's QEMU processes hold (the VMs are given

@@ -43,7 +43,7 @@ v2=$(vni_of 2)
 [ "$v1" != "$v2" ] || fail "both teams have VXLAN id $v1"
 ok "each team's network has one VXLAN id on both hosts ($v1, $v2)"
 
-up=$(crange --json up "$SPREAD" --name sp --hosts here,lab2)
+up=$(crange --json up "$SPREAD" --name sp --hosts here,lab2) || fail "up failed: $up"
 assert_eq 4 "$(printf '%s\n' "$up" | jq .changes.provisioned)" "4 VMs over 2 hosts are provisioned"
 
 br=$(printf '%s\n' "$plan" | jq -r '.teams[] | select(.team == 1) | .networks[0].bridge')
@@ -101,11 +101,11 @@ vb=$(vni_of 1)
 ok "plan spreads a team no host holds over both hosts, its network under VXLAN id $vb"
 txt=$(crange plan "$BIG" --name big --hosts here,lab2)
 assert_contains "$txt" "on $B, VXLAN $vb" "the text plan names each piece's host and the VXLAN id"
-up=$(crange --json up "$BIG" --name big --hosts here,lab2)
+up=$(crange --json up "$BIG" --name big --hosts here,lab2) || fail "up failed: $up"
 assert_eq 2 "$(printf '%s\n' "$up" | jq .changes.provisioned)" "both VMs of the big team are provisioned"
 crange exec big 1 a -- ping -c 3 -W 3 10.1.0.11 >/dev/null || fail "big team: a cannot reach b across the hosts"
 assert_contains "$(crange exec big 1 a -- cat /proc/net/arp)" "$(mac_of 1 b)" "the big team's a reaches its b across the hosts"
-again=$(crange --json up "$BIG" --name big --hosts lab2,here)
+again=$(crange --json up "$BIG" --name big --hosts lab2,here) || fail "up failed: $again"
 assert_eq 0 "$(printf '%s\n' "$again" | jq '.changes.defined + .changes.started + .changes.volumes + .changes.moved')" \
     "up with the hosts in the other order defines, starts and moves nothing"
 st=$(crange --json status big)
