@@ -246,6 +246,7 @@ typedef struct build {
     char *payload;       /* <work>/payload.img */
     FILE *log;           /* <work>/build.log */
     double t0;           /* when the build began, for the log's times */
+    int first_wait;      /* seconds the builder's first boot has (CRANGE_BUILDER_WAIT) */
     json_t *installed;   /* ["name=version", ...] */
     virDomainPtr dom;
 } build;
@@ -590,6 +591,25 @@ static void log_console_tail(build *b)
     free(console);
 }
 
+/* CRANGE_BUILDER_WAIT: the seconds a builder's first boot has before it is
+ * booted again (the tests set 1 to take the second boot on purpose). Read
+ * before anything is downloaded, so that a bad value costs nothing. */
+static int builder_first_wait(int *out)
+{
+    *out = BUILDER_FIRST_WAIT_S;
+    const char *env = getenv("CRANGE_BUILDER_WAIT");
+    if (!env || !*env)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(env, &end, 10);
+    if (errno || *end || v < 1 || v > AGENT_TIMEOUT_S)
+        return cr_error_set(CR_EINVAL, "CRANGE_BUILDER_WAIT must be seconds from 1 to %d, not '%s'", AGENT_TIMEOUT_S,
+                            env);
+    *out = (int)v;
+    return 0;
+}
+
 /* Starts the builder and waits for its agent. A builder that does not
  * answer within BUILDER_FIRST_WAIT_S is booted once more, its console's end
  * kept in the log: a debian-12 guest needs about 20 CPU-s to its agent
@@ -597,18 +617,6 @@ static void log_console_tail(build *b)
  * that never answered (2026-12-05, cause not known). */
 static int boot_builder(build *b, virConnectPtr conn, const char *domtype)
 {
-    /* CRANGE_BUILDER_WAIT: that first wait, in seconds (the tests set 1 to
-     * take the second boot on purpose). */
-    int first_wait = BUILDER_FIRST_WAIT_S;
-    const char *env = getenv("CRANGE_BUILDER_WAIT");
-    if (env && *env) {
-        char *end = NULL;
-        long v = strtol(env, &end, 10);
-        if (*end || v < 1 || v > AGENT_TIMEOUT_S)
-            return cr_error_set(CR_EINVAL, "CRANGE_BUILDER_WAIT must be seconds from 1 to %d, not '%s'",
-                                AGENT_TIMEOUT_S, env);
-        first_wait = (int)v;
-    }
     char *xml = builder_xml(b, domtype);
     int rc = 0;
     for (int attempt = 1; attempt <= 2; attempt++) {
@@ -619,7 +627,7 @@ static int boot_builder(build *b, virConnectPtr conn, const char *domtype)
             rc = role_error(b, NULL, "starting the builder");
             break;
         }
-        rc = cr_agent_wait(b->dom, attempt == 1 ? first_wait : AGENT_TIMEOUT_S);
+        rc = cr_agent_wait(b->dom, attempt == 1 ? b->first_wait : AGENT_TIMEOUT_S);
         if (rc == 0) {
             blog(b, "== the builder's agent answers\n");
             break;
@@ -629,7 +637,7 @@ static int boot_builder(build *b, virConnectPtr conn, const char *domtype)
             break;
         }
         cr_log_warn("role '%s': the layer's builder did not answer within %d s; booting it again", b->role->name,
-                    first_wait);
+                    b->first_wait);
         blog(b, "== no answer: %s\n", cr_error_message());
         cr_error_clear();
         log_console_tail(b);
@@ -800,14 +808,16 @@ int cr_layer_ensure(cr_layer **out, bool *built, virConnectPtr conn, const char 
         return cr_model_error(&role->where,
                               "role '%s': image '%s' is not a Debian image with a root disk (no dpkg-status); "
                               "roles need one such as debian-12", role->name, base->name);
+    rc = builder_first_wait(&b.first_wait);
+    if (rc < 0)
+        return rc;
 
     char *root = layers_dir(store);
     char *lockpath = cr_xasprintf("%s/.lock-%s", root, b.key);
     char *final = cr_path_join(root, b.key);
     char *failed_log = cr_xasprintf("%s/.failed-%s.log", root, b.key);
     int lockfd = -1;
-    double t0 = cr_now_seconds();
-    b.t0 = t0;
+    b.t0 = cr_now_seconds();
     b.work = cr_xasprintf("%s/.build-%s-%ld", root, b.key, (long)getpid());
     b.disk = cr_path_join(b.work, "layer.qcow2");
     b.payload_dir = cr_path_join(b.work, "payload");
@@ -867,7 +877,7 @@ int cr_layer_ensure(cr_layer **out, bool *built, virConnectPtr conn, const char 
     char *apt = cr_path_join(b.work, "apt");
     cr_rm_rf(apt);
     free(apt);
-    double seconds = cr_now_seconds() - t0;
+    double seconds = cr_now_seconds() - b.t0;
     blog(&b, "== done in %.1f s\n", seconds);
     rc = write_manifest(&b, seconds);
     if (rc == 0 && chmod(b.disk, 0444) < 0)

@@ -300,6 +300,40 @@ static void test_a_role_on_a_non_debian_image_is_refused_at_its_line(void **stat
     key_case_free(&k);
 }
 
+/* A bad CRANGE_BUILDER_WAIT is refused before the build touches anything:
+ * no download, no layers folder. */
+static void test_a_bad_builder_wait_is_refused_before_the_build(void **state)
+{
+    (void)state;
+    key_case k;
+    key_case_init(&k);
+    k.base.disk = (char *)"/nonexistent/disk.qcow2";
+    k.base.dpkg_status = (char *)"/nonexistent/dpkg-status";
+    k.base.apt_sources = (char *)"/nonexistent/sources.list";
+    char *store = tu_tmpdir();
+    const char *bad[] = {"0", "601", "30s", "-5", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv("CRANGE_BUILDER_WAIT", bad[i], 1);
+        cr_layer *l = NULL;
+        bool built = true;
+        cr_error_clear();
+        assert_int_equal(cr_layer_ensure(&l, &built, NULL, "qemu", store, k.dir, &k.role, &k.base), CR_EINVAL);
+        char want[128];
+        snprintf(want, sizeof want, "CRANGE_BUILDER_WAIT must be seconds from 1 to 600, not '%s'", bad[i]);
+        assert_string_equal(cr_error_message(), want);
+        assert_null(l);
+        assert_false(built);
+    }
+    unsetenv("CRANGE_BUILDER_WAIT");
+    char *layers = cr_path_join(store, CR_LAYER_DIR);
+    assert_false(cr_is_dir(layers));
+    free(layers);
+    cr_error_clear();
+    tu_rmtree(store);
+    free(store);
+    key_case_free(&k);
+}
+
 static void test_the_store_lists_and_opens_built_layers_and_nothing_else(void **state)
 {
     (void)state;
@@ -375,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_layer_key_ignores_package_order_role_name_and_content_form),
         cmocka_unit_test(test_layer_key_of_a_missing_source_fails),
         cmocka_unit_test(test_a_role_on_a_non_debian_image_is_refused_at_its_line),
+        cmocka_unit_test(test_a_bad_builder_wait_is_refused_before_the_build),
         cmocka_unit_test(test_the_store_lists_and_opens_built_layers_and_nothing_else),
         cmocka_unit_test(test_a_role_vm_overlay_is_backed_by_the_layer),
     };
