@@ -2,20 +2,28 @@
 # Classes of the incident scenarios, booted against cloned (issue 12), for
 # BENCHMARKS.md. Runs inside tests/e2e/netns-run.sh (a private libvirtd);
 # appends to $BENCH_RESULTS/classes.tsv:
-#   scenario teams mode up_s vms qemu_rss_mib ksm_shared_mib
+#   scenario teams mode up_s vms qemu_rss_mib ksm_shared_mib qemu_pss_mib pss_ksm_mib
 # mode is boot (`up --clone never`) or warm (`up --clone auto` with the
 # templates made beforehand, untimed, by a 2-team up --clone always: with
 # one team every step counts as shared, so its templates would not be the
 # class's, and the timed up would boot them again); up_s
-# is `up` until every VM is provisioned. After a warm up, KSM is switched on
-# (pages_to_scan 4000) until what it shares stops growing, and that is
-# recorded; the host's KSM settings are put back.
+# is `up` until every VM is provisioned. The QEMU processes' memory is taken
+# 20 s after `up` returns: RSS, and PSS, which counts a page mapped by n
+# processes as 1/n in each (clones with shared RAM all map their template's
+# RAM file, so their RSS counts it once a clone). Then, booted and cloned
+# alike, KSM is switched on (pages_to_scan 4000) until what it shares stops
+# growing; what it shares and the PSS then are recorded, and the host's KSM
+# settings are put back. Rows before 2026-12-06 have no PSS columns and
+# measured KSM on clones only.
 #
 # BENCH_CLASSES: "scenario:teams ..." (default "telework-router:10
 # cnc-takedown:5"; cnc-takedown's 10 teams need ~35 GB, more than this
 # machine has, booted or cloned).
 # Role layers download packages, so `up` runs in the host's network
 # namespace (see bench/scenarios.sh); the VMs stay in the private one.
+# BENCH_IMAGES, when set, is an image store (<state>/images) to copy built
+# images from instead of building them (a debian-12 build downloads and
+# installs for minutes).
 set -eu
 : "${CRANGE_BIN:?}" "${CRANGE_SOURCE:?}" "${BENCH_RESULTS:?}"
 b=$CRANGE_BIN
@@ -25,13 +33,20 @@ export CRANGE_STATE=$work/state CRANGE_ACCEL=tcg
 trap 'for r in $(ls "$CRANGE_STATE/ranges" 2>/dev/null); do "$b" down "$r" --purge >/dev/null 2>&1; done; rm -rf "$work"' EXIT
 host_net() { nsenter --net="/proc/self/fd/${CRANGE_TEST_HOSTNET_FD:?run by netns-run.sh}" "$@"; }
 log() { echo "bench: $*" >&2; }
-host_net "$b" image build tiny >/dev/null 2>&1
-host_net "$b" image build debian-12 >/dev/null 2>&1
+mkdir -p "$CRANGE_STATE/images"
+for i in tiny debian-12; do
+    [ -z "${BENCH_IMAGES:-}" ] || [ ! -d "$BENCH_IMAGES/$i" ] || cp -a "$BENCH_IMAGES/$i" "$CRANGE_STATE/images/"
+    host_net "$b" image build $i >/dev/null 2>&1
+done
 k=/sys/kernel/mm/ksm
 
 rss_of() { # range
     for f in /run/libvirt/qemu/crange."$1".*.pid; do cat "/proc/$(cat "$f")/status" 2>/dev/null; done |
         awk '/^VmRSS/ { s += $2 } END { printf "%.0f", s / 1024 }'
+}
+pss_of() { # range
+    for f in /run/libvirt/qemu/crange."$1".*.pid; do cat "/proc/$(cat "$f")/smaps_rollup" 2>/dev/null; done |
+        awk '/^Pss:/ { s += $2 } END { printf "%.0f", s / 1024 }'
 }
 shared() { awk -v p="$(getconf PAGESIZE)" '{ printf "%.0f", $1 * p / 1048576 }' "$k/pages_sharing"; }
 
@@ -50,10 +65,18 @@ for c in ${BENCH_CLASSES:-telework-router:10 cnc-takedown:5}; do
         case $mode in boot) clone=never ;; warm) clone=auto ;; esac
         log "$s: $teams teams, $mode"
         sleep 10
+        # With --json, up's error is in its JSON on stdout; stderr has the
+        # log, where the bridge warnings of a run from the host's namespace
+        # would hide it.
         host_net "$b" --json up "$CRANGE_SOURCE/scenarios/$s" --name "$r" --teams "$teams" --clone $clone \
-            >"$work/up.json" 2>"$work/err" || { tail -n 5 "$work/err" >&2; exit 1; }
-        rss=$(rss_of "$r") ksm=0
-        if [ $mode = warm ] && [ -w "$k/run" ]; then
+            >"$work/up.json" 2>"$work/err" || {
+            log "$s: $mode: up failed: $(cat "$work/up.json")"
+            grep -v '"level":"warning"' "$work/err" | tail -n 20 >&2
+            exit 1
+        }
+        sleep 20
+        rss=$(rss_of "$r") pss=$(pss_of "$r") ksm=0 pss_ksm=$pss
+        if [ -w "$k/run" ]; then
             run0=$(cat "$k/run") scan0=$(cat "$k/pages_to_scan")
             echo 4000 > "$k/pages_to_scan"
             echo 1 > "$k/run"
@@ -69,12 +92,16 @@ for c in ${BENCH_CLASSES:-telework-router:10 cnc-takedown:5}; do
                 [ $waited -lt 30 ] || [ "$now" -eq 0 ] || [ $((now - ksm)) -gt $((now / 100)) ] || { ksm=$now; break; }
                 ksm=$now
             done
-            log "$s: KSM shares $ksm MiB after $waited s"
+            pss_ksm=$(pss_of "$r")
+            log "$s: $mode: KSM shares $ksm MiB after $waited s; PSS $pss MiB, $pss_ksm MiB with KSM"
+            # Off with its merged pages split again (2), so that the next
+            # mode starts from the same host; then as found.
+            echo 2 > "$k/run"
             echo "$scan0" > "$k/pages_to_scan"
             echo "$run0" > "$k/run"
         fi
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$teams" "$mode" "$(jq -r .seconds "$work/up.json")" \
-            "$(jq -r .vms "$work/up.json")" "$rss" "$ksm" >> "$BENCH_RESULTS/classes.tsv"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$teams" "$mode" "$(jq -r .seconds "$work/up.json")" \
+            "$(jq -r .vms "$work/up.json")" "$rss" "$ksm" "$pss" "$pss_ksm" >> "$BENCH_RESULTS/classes.tsv"
         tail -n 1 "$BENCH_RESULTS/classes.tsv" >&2
         "$b" down "$r" --purge >/dev/null
     done

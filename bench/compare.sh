@@ -99,8 +99,12 @@ up_one() { # tool N
     crange-cold) rm -rf "$CRANGE_STATE/templates" ;;
     crange-warm|demo-warm) # the templates, made beforehand and not timed
         rm -rf "$CRANGE_STATE/templates"
-        case $tool in crange-warm) s=$flat ;; *) s=$demo ;; esac
-        $b up "$s" --name warm --teams 1 --clone always >/dev/null 2>&1 || log "making the templates failed"
+        # The demo has per-team values (its token, the trainee's password):
+        # with one team every step counts as shared, so its templates would
+        # not be a class's, and the timed up would make them again. Two teams
+        # draw different values, as a class does.
+        case $tool in crange-warm) s=$flat wt=1 ;; *) s=$demo wt=2 ;; esac
+        $b up "$s" --name warm --teams $wt --clone always >/dev/null 2>&1 || log "making the templates failed"
         $b down warm --purge >/dev/null 2>&1 ;;
     esac
     if [ "$tool" = vagrant ]; then
