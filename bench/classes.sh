@@ -40,13 +40,11 @@ for i in tiny debian-12; do
 done
 k=/sys/kernel/mm/ksm
 
-rss_of() { # range
-    for f in /run/libvirt/qemu/crange."$1".*.pid; do cat "/proc/$(cat "$f")/status" 2>/dev/null; done |
-        awk '/^VmRSS/ { s += $2 } END { printf "%.0f", s / 1024 }'
-}
-pss_of() { # range
-    for f in /run/libvirt/qemu/crange."$1".*.pid; do cat "/proc/$(cat "$f")/smaps_rollup" 2>/dev/null; done |
-        awk '/^Pss:/ { s += $2 } END { printf "%.0f", s / 1024 }'
+# MiB summed over the range's QEMU processes of one kB field of a /proc/PID
+# file: mem_of RANGE status VmRSS: (RSS), mem_of RANGE smaps_rollup Pss: (PSS).
+mem_of() { # range file field
+    for f in /run/libvirt/qemu/crange."$1".*.pid; do cat "/proc/$(cat "$f")/$2" 2>/dev/null; done |
+        awk -v f="$3" '$1 == f { s += $2 } END { printf "%.0f", s / 1024 }'
 }
 shared() { awk -v p="$(getconf PAGESIZE)" '{ printf "%.0f", $1 * p / 1048576 }' "$k/pages_sharing"; }
 
@@ -75,7 +73,7 @@ for c in ${BENCH_CLASSES:-telework-router:10 cnc-takedown:5}; do
             exit 1
         }
         sleep 20
-        rss=$(rss_of "$r") pss=$(pss_of "$r") ksm=0 pss_ksm=$pss
+        rss=$(mem_of "$r" status VmRSS:) pss=$(mem_of "$r" smaps_rollup Pss:) ksm=0 pss_ksm=$pss
         if [ -w "$k/run" ]; then
             run0=$(cat "$k/run") scan0=$(cat "$k/pages_to_scan")
             echo 4000 > "$k/pages_to_scan"
@@ -92,7 +90,7 @@ for c in ${BENCH_CLASSES:-telework-router:10 cnc-takedown:5}; do
                 [ $waited -lt 30 ] || [ "$now" -eq 0 ] || [ $((now - ksm)) -gt $((now / 100)) ] || { ksm=$now; break; }
                 ksm=$now
             done
-            pss_ksm=$(pss_of "$r")
+            pss_ksm=$(mem_of "$r" smaps_rollup Pss:)
             log "$s: $mode: KSM shares $ksm MiB after $waited s; PSS $pss MiB, $pss_ksm MiB with KSM"
             # Off with its merged pages split again (2), so that the next
             # mode starts from the same host; then as found.
