@@ -53,8 +53,12 @@ static void on_stream(virStreamPtr st, int events, void *opaque)
             ssize_t off = 0;
             while (off < n) {
                 ssize_t w = write(STDOUT_FILENO, buf + off, (size_t)(n - off));
-                if (w <= 0)
-                    break;
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0) {
+                    c->quit = true; /* whoever read our output is gone */
+                    return;
+                }
                 off += w;
             }
         }

@@ -121,7 +121,6 @@ int cr_cmd_serve(cr_config *cfg, int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
     const char *addr = listen ? listen : CR_PORTAL_LISTEN;
     if (cfg->json)
         cr_cli_print_json(json_pack("{s:s, s:i, s:i}", "range", pos[0], "port", cr_portal_port(p), "teams",
