@@ -21,6 +21,8 @@
 # machine has, booted or cloned).
 # Role layers download packages, so `up` runs in the host's network
 # namespace (see bench/scenarios.sh); the VMs stay in the private one.
+# BENCH_CLASS_MODES: the modes to measure (default "boot warm"); the rows
+# of the others are kept.
 # BENCH_IMAGES, when set, is an image store (<state>/images) to copy built
 # images from instead of building them (a debian-12 build downloads and
 # installs for minutes).
@@ -49,17 +51,19 @@ mem_of() { # range file field
 shared() { awk -v p="$(getconf PAGESIZE)" '{ printf "%.0f", $1 * p / 1048576 }' "$k/pages_sharing"; }
 
 touch "$BENCH_RESULTS/classes.tsv"
+modes=${BENCH_CLASS_MODES:-boot warm}
 for c in ${BENCH_CLASSES:-telework-router:10 cnc-takedown:5}; do
     s=${c%%:*} teams=${c#*:}
     r=$(printf '%s' "$s" | tr -d -- '-' | cut -c1-10)
-    awk -F'\t' -v s="$s" -v t="$teams" '!($1 == s && $2 == t)' "$BENCH_RESULTS/classes.tsv" > "$work/keep"
+    awk -F'\t' -v s="$s" -v t="$teams" -v m=" $modes " '!($1 == s && $2 == t && index(m, " " $3 " "))' \
+        "$BENCH_RESULTS/classes.tsv" > "$work/keep"
     cat "$work/keep" > "$BENCH_RESULTS/classes.tsv"
     # The role layers and the templates, untimed.
     log "$s: role layers and templates (2 teams, untimed)"
     host_net "$b" up "$CRANGE_SOURCE/scenarios/$s" --name "${r}w" --teams 2 --clone always >/dev/null 2>"$work/err" ||
         { tail -n 5 "$work/err" >&2; exit 1; }
     "$b" down "${r}w" --purge >/dev/null
-    for mode in boot warm; do
+    for mode in $modes; do
         case $mode in boot) clone=never ;; warm) clone=auto ;; esac
         log "$s: $teams teams, $mode"
         sleep 10

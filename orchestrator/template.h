@@ -90,7 +90,8 @@ void cr_template_free(cr_template *t);
 /* Restores a clone of t as domain `name`: identity_xml is the XML crange
  * generates for it (its overlay must already exist, on t->disk); scratch is the
  * path of the FIFO the clone's save image is streamed through (made and removed
- * here). The clone runs and is persistent when this returns 0. */
+ * here). The clone is paused and persistent when this returns 0: up resumes
+ * it in its boot window (range.c). */
 int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml,
                       const char *scratch);
 
@@ -102,9 +103,9 @@ int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name,
  * Its header is read through virStorageVolDownload. A clone is a copy of the
  * memory volume made on the host (virStorageVolCreateXMLFrom) whose header
  * and XML are overwritten in place (virStorageVolUpload at offset 0: the
- * clone's XML must fit in the template's data part, as it does), restored,
- * and deleted. lock_root is the local folder of the templates' lock files;
- * the caller ensures the pool.
+ * clone's XML must fit in the template's data part, as it does), restored
+ * (paused, as by cr_template_clone) and deleted. lock_root is the local
+ * folder of the templates' lock files; the caller ensures the pool.
  */
 #define CR_TEMPLATE_REMOTE_PATH "/var/lib/libvirt/images/crange-templates"
 int cr_template_ensure_remote(cr_template **out, bool *built, cr_virt *v, int w, const char *lock_root,

@@ -87,10 +87,36 @@ crange run cl --once >/dev/null
 [ "$(score_of 2)" -lt "$met" ] || fail "after the revert, team 2 still has $(score_of 2) points"
 ok "the reverted VM's objective is lost again at the next round"
 
-# A second range of the same scenario boots nothing.
-out=$(crange --json up "$DEMO" --name cl2 --teams 2) || fail "up failed: $out"
+# A second range of the same scenario boots nothing. In a boot window of 2
+# its clones are restored paused and let in 2 at a time, each holding its
+# place until resealed and provisioned: some wait paused while others run.
+(
+    while :; do
+        p=$(virsh -q list --state-paused --name | grep -c '^crange\.cl2\.' || true)
+        r=$(virsh -q list --state-running --name | grep -c '^crange\.cl2\.' || true)
+        echo "$p $r"
+        sleep 0.2
+    done
+) >"$WORK/cl2.states" 2>/dev/null &
+sampler=$!
+out=$(crange --json up "$DEMO" --name cl2 --teams 2 --boot-window 2) || fail "up failed: $out"
+kill $sampler
+wait $sampler 2>/dev/null || true
 assert_eq 0 "$(printf '%s\n' "$out" | jq .changes.templates)" "a second range makes no template"
 assert_eq 6 "$(printf '%s\n' "$out" | jq .changes.cloned)" "and clones all its VMs"
+awk '$1 > 0 && $2 > 0 { seen = 1 } END { exit !seen }' "$WORK/cl2.states" ||
+    fail "no clone waited paused while another ran: $(sort -u "$WORK/cl2.states" | tr '\n' ',')"
+ok "in a boot window of 2, clones wait paused for their turn"
+for d in $(virsh -q list --name | grep '^crange\.cl2\.'); do
+    # libvirt 9.0 says "running (restored)" for a clone restored running.
+    assert_eq "running (unpaused)" "$(virsh domstate --reason "$d" | head -n 1)" "$d was restored paused, then let in"
+done
+for t in 1 2; do
+    crange exec cl2 $t attacker -- test ! -e /etc/crange/template || fail "team $t of cl2 was not resealed"
+    assert_eq "$(crange exec cl2 $t victim -- cat /srv/www/token.txt)" \
+        "$(crange exec cl2 $t attacker -- wget -qO- http://10.20.0.20/token.txt)" \
+        "team $t's clones, let in through the window, serve their team's token"
+done
 crange down cl2 --purge >/dev/null
 assert_eq 3 "$(ls "$templates"/*.save | wc -l)" "down keeps the template cache"
 
