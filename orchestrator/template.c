@@ -373,7 +373,7 @@ cleanup:
 }
 
 int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml,
-                      const char *scratch)
+                      const char *scratch, bool paused)
 {
     char *xml = NULL, *qmp = NULL, *live = NULL;
     cr_saveimage_stream *stream = NULL;
@@ -403,7 +403,7 @@ int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name,
         goto cleanup;
     if (qmp && (rc = cr_qmp_arm_start(&arm, qmp, QMP_WAIT_MS)) < 0)
         goto cleanup;
-    int restored = virDomainRestoreFlags(c, scratch, NULL, VIR_DOMAIN_SAVE_PAUSED);
+    int restored = virDomainRestoreFlags(c, scratch, NULL, paused ? VIR_DOMAIN_SAVE_PAUSED : VIR_DOMAIN_SAVE_RUNNING);
     char *why = restored < 0 ? cr_xstrdup(virGetLastErrorMessage()) : NULL;
     rc = cr_saveimage_stream_end(stream);
     stream = NULL;
@@ -647,7 +647,8 @@ cleanup:
     return rc;
 }
 
-int cr_template_clone_remote(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml)
+int cr_template_clone_remote(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml,
+                             bool paused)
 {
     char *xml = NULL, *head = NULL, *copy_name = cr_xasprintf("%s.restore", name);
     size_t head_len = 0;
@@ -696,7 +697,7 @@ int cr_template_clone_remote(cr_virt *v, int w, const cr_template *t, const char
     if (rc < 0)
         goto cleanup;
     char *path = virStorageVolGetPath(copy);
-    if (!path || virDomainRestoreFlags(c, path, NULL, VIR_DOMAIN_SAVE_PAUSED) < 0)
+    if (!path || virDomainRestoreFlags(c, path, NULL, paused ? VIR_DOMAIN_SAVE_PAUSED : VIR_DOMAIN_SAVE_RUNNING) < 0)
         rc = cr_error_set(CR_ERROR, "restoring from template %.12s on %s: %s", t->key, cr_virt_uri(v),
                           virGetLastErrorMessage());
     free(path);

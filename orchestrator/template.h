@@ -90,10 +90,10 @@ void cr_template_free(cr_template *t);
 /* Restores a clone of t as domain `name`: identity_xml is the XML crange
  * generates for it (its overlay must already exist, on t->disk); scratch is the
  * path of the FIFO the clone's save image is streamed through (made and removed
- * here). The clone is paused and persistent when this returns 0: up resumes
- * it in its boot window (range.c). */
+ * here). The clone is persistent when this returns 0, and running unless
+ * paused (up restores clones paused to let them in through its boot window). */
 int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml,
-                      const char *scratch);
+                      const char *scratch, bool paused);
 
 /*
  * The same on a remote host (hosts.h), through libvirt alone: the template's
@@ -104,14 +104,15 @@ int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name,
  * memory volume made on the host (virStorageVolCreateXMLFrom) whose header
  * and XML are overwritten in place (virStorageVolUpload at offset 0: the
  * clone's XML must fit in the template's data part, as it does), restored
- * (paused, as by cr_template_clone) and deleted. lock_root is the local
+ * (paused or not, as by cr_template_clone) and deleted. lock_root is the local
  * folder of the templates' lock files; the caller ensures the pool.
  */
 #define CR_TEMPLATE_REMOTE_PATH "/var/lib/libvirt/images/crange-templates"
 int cr_template_ensure_remote(cr_template **out, bool *built, cr_virt *v, int w, const char *lock_root,
                               const char *key, const cr_plan *p, const cr_plan_vm *pv, size_t shared_steps,
                               const cr_image *img, const char *backing, const char *domtype, int agent_timeout_s);
-int cr_template_clone_remote(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml);
+int cr_template_clone_remote(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml,
+                             bool paused);
 
 /* If the guest is a clone not yet resealed (its marker is there): sets its
  * clock, gives its NICs pv's MACs and flushes its neighbours, stirs host
