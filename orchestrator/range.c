@@ -536,7 +536,7 @@ static int job_vm(size_t i, int w, void *ctx)
 {
     up_ctx *x = ctx;
     if (x->cloned[i] || !in_scope(x, i))
-        return 0; /* restored from its template, defined and paused; or out of scope */
+        return 0; /* restored from its template and defined; or out of scope */
     const cr_plan_vm *pv = &x->plan->vms[i];
     const cr_image *img = host_image(x, pv->host, pv->vm->image);
     char *overlay = NULL;
