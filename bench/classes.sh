@@ -2,7 +2,7 @@
 # Classes of the incident scenarios, booted against cloned (issue 12), for
 # BENCHMARKS.md. Runs inside tests/e2e/netns-run.sh (a private libvirtd);
 # appends to $BENCH_RESULTS/classes.tsv:
-#   scenario teams mode up_s vms qemu_rss_mib ksm_shared_mib qemu_pss_mib pss_ksm_mib
+#   scenario teams mode up_s vms qemu_rss_mib ksm_shared_mib qemu_pss_mib pss_ksm_mib tmpl_ram_mib
 # mode is boot (`up --clone never`) or warm (`up --clone auto` with the
 # templates made beforehand, untimed, by a 2-team up --clone always: with
 # one team every step counts as shared, so its templates would not be the
@@ -15,10 +15,16 @@
 # growing; what it shares and the PSS then are recorded, and the host's KSM
 # settings are put back. Rows before 2026-12-06 have no PSS columns and
 # measured KSM on clones only.
+# tmpl_ram_mib is the part of the PSS that is the templates' RAM files as
+# the clones map them and have not written (0 for booted VMs): one copy
+# however many teams map it, so a larger class adds only the rest. Rows
+# before 2026-12-07 lack it.
 #
 # BENCH_CLASSES: "scenario:teams ..." (default "telework-router:10
-# cnc-takedown:5"; cnc-takedown's 10 teams need ~35 GB, more than this
-# machine has, booted or cloned).
+# cnc-takedown:5"; cnc-takedown's 10 teams booted need ~32 GB, more than
+# this machine has; cloned they would fit in ~12 GB, but its 7-team class
+# of 98 guests that never go idle already took 684 s at a load of 120 on
+# 2 cores).
 # Role layers download packages, so `up` runs in the host's network
 # namespace (see bench/scenarios.sh); the VMs stay in the private one.
 # BENCH_CLASS_MODES: the modes to measure (default "boot warm"); the rows
@@ -47,6 +53,16 @@ k=/sys/kernel/mm/ksm
 mem_of() { # range file field
     for f in /run/libvirt/qemu/crange."$1".*.pid; do cat "/proc/$(cat "$f")/$2" 2>/dev/null; done |
         awk -v f="$3" '$1 == f { s += $2 } END { printf "%.0f", s / 1024 }'
+}
+# MiB of the templates' RAM files that the range's QEMU processes map and
+# have not written: each mapping of a *.ram file, its PSS less its
+# Anonymous (the pages a clone wrote are its own copies, in the same
+# private mapping). Measured before KSM, which merges anonymous pages only.
+tmpl_ram() { # range
+    for f in /run/libvirt/qemu/crange."$1".*.pid; do cat "/proc/$(cat "$f")/smaps" 2>/dev/null; done |
+        awk '/^[0-9a-f]+-[0-9a-f]+ / { ram = ($NF ~ /\.ram$/); next }
+             ram && $1 == "Pss:" { s += $2 } ram && $1 == "Anonymous:" { s -= $2 }
+             END { printf "%.0f", s / 1024 }'
 }
 shared() { awk -v p="$(getconf PAGESIZE)" '{ printf "%.0f", $1 * p / 1048576 }' "$k/pages_sharing"; }
 
@@ -78,6 +94,7 @@ for c in ${BENCH_CLASSES:-telework-router:10 cnc-takedown:5}; do
         }
         sleep 20
         rss=$(mem_of "$r" status VmRSS:) pss=$(mem_of "$r" smaps_rollup Pss:) ksm=0 pss_ksm=$pss
+        tram=$(tmpl_ram "$r")
         if [ -w "$k/run" ]; then
             run0=$(cat "$k/run") scan0=$(cat "$k/pages_to_scan")
             echo 4000 > "$k/pages_to_scan"
@@ -102,8 +119,9 @@ for c in ${BENCH_CLASSES:-telework-router:10 cnc-takedown:5}; do
             echo "$scan0" > "$k/pages_to_scan"
             echo "$run0" > "$k/run"
         fi
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$teams" "$mode" "$(jq -r .seconds "$work/up.json")" \
-            "$(jq -r .vms "$work/up.json")" "$rss" "$ksm" "$pss" "$pss_ksm" >> "$BENCH_RESULTS/classes.tsv"
+        log "$s: $mode: the templates' RAM files, unwritten: $tram MiB of the PSS"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$teams" "$mode" "$(jq -r .seconds "$work/up.json")" \
+            "$(jq -r .vms "$work/up.json")" "$rss" "$ksm" "$pss" "$pss_ksm" "$tram" >> "$BENCH_RESULTS/classes.tsv"
         tail -n 1 "$BENCH_RESULTS/classes.tsv" >&2
         "$b" down "$r" --purge >/dev/null
     done
