@@ -13,6 +13,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlsave.h>
 #include <libxml/xpath.h>
+#include <stdio.h>
 #include <string.h>
 
 static xmlDocPtr parse(const char *xml, const char *what)
@@ -251,6 +252,26 @@ int cr_clone_macs(char ***out, size_t *n, const char *xml)
     xmlXPathFreeObject(r);
     xmlFreeDoc(d);
     return 0;
+}
+
+int cr_clone_tb_cache(char **out, const char *xml, unsigned mib)
+{
+    *out = NULL;
+    xmlDocPtr d = parse(xml, "a domain XML");
+    if (!d)
+        return CR_EINVAL;
+    xmlXPathObjectPtr r = find(d, "/domain/features/tcg/tb-cache");
+    char v[16];
+    snprintf(v, sizeof v, "%u", mib);
+    for (int i = 0; i < count(r); i++) {
+        xmlNodePtr n = r->nodesetval->nodeTab[i];
+        xmlNodeSetContent(n, (const xmlChar *)v);
+        xmlSetProp(n, (const xmlChar *)"unit", (const xmlChar *)"MiB");
+    }
+    xmlXPathFreeObject(r);
+    int rc = dump(out, d);
+    xmlFreeDoc(d);
+    return rc;
 }
 
 #define QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"

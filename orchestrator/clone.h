@@ -45,4 +45,15 @@ int cr_clone_macs(char ***out, size_t *n, const char *xml);
  * at its later starts). A NULL ram removes the arguments. */
 int cr_clone_ram_xml(char **out, const char *xml, const char *ram, unsigned mib, bool share, const char *qmp);
 
+/* *out (new string) is xml with TCG's translation cache set to mib MiB
+ * (virt.h): a domain without one (KVM) comes back unchanged. A clone is
+ * restored with the smaller cache: it does not boot, so it translates only
+ * what it runs from then on (a tiny clone about 24 MiB in its first 20 s;
+ * a debian-12 clone held 257-262 MiB of PSS with 32 MiB against 292-300
+ * with 64, its guest CPU after the restore unchanged: bench/notes-clones.md),
+ * while a boot with 32 cost a debian-12 guest 40-42 CPU-s against 35-36.
+ * So its persistent definition keeps the booting size, for a later cold
+ * start. */
+int cr_clone_tb_cache(char **out, const char *xml, unsigned mib);
+
 #endif

@@ -372,6 +372,19 @@ cleanup:
     return rc;
 }
 
+/* *xml (a new string) with TCG's translation cache at mib MiB (clone.h);
+ * unchanged when it cannot be parsed, which the call says. */
+static int set_tb_cache(char **xml, unsigned mib)
+{
+    char *out = NULL;
+    int rc = cr_clone_tb_cache(&out, *xml, mib);
+    if (rc == 0) {
+        free(*xml);
+        *xml = out;
+    }
+    return rc;
+}
+
 int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name, const char *identity_xml,
                       const char *scratch, bool paused)
 {
@@ -380,6 +393,8 @@ int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name,
     cr_qmp_arm *arm = NULL;
     virConnectPtr c = cr_virt_conn(v, w);
     int rc = cr_clone_xml(&xml, t->image.xml, identity_xml);
+    if (rc == 0)
+        rc = set_tb_cache(&xml, CR_CLONE_TB_CACHE_MIB);
     if (rc == 0 && t->ram) {
         qmp = qmp_path(t);
         char *copy = xml;
@@ -435,6 +450,10 @@ int cr_template_clone(cr_virt *v, int w, const cr_template *t, const char *name,
             free(plain);
         else
             live = plain;
+    }
+    if (live && (rc = set_tb_cache(&live, CR_TB_CACHE_MIB)) < 0) {
+        virDomainFree(d);
+        goto cleanup;
     }
     virDomainPtr def = live ? virDomainDefineXML(c, live) : NULL;
     if (!def)
@@ -658,6 +677,8 @@ int cr_template_clone_remote(cr_virt *v, int w, const cr_template *t, const char
     virStreamPtr st = NULL;
     int rc = cr_clone_xml(&xml, t->image.xml, identity_xml);
     if (rc == 0)
+        rc = set_tb_cache(&xml, CR_CLONE_TB_CACHE_MIB);
+    if (rc == 0)
         rc = cr_saveimage_head(&head, &head_len, &t->image, xml, t->memory);
     if (rc < 0)
         goto cleanup;
@@ -705,6 +726,12 @@ int cr_template_clone_remote(cr_virt *v, int w, const cr_template *t, const char
         goto cleanup;
     virDomainPtr d = virDomainLookupByName(c, name);
     char *live = d ? virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE) : NULL;
+    if (live && set_tb_cache(&live, CR_TB_CACHE_MIB) < 0) {
+        rc = CR_EINVAL;
+        virDomainFree(d);
+        free(live);
+        goto cleanup;
+    }
     virDomainPtr def = live ? virDomainDefineXML(c, live) : NULL;
     if (!def)
         rc = cr_error_set(CR_ERROR, "defining a clone of template %.12s: %s", t->key, virGetLastErrorMessage());

@@ -116,6 +116,11 @@ typedef struct cr_domain_spec {
     bool rng;                /* virtio-rng from /dev/urandom */
 } cr_domain_spec;
 
+/* TCG's translation cache of a booting guest, in MiB (virt_xml.c says why),
+ * and of a clone while it runs from its restore (clone.h says why). */
+#define CR_TB_CACHE_MIB 64
+#define CR_CLONE_TB_CACHE_MIB 32
+
 /* Appends a domain's body up to and including <devices>, and then, after
  * the caller's disks and NICs, the shared devices and </devices>. */
 void cr_xml_domain_head(cr_buf *b, const cr_domain_spec *s);

@@ -224,7 +224,8 @@ void cr_xml_domain_head(cr_buf *b, const cr_domain_spec *s)
     if (kvm)
         cr_buf_add(b, "  </os>\n  <features><acpi/><apic/></features>\n  <cpu mode=\"host-passthrough\"/>\n");
     else
-        cr_buf_add(b, "  </os>\n  <features><acpi/><apic/><tcg><tb-cache unit=\"MiB\">64</tb-cache></tcg></features>\n");
+        cr_buf_addf(b, "  </os>\n  <features><acpi/><apic/><tcg><tb-cache unit=\"MiB\">%u</tb-cache></tcg></features>\n",
+                    CR_TB_CACHE_MIB);
     cr_buf_addf(b, "  <clock offset=\"utc\"/>\n  <on_poweroff>destroy</on_poweroff>\n"
                    "  <on_reboot>%s</on_reboot>\n  <on_crash>destroy</on_crash>\n  <devices>\n",
                 s->reboot_destroys ? "destroy" : "restart");

@@ -3,7 +3,8 @@
  * (as libvirt 9.0 wrote it for a demo VM) and the XML generated for the
  * clone: the identity fields change, the devices libvirt laid out do not,
  * and templates and clones that disagree on their devices are refused; the
- * XML a template boots from, and the MACs read back from a saved XML.
+ * XML a template boots from, and the MACs read back from a saved XML; the
+ * translation cache a clone runs with, and its definition keeps.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -195,6 +196,33 @@ static void test_ram_arguments(void **state)
     assert_null(bad);
 }
 
+/* libvirt writes the cache in KiB; crange sets it in MiB, and a domain
+ * without one (KVM) is left as it was. */
+static void test_tb_cache(void **state)
+{
+    (void)state;
+    static const char live[] = "<domain type='qemu'><name>c</name><features><acpi/>"
+                               "<tcg><tb-cache unit='KiB'>65536</tb-cache></tcg></features></domain>";
+    char *small = NULL, *back = NULL, *kvm = NULL;
+    assert_int_equal(cr_clone_tb_cache(&small, live, 32), 0);
+    assert_non_null(strstr(small, "<tcg><tb-cache unit=\"MiB\">32</tb-cache></tcg>"));
+    assert_null(strstr(small, "65536"));
+    assert_non_null(strstr(small, "<acpi/>"));
+    assert_int_equal(cr_clone_tb_cache(&back, small, 64), 0);
+    assert_non_null(strstr(back, "<tb-cache unit=\"MiB\">64</tb-cache>"));
+    assert_int_equal(cr_clone_tb_cache(&kvm, "<domain type='kvm'><name>k</name><features><acpi/></features></domain>", 32),
+                     0);
+    assert_null(strstr(kvm, "tb-cache"));
+    free(kvm);
+    free(back);
+    free(small);
+
+    char *bad = (char *)"x";
+    cr_error_clear();
+    assert_int_equal(cr_clone_tb_cache(&bad, "<domain><features>", 32), CR_EINVAL);
+    assert_null(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_refuses_other_devices),
         cmocka_unit_test(test_template_xml_and_macs),
         cmocka_unit_test(test_ram_arguments),
+        cmocka_unit_test(test_tb_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
