@@ -130,7 +130,7 @@ if [ "${1:-}" = classes ] && [ -s "$r/classes.tsv" ]; then
                       up[k, "boot"], up[k, "warm"], (up[k, "warm"] > 0 ? up[k, "boot"] / up[k, "warm"] : 0),
                       mb, (kb > 0 ? sprintf("%.0f", kb) : "–"), (T > 0 ? sprintf("%.0f", T) : "–"), mw, kw, fb, fw, (fb > 0 ? fw / fb : 0)
               # The target takes the cloned class that needs the most memory a team.
-              if (a[1] == "cnc-takedown" && fb > 0 && (!("w" in low) || fw < low["w"])) { low["w"] = fw; low["b"] = fb; low["t"] = t } }
+              if (a[1] == "cnc-takedown" && fb > 0 && (!("w" in low) || kw > low["k"])) { low["w"] = fw; low["b"] = fb; low["t"] = t; low["k"] = kw } }
               if ("w" in low)
                   printf "\nTarget (issue 12): as many cnc-takedown teams cloned as fit in 24 GiB, at least 3× as many as booted (the cloned class of those measured that needs the most memory a team, %d teams): %d against %d, %.1f×, %s.\n",
                       low["t"], low["w"], low["b"], low["w"] / low["b"], (low["w"] >= 3 * low["b"] ? "**met**" : "**missed**") }' \
