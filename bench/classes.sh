@@ -18,7 +18,7 @@
 # tmpl_ram_mib is the part of the PSS that is the templates' RAM files as
 # the clones map them and have not written (0 for booted VMs): one copy
 # however many teams map it, so a larger class adds only the rest. Rows
-# before 2026-12-07 lack it.
+# measured before it was added (2026-12-06) lack it.
 #
 # BENCH_CLASSES: "scenario:teams ..." (default "telework-router:10
 # cnc-takedown:5"; cnc-takedown's 10 teams booted need ~32 GB, more than
